@@ -1,0 +1,45 @@
+"""Install StreamRec's ``src`` package: ``pip install -e ".[dev]"`` for users and tests."""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    "numpy>=1.26",
+    "pandas>=2.1",
+    "pyarrow>=14",
+    "scipy>=1.11",
+    "scikit-learn>=1.4",
+    "scikit-surprise>=1.1.4",
+    "matplotlib>=3.8",
+    "seaborn>=0.13",
+    "tqdm>=4.66",
+    "invoke>=2.2",
+    "pyprojroot>=0.3",
+    "fastapi>=0.110",
+    "uvicorn>=0.29",
+    "gradio>=4.44",
+    "httpx>=0.27",
+    "jupyter>=1.0",
+    "ipykernel>=6.29",
+    "nbformat>=5.10",
+    "nbclient>=0.10",
+    "nbconvert>=7.16",
+]
+
+DEV_REQUIRES = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+    "playwright>=1.44",
+]
+
+setup(
+    name="streamrec",
+    version="0.1.0",
+    description="StreamRec: movie-and-series recommender (ETL, features, Surprise SVD, FastAPI + Gradio)",
+    author="StreamRec contributors",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["src", "src.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"dev": DEV_REQUIRES},
+)

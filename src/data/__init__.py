@@ -1,0 +1,1 @@
+"""Data stage: read raw catalogue/credits/keywords/links/ratings, flatten, clean, merge."""

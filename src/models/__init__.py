@@ -1,0 +1,1 @@
+"""Model stage: train/evaluate rating and ranking models; recommend for users and titles."""

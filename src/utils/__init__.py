@@ -1,0 +1,1 @@
+"""Small shared helpers: project paths, atomic file writes, hashing and logging."""

@@ -1,0 +1,83 @@
+"""Atomic writes and checksums.
+
+Every data and model file StreamRec writes goes through :func:`atomic_path`: content is
+written to a temporary file in the same folder and renamed over the target only once it
+is complete, so an interrupted run leaves the previous good file in place (rename within
+one file system is atomic on POSIX).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    In: the final path. Out (yield): a fresh temp path in the same folder to write to.
+    On an exception the temp file is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        # fsync so that a power cut after the rename cannot leave an empty file.
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_csv_atomic(df: pd.DataFrame, target: str | os.PathLike, **kwargs: Any) -> Path:
+    """Write ``df`` to CSV at ``target`` atomically (``index=False`` unless given)."""
+    kwargs.setdefault("index", False)
+    with atomic_path(target) as tmp:
+        df.to_csv(tmp, **kwargs)
+    return Path(target)
+
+
+def write_parquet_atomic(df: pd.DataFrame, target: str | os.PathLike) -> Path:
+    """Write ``df`` to Parquet at ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        df.to_parquet(tmp, index=False)
+    return Path(target)
+
+
+def write_json_atomic(obj: Any, target: str | os.PathLike) -> Path:
+    """Write ``obj`` as pretty JSON at ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    return Path(target)
+
+
+def write_text_atomic(text: str, target: str | os.PathLike) -> Path:
+    """Write ``text`` at ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+    return Path(target)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

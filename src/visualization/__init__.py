@@ -1,0 +1,1 @@
+"""Figures written to ``reports/figures`` for the EDA, models and report."""
