@@ -155,6 +155,8 @@ ITEM_COL = "movieId"     # MovieLens item id
 TMDB_COL = "tmdbId"
 RATING_COL = "rating"
 TIMESTAMP_COL = "timestamp"
+# Item column of model-ready ratings: the catalogue id (tmdbId) when links map it, else movieId.
+ITEM_ID_COL = "itemId"
 LIST_SEP = "|"           # separator of list-valued cells in merged_data6.csv / features
 
 # --- reproducibility ---
