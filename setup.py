@@ -16,6 +16,8 @@ INSTALL_REQUIRES = [
     "pyprojroot>=0.3",
     "fastapi>=0.110",
     "uvicorn>=0.29",
+    "uvloop>=0.19; sys_platform != 'win32'",  # faster event loop for uvicorn
+    "httptools>=0.6",  # faster HTTP parser for uvicorn
     "gradio>=4.44",
     "httpx>=0.27",
     "jupyter>=1.0",

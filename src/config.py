@@ -162,12 +162,44 @@ LIST_SEP = "|"           # separator of list-valued cells in merged_data6.csv / 
 # --- reproducibility ---
 SEED = 0
 
+# --- synthetic demo data (src.data.synthetic) ---
+# Sizes per scale. "small" must generate in < 3 s so the whole pipeline runs in well under a
+# minute; "full" mirrors The Movies Dataset (45k titles, ~190 MB credits) and MovieLens (1M+).
+# messy_* are the deliberately broken movie rows planted for the ETL (see synthetic_manifest.json).
+SYNTHETIC_SCALES = {
+    "small": {
+        "n_movies": 2_000, "n_users": 300, "mean_ratings_per_user": 100,
+        "mean_cast": 8, "mean_crew": 6, "mean_keywords": 6,
+        "messy_shifted": 3, "messy_bad_id": 2, "messy_exact_dup": 3, "messy_near_dup": 3,
+        "messy_mdy_date": 20, "messy_upper_bool": 20, "messy_missing_numeric": 20,
+        "messy_popularity_text": 10, "links_no_tmdb": 5, "links_unknown_tmdb": 3,
+        "orphan_side_rows": 2,
+    },
+    "full": {
+        "n_movies": 45_500, "n_users": 12_000, "mean_ratings_per_user": 90,
+        "mean_cast": 12, "mean_crew": 10, "mean_keywords": 8,
+        "messy_shifted": 3, "messy_bad_id": 5, "messy_exact_dup": 15, "messy_near_dup": 15,
+        "messy_mdy_date": 300, "messy_upper_bool": 300, "messy_missing_numeric": 300,
+        "messy_popularity_text": 100, "links_no_tmdb": 30, "links_unknown_tmdb": 20,
+        "orphan_side_rows": 10,
+    },
+}
+SYNTHETIC_MIN_RATINGS_PER_USER = 20
+SYNTHETIC_MANIFEST = "synthetic_manifest.json"
+
 # --- features (issue 3) ---
 FOCUS_GENRES = ("Drama", "Comedy", "Horror", "Romance")
 # score_final = weighted sum of scaled vote_average, log vote_count and log popularity.
 SCORE_WEIGHTS = {"vote_average": 0.5, "vote_count": 0.3, "popularity": 0.2}
 WR_VOTE_QUANTILE = 0.90  # m in the IMDB weighted rating = this quantile of vote_count
+# Fixed log references for score_final: log1p(x)/log1p(REF), clipped to 1. Fixed (not the
+# catalogue's min/max) so a title's score depends only on its own numbers and stays put when
+# the updater adds titles. ~99.9th percentile of TMDB (references/features.md).
+SCORE_VOTE_COUNT_REF = 10_000.0
+SCORE_POPULARITY_REF = 500.0
 TOP_CAST = 3
+RUNTIME_BINS = (90, 120, 150)  # minutes: <90, 90-120, 120-150, >150 (left-closed), else "unknown"
+GENRE_PREFIX = "genre_"        # dummy column = GENRE_PREFIX + genre name with spaces as "_"
 
 # --- models (issue 4) ---
 RATING_SCALE = (0.5, 5.0)
@@ -179,11 +211,47 @@ SVD_PARAM_GRID = {
     "reg_all": [0.05, 0.1],
 }
 CV_FOLDS = 5
+CV_RANDOM_STATE = 0          # surprise KFold seed: every rating model is scored on the same folds
+# Tuned SVD (src.models.train_model.tune on ratings_small, 5-fold CV; references/models.md):
+# used by evaluation when no models/svd_best_params.json exists.
+SVD_TUNED_PARAMS = {"n_factors": 150, "n_epochs": 40, "lr_all": 0.01, "reg_all": 0.1}
+SVD_TUNE_N_ITER = 12         # RandomizedSearchCV candidates (None = full SVD_PARAM_GRID)
+SVD_TUNE_FOLDS = 3
+SVD_TUNE_N_JOBS = 1          # folds in parallel; 1 keeps a shared 2-core box usable
+KNN_BASELINE_PARAMS = {"k": 40, "sim_options": {"name": "pearson_baseline", "user_based": False}}
+# Evaluation-only blends: fixed-weight average of models' estimates on the same CV folds.
+RATING_BLENDS = {"svd_knn_blend": {"svd_tuned": 0.5, "knn_baseline": 0.5}}
+RMSE_TARGET = 0.865          # best CV RMSE on ratings_small must reach this (issue 4)
 TOPN_K = 10
 TOPN_TEST_FRACTION = 0.2
 RELEVANT_THRESHOLD = 4.0
+# Top-N ranker (D2, src.models.topn): EASE (Steck 2019) over the implicit user x item matrix.
+EASE_LAMBDA = 200.0          # L2 on the item-item weights; tuned on ratings_small (references/recommending.md)
+EASE_FIT_THRESHOLD = 3.0     # a rating >= this is an interaction (1) in the X that B is fitted on
+EASE_MIN_COUNT = 3           # keep items with >= this many interactions (P is items^2 float32)
+EASE_MAX_ITEMS = 20_000      # hard cap on the item set, most-rated first (20k items -> 1.6 GB)
+EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 0): 1-2★ pull nothing
+GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (topn.blend_genre_affinity)
+CONTENT_MAX_FEATURES = 50_000  # TF-IDF vocabulary cap for similar_titles
+HYBRID_CANDIDATES = 50       # similar_titles(user_id=...) re-ranks this many content neighbours by CF
 
 # --- serving (issue 5) ---
 API_HOST = "127.0.0.1"
 API_PORT = 8000
 MAX_N = 100
+# Recommendation replies kept in memory, keyed by model, user, filters and the user's stored
+# ratings (so a new rating or a reload never serves a stale list). 0 disables the cache.
+RECOMMEND_CACHE_SIZE = 4096
+
+# --- catalogue updates (issue 6, src.data.update) ---
+# Retrain (`invoke update --retrain`) only once this many viewer ratings reached the SQLite
+# feedback store since the model's created_at: retraining on a handful is wasted minutes.
+RETRAIN_MIN_NEW_RATINGS = 100
+UPDATE_SERVER_URL_ENV = "STREAMREC_SERVER_URL"  # when set, POST {url}/admin/reload after a swap
+UPDATE_RELOAD_TIMEOUT_S = 5.0                   # short: a slow/down server must not stall cron
+UPDATE_PAUSE_ENV = "STREAMREC_UPDATE_PAUSE_AT"  # crash tests: sleep at this step so they can kill
+UPDATE_PAUSE_SECONDS_ENV = "STREAMREC_UPDATE_PAUSE_SECONDS"
+INBOX_PROCESSED = "processed"  # sub-folders of paths.inbox that files are moved to
+INBOX_FAILED = "failed"
+# Sibling files of an inbox batch `<stem>.csv[.gz]`: `<stem>.credits.csv[.gz]`, `<stem>.keywords.csv[.gz]`.
+INBOX_SIBLING_KINDS = ("credits", "keywords")

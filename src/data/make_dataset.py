@@ -1,0 +1,182 @@
+"""ETL entry point: raw movies/credits/keywords/links/ratings -> merged_data6.csv and friends.
+
+``main`` reads the inputs (found by name in ``data/raw`` or given explicitly), cleans them
+(src.data.clean, src.data.ratings), flattens the nested cells (src.data.flatten) and
+writes, all or nothing:
+
+* ``processed/merged_data6.csv``, ``ratings.csv``, ``links.csv``, ``etl_report.json``;
+* ``interim/<table>.csv`` tidy tables and ``interim/quarantine/<input>.csv`` rejected rows.
+
+Every output is first written to a temp file beside its target; the temp files are renamed
+onto their targets only once all of them are complete, so a failure anywhere leaves every
+previous output intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from src.config import PATHS, RAW_MOVIES_NAMES, Paths
+from src.data.clean import LINE_COL, clean_credits, clean_keywords, clean_movies
+from src.data.flatten import flatten_catalogue
+from src.data.ratings import clean_links, clean_ratings, map_ratings
+from src.data.readers import find_raw_inputs, input_name, read_raw_csv
+from src.utils.io import atomic_path, sha256_file
+from src.utils.logging import get_logger, timed
+
+__all__ = ["find_raw_inputs", "main", "run_input"]
+
+log = get_logger(__name__)
+
+CLEANERS: dict[str, Callable] = {
+    "movies": clean_movies,
+    "credits": clean_credits,
+    "keywords": clean_keywords,
+    "links": clean_links,
+    "ratings": clean_ratings,
+}
+
+
+def quarantine_path(paths: Paths, source: str | os.PathLike) -> Path:
+    """Quarantine file of an input: ``quarantine/<input name without .csv/.gz>.csv``."""
+    name = input_name(source)
+    stem = name[:-4] if name.endswith(".csv") else name
+    return paths.quarantine / f"{stem}.csv"
+
+
+def run_input(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read and clean one input file.
+
+    In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
+    quarantine, stats)`` where quarantine also holds malformed CSV records
+    (``wrong_field_count``) and stats carries the file's sha256.
+    """
+    path = Path(path)
+    with timed(log, f"{kind} ({path.name})") as t:
+        raw, bad = read_raw_csv(path)
+        clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
+    if len(bad):
+        stats["rows_in"] += len(bad)
+        stats["quarantined"]["wrong_field_count"] = (
+            stats["quarantined"].get("wrong_field_count", 0) + len(bad))
+        quarantine = pd.concat([quarantine, bad], ignore_index=True)
+    stats = {"file": str(path), "sha256": sha256_file(path), **stats,
+             "seconds": round(t["seconds"], 3)}
+    check_invariant(stats, kind)
+    return clean, quarantine, stats
+
+
+def check_invariant(stats: dict, what: str) -> None:
+    """Raise if ``rows_in != rows_out + sum(quarantined) + duplicates_dropped`` (a row was
+    lost or invented: a bug, never a data problem)."""
+    accounted = stats["rows_out"] + sum(stats["quarantined"].values()) + stats["duplicates_dropped"]
+    if stats["rows_in"] != accounted:
+        raise RuntimeError(f"{what}: {stats['rows_in']} rows in but {accounted} accounted for "
+                           f"({stats})")
+
+
+def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | None]:
+    """Inputs to use: the given ones if any was given, else those found in ``paths.raw``.
+
+    Mixing is avoided on purpose: giving ``movies`` alone must not silently pick up
+    unrelated credits from data/raw. Raises FileNotFoundError for a missing movies file
+    (naming where it looked) or a given path that does not exist.
+    """
+    if any(v is not None for v in given.values()):
+        inputs = {k: (Path(v) if v is not None else None) for k, v in given.items()}
+        if inputs["movies"] is None:
+            found = find_raw_inputs(paths.raw)["movies"]
+            if found is None:
+                raise FileNotFoundError(
+                    f"no movies file given and none in {paths.raw} (looked for "
+                    f"{', '.join(RAW_MOVIES_NAMES)}, plain or .gz)")
+            inputs["movies"] = found
+    else:
+        inputs = find_raw_inputs(paths.raw)
+        if inputs["movies"] is None:
+            raise FileNotFoundError(
+                f"no movies file in {paths.raw}: looked for {', '.join(RAW_MOVIES_NAMES)} "
+                "(plain or .gz); pass movies=... or run `invoke demo-data`")
+    for kind, p in inputs.items():
+        if p is not None and not p.is_file():
+            raise FileNotFoundError(f"{kind} file not found: {p}")
+    return inputs
+
+
+def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
+    """Write one staged output (index dropped)."""
+    df.to_csv(tmp, index=False)
+
+
+def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
+         out_dir=None, paths: Paths = PATHS) -> dict:
+    """Run the ETL.
+
+    In: optional input paths (when none is given they are found by name in
+    ``paths.raw``), ``out_dir`` replacing ``paths.processed``, the workspace ``paths``.
+    Out: the ETL report (also written to ``etl_report.json``): per input file ``rows_in``,
+    ``rows_out``, ``quarantined`` by reason, ``duplicates_dropped``, sha256 and conversion
+    failures; per output its path, rows and sha256; ratings coverage.
+    """
+    start = time.perf_counter()
+    inputs = _resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
+                                  links=links, ratings=ratings), paths)
+    processed = Path(out_dir) if out_dir is not None else paths.processed
+    log.info("ETL inputs: %s", {k: str(v) if v else None for k, v in inputs.items()})
+
+    cleaned: dict[str, pd.DataFrame | None] = {}
+    quarantines: dict[str, tuple[Path, pd.DataFrame]] = {}
+    report: dict[str, Any] = {"inputs": {}, "outputs": {}}
+    for kind, path in tqdm(list(inputs.items()), desc="ETL inputs", unit="file"):
+        if path is None:
+            cleaned[kind] = None
+            continue
+        clean, quarantine, stats = run_input(kind, path)
+        cleaned[kind] = clean
+        quarantines[kind] = (quarantine_path(paths, path), quarantine)
+        report["inputs"][input_name(path)] = {"kind": kind, **stats}
+
+    with timed(log, "flatten + merge"):
+        merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"], cleaned["keywords"])
+
+    outputs: dict[str, tuple[Path, pd.DataFrame]] = {"merged": (processed / paths.merged.name, merged)}
+    if cleaned["ratings"] is not None:
+        mapped, coverage = map_ratings(cleaned["ratings"], cleaned["links"], merged["id"])
+        outputs["ratings"] = (processed / paths.ratings.name, mapped)
+        report["ratings_coverage"] = coverage
+    if cleaned["links"] is not None:
+        outputs["links"] = (processed / paths.links.name, cleaned["links"].drop(columns=LINE_COL))
+    for name, table in tables.items():
+        outputs[f"interim/{name}"] = (paths.interim / f"{name}.csv", table)
+    for kind, (qpath, qdf) in quarantines.items():
+        outputs[f"quarantine/{kind}"] = (qpath, qdf)
+
+    report_path = processed / paths.etl_report.name
+    # Stage every file, then rename them all at once when the ExitStack closes (a failure
+    # before that removes the temp files and leaves the previous outputs untouched).
+    with contextlib.ExitStack() as stack:
+        for name, (target, df) in tqdm(outputs.items(), desc="ETL outputs", unit="file"):
+            tmp = stack.enter_context(atomic_path(target))
+            _write_csv(df, tmp)
+            report["outputs"][name] = {"path": str(target), "rows": int(len(df)),
+                                       "sha256": sha256_file(tmp)}
+        report["seconds"] = round(time.perf_counter() - start, 3)
+        tmp = stack.enter_context(atomic_path(report_path))
+        _write_report(report, tmp)
+    log.info("ETL done in %.1fs: %d titles -> %s", report["seconds"], len(merged),
+             outputs["merged"][0])
+    return report
+
+
+def _write_report(report: dict, tmp: Path) -> None:
+    """Write the report JSON to its staged temp file."""
+    import json
+
+    tmp.write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -1,0 +1,205 @@
+"""Adapter between the updater and the ETL/feature stages: read, clean, flatten one batch.
+
+The updater owns no parsing or cleaning rules: a batch goes through exactly the ETL's
+reading (schema detection), cleaning, quarantining, de-duplication and flattening, and the
+features through the feature stage's pure ``build_features``. This module only glues them
+together for a *batch* (no links/ratings) and adds what is specific to updates: TMDB TV
+column names (``name`` -> ``title``), and patching the interim tables for replaced ids.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from src.config import ID_COL, Paths
+from src.utils.io import write_csv_atomic
+from src.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+# Tidy table (flatten.TIDY_SPECS name) -> which batch file supplies it; tables not listed
+# come from the movies file.
+INTERIM_SOURCES = {"cast": "credits", "crew": "credits", "keywords": "keywords"}
+# TMDB's TV endpoints name two columns differently from movies.
+TV_RENAMES = {"name": "title", "original_name": "original_title"}
+
+
+@dataclass
+class PreparedBatch:
+    """One batch after the ETL's cleaning and flattening.
+
+    ``merged``: clean rows in the merged_data6.csv schema (typed like the catalogue);
+    ``quarantine``: bad rows with a ``reason`` column; ``interim``: the batch's tidy tables
+    by file name; ``interim_sources``: file name -> "movies"/"credits"/"keywords";
+    ``raw_columns``: header of the movies file (after TV renames); counts for the report.
+    """
+
+    merged: pd.DataFrame
+    quarantine: pd.DataFrame
+    interim: dict[str, pd.DataFrame]
+    interim_sources: dict[str, str]
+    raw_columns: list[str]
+    rows_in: int
+    duplicates_dropped: int
+    side_quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    side_stats: dict = field(default_factory=dict)
+    credit_ids: set[int] = field(default_factory=set)
+    keyword_ids: set[int] = field(default_factory=set)
+
+
+def read_catalogue(paths: Paths) -> pd.DataFrame:
+    """The current catalogue (``paths.merged``), typed by the feature stage's reader."""
+    from src.features.merged_io import read_merged
+
+    return read_merged(paths.merged)
+
+
+def write_catalogue(merged: pd.DataFrame, target: Path) -> Path:
+    """Write a merged catalogue frame to ``target`` atomically (same CSV form as the ETL)."""
+    return write_csv_atomic(merged, target)
+
+
+def retype(merged: pd.DataFrame) -> pd.DataFrame:
+    """Round-trip a merged frame through CSV text and the catalogue reader.
+
+    Makes batch rows typed exactly like the catalogue read from disk, so the diff compares
+    like with like (e.g. an int column in a small batch vs float in the catalogue).
+    """
+    from src.features.merged_io import type_merged
+
+    buf = io.StringIO()
+    merged.to_csv(buf, index=False)
+    buf.seek(0)
+    return type_merged(pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[]))
+
+
+def rebuild_features(merged_file: Path) -> pd.DataFrame:
+    """Features of the catalogue at ``merged_file`` (the feature stage's read + pure build)."""
+    from src.features.build_features import build_features
+    from src.features.merged_io import read_merged
+
+    return build_features(read_merged(merged_file))
+
+
+def _read_csv(path: Path, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ETL's raw reader, with a ValueError naming the input when the file is empty."""
+    from src.data.readers import read_raw_csv
+
+    try:
+        return read_raw_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"{kind}: {Path(path).name} is empty (no header row)") from exc
+
+
+def _read_movies(movies: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a batch's movies file with the ETL reader and map TMDB TV names to the catalogue's."""
+    raw, bad_lines = _read_csv(movies, "movies")
+    renames = {tv: col for tv, col in TV_RENAMES.items() if tv in raw.columns and col not in raw.columns}
+    if renames:
+        log.info("%s: TV column names mapped %s", movies.name, renames)
+        raw = raw.rename(columns=renames)
+    return raw, bad_lines
+
+
+def _read_side(path: Path | None, kind: str, stats_out: dict) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Read and clean a credits/keywords file with the ETL; quarantined rows get ``source``."""
+    from src.data.clean import clean_credits, clean_keywords
+    from src.data.readers import input_name
+
+    if path is None:
+        return None, pd.DataFrame()
+    raw, bad_lines = _read_csv(path, kind)
+    clean_fn = clean_credits if kind == "credits" else clean_keywords
+    clean, quarantine, stats = clean_fn(raw, input_name(path))
+    stats["quarantined"] = {**stats["quarantined"], **(
+        {"wrong_field_count": len(bad_lines)} if len(bad_lines) else {})}
+    stats_out[kind] = {k: stats[k] for k in ("rows_in", "rows_out", "quarantined", "duplicates_dropped")}
+    q = pd.concat([quarantine, bad_lines], ignore_index=True)
+    return clean, q.assign(source=input_name(path)) if len(q) else q
+
+
+def prepare_batch(movies: Path, credits: Path | None, keywords: Path | None,
+                  source_name: str) -> PreparedBatch:
+    """Read, clean, quarantine, de-duplicate and flatten one batch with the ETL's functions.
+
+    In: the batch files and the movies file's report name. Out: a :class:`PreparedBatch`.
+    Raises ValueError (from the ETL) when the movies file matches no catalogue schema.
+    """
+    from src.data.clean import clean_movies
+    from src.data.flatten import flatten_catalogue
+
+    raw, bad_lines = _read_movies(Path(movies))
+    clean, quarantine, stats = clean_movies(raw, source_name)
+    side_stats: dict = {}
+    cred, q_cred = _read_side(credits, "credits", side_stats)
+    kw, q_kw = _read_side(keywords, "keywords", side_stats)
+    merged, tables = flatten_catalogue(clean, cred, kw)
+    merged = retype(merged)
+    movie_q = pd.concat([quarantine, bad_lines], ignore_index=True).assign(source=source_name)
+    side_q = [q for q in (q_cred, q_kw) if len(q)]
+    flags = merged.set_index(ID_COL)
+    return PreparedBatch(
+        merged=merged,
+        # The report's per-title invariant counts rows of the movies file only; credits/
+        # keywords rejects are filed beside them (column ``source``) and counted per file.
+        quarantine=movie_q,
+        side_quarantine=pd.concat(side_q, ignore_index=True) if side_q else pd.DataFrame(),
+        side_stats=side_stats,
+        interim=tables,
+        interim_sources=dict(INTERIM_SOURCES),
+        raw_columns=[c for c in raw.columns if not c.startswith("_")],
+        rows_in=int(stats["rows_in"]) + len(bad_lines),
+        duplicates_dropped=int(stats["duplicates_dropped"]),
+        credit_ids=set(flags.index[flags["has_credits"].fillna(False).astype(bool)]),
+        keyword_ids=set(flags.index[flags["has_keywords"].fillna(False).astype(bool)]),
+    )
+
+
+def patch_interim(paths: Paths, batch: PreparedBatch, replaced: set[int]) -> dict[str, pd.DataFrame]:
+    """New interim tables: rows of the ids a batch replaces swapped for the batch's rows.
+
+    In: the workspace, the prepared batch, ids added or updated. A table's rows for an id
+    are replaced only when the batch supplied that table's source for the id: credits
+    tables only for ids in the batch's credits, keywords for ids with keywords, the other
+    tables only when the movies file has their source column (a TMDB-5000 batch has no
+    ``belongs_to_collection``, so collections rows stay). Out: ``{file name: full new
+    table}`` for each table that changes.
+    """
+    from src.data.flatten import TIDY_SPECS
+
+    raw_cols = set(batch.raw_columns)
+    out: dict[str, pd.DataFrame] = {}
+    for name, rows in batch.interim.items():
+        source = batch.interim_sources.get(name, "movies")
+        if source == "credits":
+            ids = replaced & batch.credit_ids
+        elif source == "keywords":
+            ids = replaced & batch.keyword_ids
+        elif TIDY_SPECS.get(name, (name,))[0] in raw_cols:
+            ids = set(replaced)
+        else:
+            ids = set()
+        if not ids:
+            continue
+        file_name = f"{name}.csv"
+        new_rows = rows[rows[ID_COL].isin(ids)]
+        target = paths.interim / file_name
+        if target.exists():
+            old = pd.read_csv(target, dtype=str, keep_default_na=False, na_values=[])
+            keep = ~pd.to_numeric(old[ID_COL], errors="coerce").isin(ids)
+            # Text round trip of the new rows, so the table's cells keep one CSV form.
+            buf = io.StringIO()
+            new_rows.to_csv(buf, index=False)
+            buf.seek(0)
+            new_text = pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[])
+            table = pd.concat([old[keep], new_text], ignore_index=True)
+            log.info("interim %s: %d rows of %d titles replaced by %d rows", file_name,
+                     int((~keep).sum()), len(ids), len(new_rows))
+        else:
+            table = new_rows
+        out[file_name] = table
+    return out

@@ -1,0 +1,176 @@
+"""Evaluate StreamRec's models against baselines and write ``reports/metrics.json``.
+
+Two questions, each answered against baselines measured in the same run:
+
+* rating accuracy — 5-fold CV RMSE/MAE (same folds for all) of NormalPredictor,
+  BaselineOnly, KNNBaseline, NMF, SVD defaults, SVD tuned (and SVD++ on request);
+* top-N quality — precision/recall/NDCG/MAP@10 and coverage of popularity, SVD ranked by
+  predicted rating, and the production recommender (:func:`src.models.topn_eval.evaluate_topn`).
+
+Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
+``reports/metrics.md`` and comparison figures in ``reports/figures``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from src.config import (
+    CV_FOLDS, CV_RANDOM_STATE, ITEM_ID_COL, PATHS, RELEVANT_THRESHOLD, RMSE_TARGET, SEED,
+    SVD_TUNED_PARAMS, TOPN_K, TOPN_TEST_FRACTION, USER_COL, Paths,
+)
+from src.models.rating_cv import (
+    BASELINE, SVD_DEFAULT, SVD_TUNED, cross_validate_ratings, rating_algorithms,
+)
+from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
+from src.models.train_model import read_best_params
+from src.utils.io import write_json_atomic, write_text_atomic
+from src.utils.logging import get_logger, timed
+
+log = get_logger(__name__)
+
+
+def tuned_svd_params(paths: Paths = PATHS) -> tuple[dict, str]:
+    """Return ``(params, source)`` of the tuned SVD: ``paths.best_params`` if tune ran, else config."""
+    best = read_best_params(paths)
+    if best is not None:
+        return best, str(paths.best_params)
+    return dict(SVD_TUNED_PARAMS), "config.SVD_TUNED_PARAMS"
+
+
+def evaluate_topn_if_available(ratings: pd.DataFrame, svd_params: dict, k: int = TOPN_K) -> dict:
+    """Run the top-N protocol of :mod:`src.models.topn_eval`; ``{}`` when that module is absent."""
+    try:
+        from src.models.topn_eval import evaluate_topn
+    except ImportError as exc:
+        log.warning("top-N evaluation unavailable (%s); metrics hold no 'topn'", exc)
+        return {}
+    return evaluate_topn(ratings, k=k, seed=SEED, svd_params=svd_params)
+
+
+def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
+    """Return the target verdicts: best RMSE vs ``RMSE_TARGET``, tuned SVD vs baselines, top-N vs popularity.
+
+    In: the "rating" and "topn" parts of metrics.json. Out: ``{name: {target, value, met, ...}}``.
+    """
+    out: dict = {}
+    if rating:
+        best = min(rating, key=lambda m: rating[m]["rmse"])
+        out["best_rmse"] = {"target": RMSE_TARGET, "model": best,
+                            "value": rating[best]["rmse"], "met": rating[best]["rmse"] <= RMSE_TARGET}
+        if SVD_TUNED in rating and BASELINE in rating:
+            out["svd_tuned_beats_baseline"] = {
+                "target": f"< {BASELINE} RMSE", "value": rating[SVD_TUNED]["rmse"],
+                "baseline": rating[BASELINE]["rmse"],
+                "met": rating[SVD_TUNED]["rmse"] < rating[BASELINE]["rmse"]}
+        if SVD_TUNED in rating and SVD_DEFAULT in rating:
+            out["svd_tuned_beats_default"] = {
+                "target": f"< {SVD_DEFAULT} RMSE", "value": rating[SVD_TUNED]["rmse"],
+                "baseline": rating[SVD_DEFAULT]["rmse"],
+                "met": rating[SVD_TUNED]["rmse"] < rating[SVD_DEFAULT]["rmse"]}
+    key = f"ndcg@{k}"
+    if "production" in topn and "popularity" in topn:
+        prod, pop = topn["production"][key], topn["popularity"][key]
+        out["production_beats_popularity"] = {
+            "target": f"{key} > popularity", "value": prod, "baseline": pop, "met": prod > pop,
+            "ratio": round(prod / pop, 3) if pop else None}
+    if "production" in topn and "svd_predicted" in topn:
+        prod, svd = topn["production"][key], topn["svd_predicted"][key]
+        out["production_beats_svd_predicted"] = {
+            "target": f"{key} > svd_predicted", "value": prod, "baseline": svd, "met": prod > svd}
+    return out
+
+
+def metrics_markdown(metrics: dict) -> str:
+    """Render metrics.json as Markdown: dataset line, rating table, top-N table, target verdicts."""
+    ds = metrics.get("dataset", {})
+    lines = ["# StreamRec model metrics", "",
+             f"Data: {ds.get('n_ratings', '?')} ratings, {ds.get('n_users', '?')} users, "
+             f"{ds.get('n_items', '?')} items (sha256 `{str(ds.get('sha256', ''))[:12]}`); "
+             f"created {metrics.get('created_at', '?')}.", ""]
+    rating = metrics.get("rating", {})
+    if rating:
+        folds = metrics.get("protocol", {}).get("rating", {}).get("folds", CV_FOLDS)
+        lines += [f"## Rating accuracy ({folds}-fold CV, same folds for every model)", "",
+                  "| model | RMSE | MAE | fit s/fold |", "|---|---:|---:|---:|"]
+        for name, m in sorted(rating.items(), key=lambda kv: kv[1]["rmse"]):
+            lines.append(f"| {name} | {m['rmse']:.4f} | {m['mae']:.4f} | {m['fit_seconds']:.2f} |")
+        lines.append("")
+    topn = metrics.get("topn", {})
+    if topn:
+        cols = [c for c in next(iter(topn.values())) if c not in ("users", "fit_seconds")]
+        lines += [f"## Top-{TOPN_K} ranking (hold-out {TOPN_TEST_FRACTION:.0%} of ratings, relevant = "
+                  f"rating >= {RELEVANT_THRESHOLD})", "",
+                  "| model | " + " | ".join(cols) + " | users |",
+                  "|---|" + "---:|" * (len(cols) + 1)]
+        for name, m in topn.items():
+            vals = " | ".join(f"{m[c]:.4f}" for c in cols)
+            lines.append(f"| {name} | {vals} | {m.get('users', '')} |")
+        lines.append("")
+    targets = metrics.get("targets", {})
+    if targets:
+        lines += ["## Targets", "", "| check | target | value | baseline | verdict |",
+                  "|---|---|---:|---:|---|"]
+        for name, t in targets.items():
+            verdict = "met" if t.get("met") else "NOT met"
+            lines.append(f"| {name} | {t.get('target')} | {t.get('value')} | "
+                         f"{t.get('baseline', '')} | {verdict} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
+         svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
+         n_splits: int = CV_FOLDS, topn: bool = True, figures: bool = True) -> dict:
+    """Run the rating CV and the top-N protocol; write metrics JSON, Markdown and figures.
+
+    In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
+    processed ratings + viewer feedback), ``out`` JSON path (default ``paths.metrics``),
+    ``svdpp`` to add SVD++; for quick runs ``models`` restricts the rating models,
+    ``n_splits`` the folds, ``topn``/``figures`` switch those parts off. Out: the metrics
+    dict ``{"dataset", "protocol", "rating", "topn", "targets", "created_at", "files"}``.
+    """
+    out = Path(out) if out is not None else paths.metrics
+    df = load_ratings(ratings, links, paths=paths)
+    tuned, tuned_source = tuned_svd_params(paths)
+    log.info("evaluating on %d ratings; tuned SVD params %s from %s", len(df), tuned, tuned_source)
+    with timed(log, "rating CV") as t_cv:
+        rating = cross_validate_ratings(df, rating_algorithms(tuned, svdpp=svdpp, include=models),
+                                        n_splits=n_splits, random_state=CV_RANDOM_STATE)
+    with timed(log, "top-N evaluation") as t_topn:
+        topn_res = evaluate_topn_if_available(df, tuned) if topn else {}
+    metrics = {
+        "dataset": {
+            "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
+            "n_items": int(df[ITEM_ID_COL].nunique()), "sha256": ratings_sha256(df),
+            "source": str(ratings if ratings is not None else paths.ratings),
+            **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()},
+        },
+        "protocol": {
+            "rating": {"folds": n_splits, "kfold_random_state": CV_RANDOM_STATE,
+                       "svd_tuned_params": tuned, "svd_tuned_source": tuned_source,
+                       "seconds": round(t_cv["seconds"], 2)},
+            "topn": {"k": TOPN_K, "test_fraction": TOPN_TEST_FRACTION, "seed": SEED,
+                     "relevant_threshold": RELEVANT_THRESHOLD, "seconds": round(t_topn["seconds"], 2)},
+        },
+        "rating": rating,
+        "topn": topn_res,
+        "targets": compute_targets(rating, topn_res),
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    md_path = paths.reports / "metrics.md"
+    files = [str(out), str(md_path)]
+    if figures:
+        from src.visualization.model_plots import plot_model_comparison
+
+        files += [str(p) for p in plot_model_comparison(metrics, paths.figures)]
+    metrics["files"] = files
+    write_json_atomic(metrics, out)
+    write_text_atomic(metrics_markdown(metrics), md_path)
+    for name, t in metrics["targets"].items():
+        log.info("target %-32s %s (value %s)", name, "met" if t["met"] else "NOT met", t["value"])
+    return metrics

@@ -1,0 +1,495 @@
+"""The StreamRec recommender served by the CLI, the API and the UI.
+
+:class:`Recommender` joins the catalogue (``features.parquet``) with the checksum-verified
+model bundle (SVD + EASE ranker + training ratings). Every list is scored over the whole
+catalogue with numpy: the EASE ranker gives the top-N order, genre / media-type filters and
+"already seen" are boolean masks, and titles the ranker cannot score (cold items, or any
+title when no model is trained yet) are filled from the ``score_final`` chart. New viewers
+and fresh ratings are folded in without retraining (EASE needs only the history vector; the
+SVD's predicted rating uses :mod:`src.models.foldin`). Every returned title has a catalogue
+row, and every row carries a human reason ("because you rated Heat 5★", "top Drama by
+score", "similar to Toy Story").
+
+``main(user_id, genres, n, paths)`` prints a recommendation table (``invoke recommend``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from src.config import (GENRE_AFFINITY_WEIGHT, HYBRID_CANDIDATES, ID_COL, ITEM_ID_COL, MAX_N, PATHS, RATING_COL,
+                        RATING_SCALE, USER_COL, Paths)
+from src.models.topn import blend_genre_affinity
+from src.utils.logging import get_logger, timed
+
+log = get_logger(__name__)
+
+__all__ = ["Recommender", "main", "OUTPUT_COLUMNS"]
+
+OUTPUT_COLUMNS = ["id", "title", "year", "genres", "media_type", "score", "reason"]
+_SEP = "|"
+
+
+def _fmt_stars(r: float) -> str:
+    """4.0 -> '4★', 3.5 -> '3.5★'."""
+    return f"{r:g}★"
+
+
+class Recommender:
+    """Top-N recommendations, fold-in, cold start and similar titles over one catalogue.
+
+    Build with :meth:`load` (files of a workspace) or directly from a features frame and an
+    optional :class:`~src.models.bundle.ModelBundle` (tests, notebooks).
+    """
+
+    def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None) -> None:
+        """In: the features frame (column or index ``id``), an optional model bundle, its version."""
+        cat = catalogue
+        if ID_COL in cat.columns:
+            cat = cat.set_index(ID_COL, drop=False)
+        elif cat.index.name != ID_COL:
+            raise ValueError(f"catalogue needs an {ID_COL!r} column or index")
+        if cat.index.has_duplicates:
+            dup = cat.index[cat.index.duplicated()].unique()[:5].tolist()
+            raise ValueError(f"catalogue ids are not unique: {dup}")
+        cat.index = cat.index.astype("int64")
+        cat.index.name = ID_COL
+        if ID_COL not in cat.columns:
+            cat = cat.assign(**{ID_COL: cat.index.to_numpy()})
+        for col, default in (("title", ""), ("genres", ""), ("media_type", "movie"), ("year", pd.NA)):
+            if col not in cat.columns:
+                cat = cat.assign(**{col: default})
+        self.catalogue: pd.DataFrame = cat
+        self.bundle = bundle
+        self.model_version: str | None = model_version or (getattr(bundle, "version", None) if bundle else None)
+        self._ids = cat.index.to_numpy("int64")
+        self._pos = pd.Index(self._ids)
+        # Plain arrays of the output columns: building a list from them is ~10× cheaper than
+        # slicing the catalogue frame per request (recommend_for_ratings must stay < 50 ms).
+        self._titles = cat["title"].fillna("").astype(str).to_numpy(dtype=object)
+        self._col_arrays = {c: cat[c].to_numpy() for c in ("title", "year", "genres", "media_type")}
+        self._pos_of = dict(zip(self._ids.tolist(), range(len(self._ids))))
+        self._build_masks()
+        self._build_model_side()
+        self._content = None
+        self._content_lock = threading.Lock()
+        log.info("recommender ready: %d titles, %d genres, model %s (ranker=%s, svd=%s, %d known users)",
+                 len(cat), len(self.genres), self.model_version,
+                 type(self.ranker).__name__ if self.ranker is not None else None,
+                 self.svd is not None, len(self._user_ids))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, paths: Paths = PATHS) -> "Recommender":
+        """Read ``paths.features`` and (when present) the verified bundle ``paths.model_bundle``.
+
+        Without a bundle the recommender serves the catalogue only (cold start for all).
+        Raises FileNotFoundError when the features file is missing and
+        ``BundleIntegrityError`` when the bundle does not match its sidecar checksum.
+        """
+        if not paths.features.exists():
+            raise FileNotFoundError(f"features file not found: {paths.features} (run `invoke features`)")
+        with timed(log, "loading features"):
+            catalogue = pd.read_parquet(paths.features)
+        bundle, version = None, None
+        if paths.model_bundle.exists():
+            from src.models.bundle import load_bundle
+
+            with timed(log, "loading the model bundle"):
+                bundle = load_bundle(paths.model_bundle)
+            version = getattr(bundle, "version", None)
+        else:
+            log.warning("no model bundle at %s: serving cold-start lists only (run `invoke train`)",
+                        paths.model_bundle)
+        return cls(catalogue, bundle=bundle, model_version=version)
+
+    def _build_masks(self) -> None:
+        """Precompute the genre matrix (titles × genres), media types and cold-start order."""
+        cat = self.catalogue
+        genre_lists = cat["genres"].fillna("").astype(str).str.split(_SEP, regex=False)
+        names = sorted({g.strip() for gl in genre_lists for g in gl if g and g.strip()})
+        self.genres: list[str] = names
+        mat = np.zeros((len(cat), len(names)), dtype=bool)
+        for j, name in enumerate(names):
+            dummy = f"genre_{name.replace(' ', '_')}"
+            if dummy in cat.columns:  # the features stage's dummy columns (int8)
+                mat[:, j] = cat[dummy].fillna(0).to_numpy() > 0
+            else:
+                mat[:, j] = [name in {g.strip() for g in gl} for gl in genre_lists]
+        self._genre_mat = mat
+        self._genre_idx = {n: j for j, n in enumerate(names)}
+        self._media = cat["media_type"].fillna("movie").astype(str).to_numpy(dtype=object)
+        self.media_types: list[str] = sorted(set(self._media.tolist()))
+        score = cat["score_final"] if "score_final" in cat.columns else pd.Series(0.0, index=cat.index)
+        self._score_final = score.astype("float64").fillna(-1.0).to_numpy()
+        # Stable cold-start order: score_final, then vote_count, then id (deterministic ties).
+        votes = (cat["vote_count"] if "vote_count" in cat.columns else pd.Series(0.0, index=cat.index))
+        self._votes = votes.astype("float64").fillna(0.0).to_numpy()
+        self._cold_order = np.lexsort((self._ids, -self._votes, -self._score_final))
+
+    def _build_model_side(self) -> None:
+        """Align the ranker and SVD with catalogue positions; index the training ratings."""
+        b = self.bundle
+        self.ranker = getattr(b, "ranker", None) if b is not None else None
+        self.svd = getattr(b, "svd", None) if b is not None else None
+        # Ranker column -> catalogue position (-1: the item has no catalogue row, never shown).
+        if self.ranker is not None:
+            self._rk_to_cat = self._pos.get_indexer(np.asarray(self.ranker.item_ids, dtype="int64"))
+            self._rk_ok = self._rk_to_cat >= 0
+            # Genres of the ranker's items (no catalogue row: no genres) for the taste blend.
+            self._rk_genres = np.zeros((len(self._rk_to_cat), len(self.genres)), dtype=bool)
+            self._rk_genres[self._rk_ok] = self._genre_mat[self._rk_to_cat[self._rk_ok]]
+        self._svd_items = None
+        if self.svd is not None:
+            from src.models.foldin import svd_items
+
+            self._svd_items = svd_items(self.svd)
+            self._svd_pos = pd.Index(self._svd_items.item_ids)
+        tr = getattr(b, "train_ratings", None) if b is not None else None
+        if tr is not None and len(tr):
+            tr = tr[[USER_COL, ITEM_ID_COL, RATING_COL]].sort_values(USER_COL, kind="stable")
+            users = tr[USER_COL].to_numpy("int64")
+            self._user_ids, starts = np.unique(users, return_index=True)
+            self._user_starts = np.append(starts, len(users))
+            self._tr_items = tr[ITEM_ID_COL].to_numpy("int64")
+            self._tr_ratings = tr[RATING_COL].to_numpy("float64")
+            counts = pd.Series(self._tr_items).value_counts()
+            self._n_ratings = counts.reindex(self._ids).fillna(0).to_numpy("float64")
+        else:
+            self._user_ids = np.empty(0, dtype="int64")
+            self._n_ratings = np.zeros(len(self._ids))
+
+    # ------------------------------------------------------------------ validation
+    def _check_n(self, n) -> int:
+        """n must be an int in 1..MAX_N (ValueError naming ``n`` otherwise)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_N:
+            raise ValueError(f"n must be an integer in 1..{MAX_N}, got {n!r}")
+        return int(n)
+
+    def _mask(self, genres: Iterable[str] | None, media_type: str | None) -> np.ndarray:
+        """Boolean catalogue mask: titles in ANY of ``genres`` and of ``media_type``.
+
+        Unknown genre names or media types raise ValueError naming them.
+        """
+        mask = np.ones(len(self._ids), dtype=bool)
+        if genres:
+            if isinstance(genres, str):
+                genres = [genres]
+            genres = list(genres)
+            unknown = [g for g in genres if g not in self._genre_idx]
+            if unknown:
+                raise ValueError(f"unknown genres: {unknown} (known: {', '.join(self.genres)})")
+            mask &= self._genre_mat[:, [self._genre_idx[g] for g in genres]].any(axis=1)
+        if media_type is not None:
+            if media_type not in self.media_types:
+                raise ValueError(f"unknown media_type {media_type!r} (known: {self.media_types})")
+            mask &= self._media == media_type
+        return mask
+
+    def _clean_ratings(self, ratings: Mapping | None, name: str = "ratings") -> dict[int, float]:
+        """Validate {item id: rating}: int ids known to the catalogue or model, ratings in scale."""
+        if ratings is None:
+            return {}
+        if not isinstance(ratings, Mapping):
+            raise ValueError(f"{name} must be a mapping of item id to rating, got {type(ratings).__name__}")
+        out: dict[int, float] = {}
+        lo, hi = RATING_SCALE
+        for k, v in ratings.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+                raise ValueError(f"{name}: item id {k!r} must be an int")
+            try:
+                r = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: rating of item {k} is not a number: {v!r}") from None
+            if not lo <= r <= hi:
+                raise ValueError(f"{name}: rating of item {k} must be in {lo}..{hi}, got {v!r}")
+            out[int(k)] = r
+        unknown = [k for k in out if k not in self._pos_of and not self._in_model(k)]
+        if unknown:
+            raise ValueError(f"{name}: unknown movie ids {unknown[:10]}")
+        return out
+
+    def _in_model(self, item_id: int) -> bool:
+        """Whether the ranker or SVD knows ``item_id`` (rated titles may lack a catalogue row)."""
+        if self.ranker is not None and self.ranker.positions([item_id])[0] >= 0:
+            return True
+        return self._svd_items is not None and self._svd_pos.get_indexer([item_id])[0] >= 0
+
+    # ------------------------------------------------------------------ users
+    def known_user(self, user_id: int) -> bool:
+        """True when the user has ratings in the training data of the loaded model."""
+        i = np.searchsorted(self._user_ids, int(user_id))
+        return bool(i < len(self._user_ids) and self._user_ids[i] == int(user_id))
+
+    def seen(self, user_id: int) -> dict[int, float]:
+        """The user's training ratings {item id: rating} (empty for an unknown user)."""
+        if not self.known_user(user_id):
+            return {}
+        i = np.searchsorted(self._user_ids, int(user_id))
+        s, e = self._user_starts[i], self._user_starts[i + 1]
+        return dict(zip(self._tr_items[s:e].tolist(), self._tr_ratings[s:e].tolist()))
+
+    # ------------------------------------------------------------------ scoring core
+    def _cf_scores(self, history: dict[int, float]) -> np.ndarray:
+        """Ranker scores over catalogue positions (-inf where the ranker cannot score)."""
+        out = np.full(len(self._ids), -np.inf)
+        if self.ranker is None or not history:
+            return out
+        items = np.fromiter(history.keys(), dtype="int64", count=len(history))
+        ratings = np.fromiter(history.values(), dtype="float64", count=len(history))
+        s = self.ranker.score_history(items, ratings)
+        if hasattr(self.ranker, "history_vector"):
+            # The same blend evaluate_topn measures as "production" (topn.blend_genre_affinity).
+            s = blend_genre_affinity(s, self.ranker.history_vector(items, ratings), self._rk_genres,
+                                     GENRE_AFFINITY_WEIGHT)
+        out[self._rk_to_cat[self._rk_ok]] = s[self._rk_ok]
+        return out
+
+    def _svd_scores(self, history: dict[int, float], user_id: int | None) -> np.ndarray:
+        """SVD predicted ratings over catalogue positions (NaN where the SVD lacks the item).
+
+        A known user without new ratings uses their trained factors; anyone else is folded in.
+        """
+        out = np.full(len(self._ids), np.nan)
+        if self._svd_items is None:
+            return out
+        from src.models.foldin import fold_in, known_user_factors, predict_ratings
+
+        it = self._svd_items
+        factors = known_user_factors(self.svd, user_id) if user_id is not None else None
+        if factors is None:
+            pos = self._svd_pos.get_indexer(np.fromiter(history.keys(), dtype="int64", count=len(history)))
+            r = np.fromiter(history.values(), dtype="float64", count=len(history))
+            factors = fold_in(it, pos[pos >= 0], r[pos >= 0])
+        cat_pos = self._pos.get_indexer(it.item_ids)
+        ok = cat_pos >= 0
+        out[cat_pos[ok]] = predict_ratings(it, *factors)[ok]
+        return out
+
+    def _frame(self, pos: np.ndarray, scores: np.ndarray, reasons: list[str]) -> pd.DataFrame:
+        """The output table for catalogue positions (columns OUTPUT_COLUMNS)."""
+        pos = np.asarray(pos, dtype="int64")
+        cols = self._col_arrays
+        df = pd.DataFrame({
+            "id": self._ids[pos],
+            "title": cols["title"][pos],
+            "year": cols["year"][pos],
+            "genres": cols["genres"][pos],
+            "media_type": cols["media_type"][pos],
+            "score": np.asarray(scores, dtype="float64"),
+            "reason": reasons,
+        })
+        return df.reset_index(drop=True)
+
+    def _cold_reason(self, p: int, genres: list[str] | None) -> str:
+        """'top Drama by score': the first requested genre the title has, else its own first."""
+        names = genres or []
+        for g in names:
+            if self._genre_mat[p, self._genre_idx[g]]:
+                return f"top {g} by score"
+        own = np.flatnonzero(self._genre_mat[p])
+        return f"top {self.genres[own[0]]} by score" if len(own) else "top title by score"
+
+    def _top(self, scores: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+        """Positions of the n best finite scores within ``mask``, best first (ties: cold order)."""
+        cand = np.flatnonzero(mask & np.isfinite(scores))
+        if len(cand) == 0:
+            return cand
+        k = min(n, len(cand))
+        part = cand[np.argpartition(-scores[cand], k - 1)[:k]]
+        return part[np.lexsort((self._ids[part], -scores[part]))]
+
+    def _ranked(self, history: dict[int, float], mask: np.ndarray, n: int, genres, user_id=None) -> pd.DataFrame:
+        """Rank by the ranker (SVD prediction when no ranker), backfill with the cold chart."""
+        if self.ranker is not None:
+            scores = self._cf_scores(history)
+        else:
+            scores = self._svd_scores(history, user_id)
+            scores = np.where(np.isnan(scores), -np.inf, scores)
+        top = self._top(scores, mask, n)
+        reasons = self._cf_reasons(history, top)
+        out_scores = scores[top].tolist()
+        if len(top) < n:  # not enough scorable titles: fill from the score_final chart
+            taken = np.zeros(len(self._ids), dtype=bool)
+            taken[top] = True
+            fill = self._cold_order[(mask & ~taken)[self._cold_order]][: n - len(top)]
+            top = np.concatenate([top, fill]).astype("int64")
+            reasons += [self._cold_reason(p, genres) for p in fill]
+            out_scores += self._score_final[fill].tolist()
+        return self._frame(top, np.asarray(out_scores), reasons)
+
+    def _cf_reasons(self, history: dict[int, float], top: np.ndarray) -> list[str]:
+        """"because you rated Heat 5★": the history title adding most to each item's score."""
+        if len(top) == 0:
+            return []
+        # Only history titles with a catalogue row can be named in a reason.
+        named = {k: v for k, v in history.items() if k in self._pos_of}
+        fallback = "recommended for viewers with your ratings"
+        if not named:
+            return [fallback] * len(top)
+        items = np.fromiter(named.keys(), dtype="int64", count=len(named))
+        ratings = np.fromiter(named.values(), dtype="float64", count=len(named))
+        if self.ranker is not None and hasattr(self.ranker, "contributions"):
+            best, _ = self.ranker.contributions(items, ratings, self._ids[top])
+        elif self._svd_items is not None:
+            best = self._svd_neighbour(items, ratings, self._ids[top])
+        else:
+            return [fallback] * len(top)
+        out = []
+        for b in best.tolist():
+            if b < 0:
+                out.append(fallback)
+            else:
+                out.append(f"because you rated {self._titles[self._pos_of[b]]} "
+                           f"{_fmt_stars(named[b])}")
+        return out
+
+    def _svd_neighbour(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Most similar liked history item to each target by SVD item-factor cosine (-1: none)."""
+        it = self._svd_items
+        hp, tp = self._svd_pos.get_indexer(items), self._svd_pos.get_indexer(targets)
+        liked = (hp >= 0) & (ratings >= 3.5)
+        best = np.full(len(targets), -1, dtype="int64")
+        if not liked.any():
+            return best
+        q = it.qi / np.maximum(np.linalg.norm(it.qi, axis=1, keepdims=True), 1e-12)
+        ok = tp >= 0
+        sims = q[hp[liked]] @ q[tp[ok]].T
+        best[ok] = items[liked][sims.argmax(axis=0)]
+        return best
+
+    # ------------------------------------------------------------------ public lists
+    def recommend(self, user_id: int, genres: list[str] | None = None, n: int = 10,
+                  exclude_seen: bool = True, extra_ratings: dict[int, float] | None = None,
+                  media_type: str | None = None) -> pd.DataFrame:
+        """Top-n titles for a user, optionally filtered by genres (any of) and media type.
+
+        In: user id; genre names; n (1..MAX_N); whether to hide titles the user rated;
+        ``extra_ratings`` {item id: rating} stored since training (win over training
+        ratings); media type. Out: DataFrame[id, title, year, genres, media_type, score,
+        reason]. An unknown user without extra ratings gets :meth:`cold_start`.
+        """
+        n = self._check_n(n)
+        mask = self._mask(genres, media_type)
+        extra = self._clean_ratings(extra_ratings, "extra_ratings")
+        if not self.known_user(user_id) and not extra:
+            return self.cold_start(genres, n, media_type)
+        history = {**self.seen(user_id), **extra}
+        if exclude_seen:
+            mask = mask & ~self._history_mask(history)
+        return self._ranked(history, mask, n, genres, user_id=None if extra else user_id)
+
+    def _history_mask(self, history: Mapping[int, float]) -> np.ndarray:
+        """Boolean catalogue mask of the titles in ``history``."""
+        m = np.zeros(len(self._ids), dtype=bool)
+        pos = self._pos.get_indexer(np.fromiter(history.keys(), dtype="int64", count=len(history)))
+        m[pos[pos >= 0]] = True
+        return m
+
+    def recommend_for_ratings(self, ratings: dict[int, float], genres: list[str] | None = None,
+                              n: int = 10, media_type: str | None = None) -> pd.DataFrame:
+        """Top-n for a new viewer from their ratings alone (fold-in, no retraining).
+
+        In: {item id: rating} (ids in the catalogue or model, ratings in the scale). Rated
+        titles are never returned. Empty ratings give :meth:`cold_start`.
+        """
+        n = self._check_n(n)
+        mask = self._mask(genres, media_type)
+        history = self._clean_ratings(ratings)
+        if not history:
+            return self.cold_start(genres, n, media_type)
+        return self._ranked(history, mask & ~self._history_mask(history), n, genres)
+
+    def predicted_ratings(self, item_ids: Iterable[int], user_id: int | None = None,
+                          ratings: Mapping[int, float] | None = None) -> pd.Series:
+        """SVD predicted ratings (rating scale) of items for a known user or folded-in ratings.
+
+        Out: Series indexed by item id; NaN where no SVD is loaded or it lacks the item.
+        """
+        history = {**(self.seen(user_id) if user_id is not None else {}), **self._clean_ratings(ratings)}
+        ids = np.asarray(list(item_ids), dtype="int64")
+        full = self._svd_scores(history, None if ratings else user_id)
+        pos = self._pos.get_indexer(ids)
+        vals = np.where(pos >= 0, full[np.maximum(pos, 0)], np.nan)
+        return pd.Series(vals, index=pd.Index(ids, name=ID_COL), name="predicted_rating")
+
+    def cold_start(self, genres: list[str] | None = None, n: int = 10,
+                   media_type: str | None = None) -> pd.DataFrame:
+        """The ``score_final`` chart within the filters; reason "top Drama by score"."""
+        n = self._check_n(n)
+        mask = self._mask(genres, media_type)
+        top = self._cold_order[mask[self._cold_order]][:n]
+        names = [genres] if isinstance(genres, str) else (list(genres) if genres else None)
+        return self._frame(top, self._score_final[top], [self._cold_reason(p, names) for p in top])
+
+    def popular_titles(self, n: int = 20, genres: list[str] | None = None) -> pd.DataFrame:
+        """Titles most viewers have rated (to seed a new viewer's ratings), by genre (any of).
+
+        Order: number of training ratings, then vote_count, then score_final. Reason
+        "rated by N viewers" (or "popular on TMDB" with no training data).
+        """
+        n = self._check_n(n)
+        mask = self._mask(genres, None)
+        order = np.lexsort((self._ids, -self._score_final, -self._votes, -self._n_ratings))
+        top = order[mask[order]][:n]
+        reasons = [f"rated by {int(c)} viewers" if c > 0 else "popular on TMDB"
+                   for c in self._n_ratings[top]]
+        return self._frame(top, self._n_ratings[top], reasons)
+
+    # ------------------------------------------------------------------ content
+    @property
+    def content(self):
+        """The TF-IDF index over ``text`` (built on first use, once, thread-safe)."""
+        if self._content is None:
+            with self._content_lock:
+                if self._content is None:
+                    from src.models.content import ContentIndex
+
+                    text = (self.catalogue["text"] if "text" in self.catalogue.columns
+                            else self.catalogue["title"].fillna("") + " " + self.catalogue["genres"].fillna(""))
+                    self._content = ContentIndex(self._ids, text.fillna("").astype(str).tolist())
+        return self._content
+
+    def similar_titles(self, movie_id: int, n: int = 10, user_id: int | None = None) -> pd.DataFrame:
+        """Titles like ``movie_id`` by TF-IDF cosine; with a known ``user_id``, a hybrid.
+
+        Hybrid: the top ``HYBRID_CANDIDATES`` content neighbours the user has not rated are
+        re-ranked by the user's CF score (titles the ranker cannot score keep content order
+        after the scored ones). Unknown ``movie_id`` raises KeyError naming it.
+        Out: DataFrame[id, title, year, genres, media_type, score, reason "similar to X"].
+        """
+        n = self._check_n(n)
+        if isinstance(movie_id, bool) or not isinstance(movie_id, (int, np.integer)):
+            raise ValueError(f"movie_id must be an int, got {movie_id!r}")
+        p = self._pos_of.get(int(movie_id), -1)
+        if p < 0:
+            raise KeyError(f"unknown movie id {movie_id}")
+        reason = f"similar to {self._titles[p]}"
+        hybrid = user_id is not None and self.known_user(user_id) and self.ranker is not None
+        ids, sims = self.content.similar(int(movie_id), max(n, HYBRID_CANDIDATES) if hybrid else n)
+        pos = self._pos.get_indexer(ids)
+        if not hybrid:
+            return self._frame(pos[:n], sims[:n], [reason] * min(n, len(pos)))
+        history = self.seen(user_id)
+        keep = ~self._history_mask(history)[pos]
+        pos, sims = pos[keep], sims[keep]
+        cf = self._cf_scores(history)[pos]
+        # Scored titles first by CF score; unscored (-inf) ones after, still by similarity.
+        order = np.lexsort((-sims, -np.where(np.isfinite(cf), cf, -np.inf)))[:n]
+        return self._frame(pos[order], np.where(np.isfinite(cf[order]), cf[order], sims[order]),
+                           [reason] * len(order))
+
+
+def main(user_id: int, genres: list[str] | None = None, n: int = 10, paths: Paths = PATHS) -> pd.DataFrame:
+    """Print the top-n table for ``user_id`` (cold start when unknown); return it."""
+    rec = Recommender.load(paths)
+    df = rec.recommend(int(user_id), genres=genres, n=n)
+    who = "known user" if rec.known_user(user_id) else "unknown user: cold start"
+    print(f"Top {len(df)} for user {user_id} ({who}; model {rec.model_version}):")
+    with pd.option_context("display.max_colwidth", 60, "display.width", 160):
+        print(df.assign(score=df["score"].round(4)).to_string(index=False))
+    return df

@@ -1,0 +1,170 @@
+"""Rating-prediction accuracy: the algorithms compared and one shared cross-validation loop.
+
+Every algorithm is scored on the SAME folds (Surprise ``KFold`` with a fixed
+``random_state``), so differences in RMSE/MAE come from the models, not the split. The
+comparison set is fixed by the evaluation protocol: NormalPredictor (random, the floor),
+BaselineOnly (user + item biases), KNNBaseline (item-based, pearson_baseline similarity),
+NMF, SVD with Surprise defaults, SVD with the tuned parameters, and optionally SVD++; plus
+the fixed-weight blends of ``config.RATING_BLENDS`` (e.g. tuned SVD + KNNBaseline), computed
+from the component models' estimates on the same folds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from src.config import (
+    CV_FOLDS, CV_RANDOM_STATE, ITEM_ID_COL, KNN_BASELINE_PARAMS, RATING_BLENDS, RATING_COL, SEED,
+    SVD_TUNED_PARAMS, TOPN_TEST_FRACTION, USER_COL,
+)
+from src.models.ratings_data import to_surprise
+from src.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+# Display order (and JSON key order) of the rating models.
+NORMAL = "normal_predictor"
+BASELINE = "baseline_only"
+KNN = "knn_baseline"
+NMF_NAME = "nmf"
+SVD_DEFAULT = "svd_default"
+SVD_TUNED = "svd_tuned"
+SVDPP = "svdpp"
+
+
+def rating_algorithms(tuned_params: dict | None = None, svdpp: bool = False,
+                      include: tuple[str, ...] | None = None) -> dict[str, Callable]:
+    """Return ``{model name: factory()}`` for the compared rating algorithms.
+
+    In: SVD params for ``svd_tuned`` (default config ``SVD_TUNED_PARAMS``); ``svdpp`` adds
+    SVD++ (slow); ``include`` keeps only those names. Out: factories building fresh,
+    seeded (where the algorithm is random) Surprise algorithms, in display order.
+    """
+    from surprise import NMF, SVD, BaselineOnly, KNNBaseline, NormalPredictor, SVDpp
+
+    tuned = dict(SVD_TUNED_PARAMS if tuned_params is None else tuned_params)
+    algos: dict[str, Callable] = {
+        NORMAL: NormalPredictor,
+        BASELINE: lambda: BaselineOnly(verbose=False),
+        KNN: lambda: KNNBaseline(**KNN_BASELINE_PARAMS, verbose=False),
+        NMF_NAME: lambda: NMF(random_state=SEED),
+        SVD_DEFAULT: lambda: SVD(random_state=SEED),
+        SVD_TUNED: lambda: SVD(**tuned, random_state=SEED),
+    }
+    if svdpp:
+        algos[SVDPP] = lambda: SVDpp(random_state=SEED, cache_ratings=True)
+    if include is not None:
+        unknown = set(include) - set(algos)
+        if unknown:
+            raise ValueError(f"unknown rating model(s) {sorted(unknown)}; known: {list(algos)}")
+        algos = {k: v for k, v in algos.items() if k in include}
+    return algos
+
+
+def _errors(est: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Return (RMSE, MAE) of estimates against true ratings."""
+    diff = est - truth
+    return float(np.sqrt(np.mean(diff ** 2))), float(np.mean(np.abs(diff)))
+
+
+def _fit_predict(algo, trainset, testset) -> tuple[np.ndarray, float]:
+    """Fit ``algo`` on ``trainset``; return (estimates in ``testset`` order, fit seconds)."""
+    start = time.perf_counter()
+    algo.fit(trainset)
+    fit_s = time.perf_counter() - start
+    est = np.fromiter((p.est for p in algo.test(testset)), dtype=float, count=len(testset))
+    return est, fit_s
+
+
+def _score(algo, trainset, testset) -> tuple[float, float, float]:
+    """Fit ``algo`` on ``trainset``; return (rmse, mae, fit seconds) on ``testset``."""
+    est, fit_s = _fit_predict(algo, trainset, testset)
+    truth = np.fromiter((r for _, _, r in testset), dtype=float, count=len(testset))
+    return (*_errors(est, truth), fit_s)
+
+
+def _summarise(rows: list[tuple[float, float, float]]) -> dict:
+    """Average per-fold (rmse, mae, fit_seconds) into the metrics.json shape."""
+    arr = np.asarray(rows, dtype=float)
+    return {
+        "rmse": round(float(arr[:, 0].mean()), 5),
+        "mae": round(float(arr[:, 1].mean()), 5),
+        "fit_seconds": round(float(arr[:, 2].mean()), 3),
+        "rmse_std": round(float(arr[:, 0].std()), 5),
+        "folds": int(len(arr)),
+    }
+
+
+def cross_validate_ratings(ratings: pd.DataFrame, algorithms: dict[str, Callable],
+                           n_splits: int = CV_FOLDS, random_state: int = CV_RANDOM_STATE,
+                           blends: dict[str, dict[str, float]] | None = None) -> dict[str, dict]:
+    """K-fold CV of each algorithm on the same folds; return ``{name: {rmse, mae, fit_seconds, ...}}``.
+
+    In: a model-ready ratings frame, factories from :func:`rating_algorithms`, the number
+    of folds and the fold seed, and ``blends`` (default config ``RATING_BLENDS``:
+    ``{blend name: {model: weight}}``). Out: per model the mean RMSE, MAE and fit time over
+    folds (plus ``rmse_std`` and ``folds``). A blend is the fixed-weight average of its
+    models' estimates on each fold (weights set in config, never fitted on test ratings);
+    it is reported only when all its models ran. One tqdm bar over algorithms x folds.
+    """
+    from surprise.model_selection import KFold
+
+    if len(ratings) < n_splits:
+        raise ValueError(f"need at least {n_splits} ratings for {n_splits}-fold CV, got {len(ratings)}")
+    data = to_surprise(ratings)
+    # Materialise the folds once so every algorithm sees identical train/test sets.
+    folds = list(KFold(n_splits=n_splits, random_state=random_state, shuffle=True).split(data))
+    truths = [np.fromiter((r for _, _, r in te), dtype=float, count=len(te)) for _, te in folds]
+    # Per model and fold: test-set estimates (kept for the blends) and fit seconds.
+    preds: dict[str, list[tuple[np.ndarray, float]]] = {}
+    out: dict[str, dict] = {}
+    with tqdm(total=len(algorithms) * len(folds), desc="rating CV", unit="fit") as bar:
+        for name, make in algorithms.items():
+            preds[name] = []
+            for trainset, testset in folds:
+                bar.set_postfix_str(name)
+                preds[name].append(_fit_predict(make(), trainset, testset))
+                bar.update(1)
+            out[name] = _summarise([(*_errors(est, y), fit_s)
+                                    for (est, fit_s), y in zip(preds[name], truths)])
+            log.info("%-16s RMSE %.4f  MAE %.4f  fit %.2fs/fold", name, out[name]["rmse"],
+                     out[name]["mae"], out[name]["fit_seconds"])
+    for name, weights in (blends if blends is not None else RATING_BLENDS).items():
+        if not set(weights) <= set(preds):
+            continue  # a component was not evaluated in this run
+        rows = []
+        for f, y in enumerate(truths):
+            est = sum(w * preds[m][f][0] for m, w in weights.items()) / sum(weights.values())
+            rows.append((*_errors(est, y), sum(preds[m][f][1] for m in weights)))
+        out[name] = _summarise(rows)
+        log.info("%-16s RMSE %.4f  MAE %.4f  (blend of %s)", name, out[name]["rmse"],
+                 out[name]["mae"], weights)
+    return out
+
+
+def holdout_ratings(ratings: pd.DataFrame, algorithms: dict[str, Callable],
+                    test_fraction: float = TOPN_TEST_FRACTION, seed: int = SEED) -> dict[str, dict]:
+    """One seeded train/test split (each rating to test with ``test_fraction``); score each algorithm.
+
+    A fast stand-in for :func:`cross_validate_ratings` (tests, quick checks). Out: same
+    shape with ``folds == 1``. Test ratings of users/items unseen in training are kept:
+    Surprise falls back to the global mean for them, as it would in serving.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    rng = np.random.default_rng(seed)
+    is_test = rng.random(len(ratings)) < test_fraction
+    train_df, test_df = ratings[~is_test], ratings[is_test]
+    if train_df.empty or test_df.empty:
+        raise ValueError("holdout split left an empty side; give more ratings")
+    trainset = to_surprise(train_df).build_full_trainset()
+    testset = list(test_df[[USER_COL, ITEM_ID_COL, RATING_COL]].itertuples(index=False, name=None))
+    out = {}
+    for name, make in tqdm(algorithms.items(), desc="rating holdout", unit="model"):
+        out[name] = _summarise([_score(make(), trainset, testset)])
+    return out

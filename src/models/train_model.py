@@ -1,0 +1,208 @@
+"""Train (and tune) StreamRec's models on real viewer ratings and save the model bundle.
+
+``main`` fits a Surprise SVD rating model on the model-ready ratings
+(:func:`src.models.ratings_data.load_ratings`: MovieLens ratings mapped to catalogue ids
+plus viewer feedback), then the top-N ranker of :mod:`src.models.topn` on the same ratings,
+and saves both as a checksummed :class:`~src.models.bundle.ModelBundle`. ``tune`` searches
+SVD hyper-parameters by 3-fold CV and saves the best to ``paths.best_params``, which
+``main`` then uses (falling back to ``SVD_DEFAULT_PARAMS``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from src.config import (
+    ITEM_ID_COL, PATHS, SEED, SVD_DEFAULT_PARAMS, SVD_PARAM_GRID, SVD_TUNE_FOLDS,
+    SVD_TUNE_N_ITER, SVD_TUNE_N_JOBS, USER_COL, Paths,
+)
+from src.models.bundle import ModelBundle, save_bundle
+from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256, to_surprise
+from src.utils.io import write_json_atomic
+from src.utils.logging import get_logger, timed
+
+log = get_logger(__name__)
+
+# The SVD keyword arguments a params file may set; anything else is refused so a typo in a
+# hand-edited JSON cannot be silently ignored.
+SVD_PARAM_NAMES = frozenset({
+    "n_factors", "n_epochs", "biased", "init_mean", "init_std_dev", "lr_all", "reg_all",
+    "lr_bu", "lr_bi", "lr_pu", "lr_qi", "reg_bu", "reg_bi", "reg_pu", "reg_qi",
+})
+
+
+def check_svd_params(params: dict, source: str = "params") -> dict:
+    """Return ``params`` if every key is an SVD argument with a numeric/bool value.
+
+    Raises ValueError naming the offending key (and ``source``) otherwise.
+    """
+    if not isinstance(params, dict):
+        raise ValueError(f"{source}: SVD params must be a JSON object, got {type(params).__name__}")
+    for key, val in params.items():
+        if key not in SVD_PARAM_NAMES:
+            raise ValueError(f"{source}: unknown SVD parameter '{key}'")
+        if not isinstance(val, (int, float, bool)):
+            raise ValueError(f"{source}: SVD parameter '{key}' must be a number, got {val!r}")
+    return dict(params)
+
+
+def read_best_params(paths: Paths = PATHS) -> dict | None:
+    """Return the tuned SVD params saved by :func:`tune`, or None when none were saved."""
+    if not paths.best_params.exists():
+        return None
+    try:
+        data = json.loads(paths.best_params.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{paths.best_params} is not valid JSON: {exc}") from exc
+    return check_svd_params(data.get("params", data) if isinstance(data, dict) else data,
+                            source=str(paths.best_params))
+
+
+def svd_params_for_training(paths: Paths = PATHS) -> tuple[dict, str]:
+    """Return ``(params, source)``: the tuned params when ``tune`` ran, else the defaults."""
+    best = read_best_params(paths)
+    if best is not None:
+        return best, str(paths.best_params)
+    return dict(SVD_DEFAULT_PARAMS), "config.SVD_DEFAULT_PARAMS"
+
+
+def fit_svd(ratings: pd.DataFrame, params: dict, seed: int = SEED):
+    """Fit a Surprise SVD on every rating of a model-ready frame; return the fitted model.
+
+    In: ``userId, itemId, rating, timestamp`` frame, SVD params, random seed. Out: the
+    fitted ``surprise.SVD`` (its trainset maps raw ids to inner ids).
+    """
+    from surprise import SVD
+
+    if ratings.empty:
+        raise ValueError("cannot train on an empty ratings frame")
+    trainset = to_surprise(ratings).build_full_trainset()
+    algo = SVD(**check_svd_params(params), random_state=seed)
+    algo.fit(trainset)
+    return algo
+
+
+def fit_ranker_if_available(ratings: pd.DataFrame):
+    """Fit the top-N ranker of :mod:`src.models.topn` on ``ratings``; None when that module is absent.
+
+    The ranker is owned by another stage; training still produces a usable SVD bundle
+    without it (the recommender then ranks by SVD prediction).
+    """
+    try:
+        from src.models.topn import fit_ranker
+    except ImportError as exc:
+        log.warning("top-N ranker unavailable (%s); bundle will hold ranker=None", exc)
+        return None
+    return fit_ranker(ratings)
+
+
+def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
+         include_feedback: bool = True) -> Path:
+    """Train the SVD rating model and the top-N ranker; save the bundle; return its path.
+
+    In: optional ratings CSV/frame and links CSV/frame (default: the ETL's processed ratings
+    plus SQLite viewer feedback), the workspace paths. Out: ``paths.model_bundle``, written
+    atomically with its JSON sidecar (params, versions, data sha256, counts, timings).
+    """
+    df = load_ratings(ratings, links, paths=paths, include_feedback=include_feedback)
+    params, source = svd_params_for_training(paths)
+    log.info("training SVD on %d ratings (%d users, %d items) with %s from %s", len(df),
+             df[USER_COL].nunique(), df[ITEM_ID_COL].nunique(), params, source)
+    with timed(log, "SVD fit") as t_svd:
+        svd = fit_svd(df, params)
+    with timed(log, "top-N ranker fit") as t_rank:
+        ranker = fit_ranker_if_available(df)
+    metadata = {
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "params_source": source,
+        "seed": SEED,
+        "data": {
+            "sha256": ratings_sha256(df),
+            "n_ratings": int(len(df)),
+            "n_users": int(df[USER_COL].nunique()),
+            "n_items": int(df[ITEM_ID_COL].nunique()),
+            **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()},
+        },
+        "fit_seconds": {"svd": round(t_svd["seconds"], 3), "ranker": round(t_rank["seconds"], 3)},
+        "metrics": _training_metrics(paths),
+    }
+    bundle = ModelBundle(svd=svd, ranker=ranker, train_ratings=df, params=params,
+                         metadata=metadata)
+    return save_bundle(bundle, paths.model_bundle)
+
+
+def _training_metrics(paths: Paths) -> dict:
+    """Return the rating/top-N metrics of the last evaluation run, if any, for the sidecar."""
+    if not paths.metrics.exists():
+        return {}
+    try:
+        m = json.loads(paths.metrics.read_text())
+    except json.JSONDecodeError:
+        log.warning("%s is not valid JSON; sidecar gets no metrics", paths.metrics)
+        return {}
+    return {k: m.get(k) for k in ("rating", "topn", "created_at") if k in m}
+
+
+def tune(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
+         n_iter: int | None = SVD_TUNE_N_ITER, grid: dict | None = None,
+         cv: int = SVD_TUNE_FOLDS, n_jobs: int = SVD_TUNE_N_JOBS) -> dict:
+    """Search SVD hyper-parameters by CV; save and return the best params and scores.
+
+    In: ratings/links as for :func:`main`; ``grid`` (default config ``SVD_PARAM_GRID``,
+    lists of values for n_factors, n_epochs, lr_all, reg_all); ``n_iter`` sampled
+    combinations (RandomizedSearchCV, seeded) or None for the full grid (GridSearchCV);
+    ``cv`` folds; ``n_jobs``. Out: ``{"params", "rmse", "mae", "n_candidates", ...}``,
+    also written atomically to ``paths.best_params`` (read by :func:`main` and evaluation).
+    """
+    from surprise import SVD
+    from surprise.model_selection import GridSearchCV, KFold, RandomizedSearchCV
+
+    df = load_ratings(ratings, links, paths=paths)
+    grid = dict(grid or SVD_PARAM_GRID)
+    for key, values in grid.items():
+        check_svd_params({key: values[0]}, source="SVD_PARAM_GRID")
+    grid["random_state"] = [SEED]
+    n_total = 1
+    for key, values in grid.items():
+        n_total *= len(values)
+    folds = KFold(n_splits=cv, random_state=SEED, shuffle=True)
+    if n_iter is None or n_iter >= n_total:
+        search = GridSearchCV(SVD, grid, measures=["rmse", "mae"], cv=folds, n_jobs=n_jobs,
+                              joblib_verbose=0)
+        n_cand = n_total
+    else:
+        search = RandomizedSearchCV(SVD, grid, n_iter=n_iter, measures=["rmse", "mae"], cv=folds,
+                                    n_jobs=n_jobs, random_state=SEED, joblib_verbose=0)
+        n_cand = n_iter
+    log.info("tuning SVD: %d candidate(s) x %d folds on %d ratings", n_cand, cv, len(df))
+    with timed(log, "SVD tuning") as t:
+        search.fit(to_surprise(df))
+    best = {k: v for k, v in search.best_params["rmse"].items() if k != "random_state"}
+    results = pd.DataFrame(search.cv_results)
+    table = [
+        {**{k: v for k, v in p.items() if k != "random_state"},
+         "rmse": round(float(r), 5), "mae": round(float(m), 5)}
+        for p, r, m in zip(results["params"], results["mean_test_rmse"], results["mean_test_mae"])
+    ]
+    table.sort(key=lambda row: row["rmse"])
+    out = {
+        "params": best,
+        "rmse": round(float(search.best_score["rmse"]), 5),
+        "mae": round(float(results.loc[results["rank_test_rmse"] == 1, "mean_test_mae"].iloc[0]), 5),
+        "cv_folds": cv,
+        "n_candidates": n_cand,
+        "search": "grid" if n_cand == n_total else "randomized",
+        "seconds": round(t["seconds"], 2),
+        "data_sha256": ratings_sha256(df),
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "results": table,
+    }
+    write_json_atomic(out, paths.best_params)
+    log.info("best SVD params %s: CV RMSE %.4f, MAE %.4f (saved to %s)", best, out["rmse"],
+             out["mae"], paths.best_params)
+    return out
+

@@ -1,0 +1,128 @@
+"""The Recommender as served: loaded from a trained synthetic workspace (checksum-verified
+bundle), and built on the real catalogue + ratings_small for taste and content checks."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.models.bundle import ModelBundle
+from src.models.predict_model import OUTPUT_COLUMNS, Recommender, main
+from src.models.ratings_data import load_ratings
+from src.models.topn import fit_ranker
+from src.models.topn_eval import fit_svd
+
+
+@pytest.fixture(scope="module")
+def synth(synthetic_pipeline) -> Recommender:
+    """Recommender.load on the small synthetic workspace (features + trained bundle)."""
+    return Recommender.load(synthetic_pipeline)
+
+
+@pytest.fixture(scope="module")
+def real(real_features) -> Recommender:
+    """Real TMDB catalogue + EASE/SVD fitted on ratings_small, built in memory."""
+    ratings = load_ratings(paths=real_features, include_feedback=False)
+    bundle = ModelBundle(svd=fit_svd(ratings), ranker=fit_ranker(ratings), train_ratings=ratings,
+                         params={}, metadata={"version": "test"})
+    return Recommender(pd.read_parquet(real_features.features), bundle=bundle)
+
+
+def test_known_user_list_respects_filters_and_seen(synth):
+    user = int(synth._user_ids[0])
+    seen = synth.seen(user)
+    assert synth.known_user(user) and seen
+    df = synth.recommend(user, n=15)
+    assert list(df.columns[:7]) == OUTPUT_COLUMNS and len(df) == 15
+    assert not set(df["id"]) & set(seen)
+    assert df["id"].isin(synth.catalogue.index).all() and (df["title"] != "").all()
+    assert df["reason"].str.startswith("because you rated").any()
+    assert df["score"].is_monotonic_decreasing
+    for g in ("Horror", "Comedy"):
+        dg = synth.recommend(user, genres=[g], n=10)
+        assert dg["genres"].str.split("|").map(lambda gs: g in gs).all()
+    with_seen = synth.recommend(user, n=50, exclude_seen=False)
+    assert set(with_seen["id"]) & set(seen)           # the mask really is what hid them
+
+
+def test_extra_ratings_fold_in_and_win(synth):
+    user = int(synth._user_ids[1])
+    base = synth.recommend(user, n=10)
+    liked = int(base["id"].iloc[0])
+    after = synth.recommend(user, n=10, extra_ratings={liked: 5.0})
+    assert liked not in set(after["id"])              # a stored rating counts as seen
+    assert not after["id"].equals(base["id"])
+
+
+def test_unknown_user_and_validation(synth):
+    cold = synth.recommend(10**9, genres=["Drama"], n=5)
+    assert cold.equals(synth.cold_start(genres=["Drama"], n=5))
+    assert (cold["reason"] == "top Drama by score").all()
+    assert cold["score"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="Nope"):
+        synth.recommend(1, genres=["Nope"])
+    for bad in (0, synth_max_plus_one(), 2.5):
+        with pytest.raises(ValueError, match="n must"):
+            synth.recommend(1, n=bad)
+    with pytest.raises(ValueError, match="media_type"):
+        synth.cold_start(media_type="podcast")
+    with pytest.raises(ValueError, match="unknown movie ids"):
+        synth.recommend_for_ratings({-5: 4.0})
+    with pytest.raises(ValueError, match="must be in"):
+        synth.recommend_for_ratings({int(synth.catalogue.index[0]): 9.0})
+    with pytest.raises(KeyError, match="-7"):
+        synth.similar_titles(-7)
+    pop = synth.popular_titles(n=5, genres=["Comedy"])
+    assert pop["score"].is_monotonic_decreasing and pop["reason"].str.startswith("rated by").all()
+
+
+def synth_max_plus_one() -> int:
+    from src.config import MAX_N
+
+    return MAX_N + 1
+
+
+def test_catalogue_only_serves_cold_start(real_features, capsys):
+    rec = Recommender.load(real_features)            # no bundle trained in this workspace
+    assert rec.model_version is None and not rec.known_user(1)
+    df = rec.recommend(1, n=3)
+    assert len(df) == 3 and df["reason"].str.startswith("top ").all()
+    out = main(1, genres=["Comedy"], n=3, paths=real_features)
+    assert "cold start" in capsys.readouterr().out and len(out) == 3
+
+
+@pytest.mark.parametrize("genre", ["Horror", "Science Fiction"])
+def test_genre_lover_fold_in_gets_that_genre(real, genre):
+    liked = real.popular_titles(n=12, genres=[genre])["id"].tolist()
+    df = real.recommend_for_ratings({i: 5.0 for i in liked}, n=10)
+    share = df["genres"].str.split("|").map(lambda gs: genre in gs).mean()
+    base = real.catalogue["genres"].str.split("|").map(lambda gs: genre in gs).mean()
+    assert share >= 0.5 > base
+    assert not set(df["id"]) & set(liked)
+    assert df["reason"].str.contains("because you rated").all()
+
+
+def test_similar_titles_of_toy_story(real):
+    sim = real.similar_titles(862, n=10)             # Toy Story (Animation|Comedy|Family)
+    assert 862 not in set(sim["id"])
+    assert (sim["reason"] == "similar to Toy Story").all()
+    assert {"Toy Story 2", "Toy Story 3"} <= set(sim["title"])
+    fam = sim["genres"].str.split("|").map(lambda gs: bool({"Animation", "Family"} & set(gs)))
+    assert fam.mean() >= 0.6
+    hybrid = real.similar_titles(862, n=10, user_id=1)
+    assert not set(hybrid["id"]) & set(real.seen(1))
+    assert len(hybrid) == 10
+
+
+def test_recommend_for_ratings_is_fast(real):
+    ratings = {i: 4.5 for i in real.popular_titles(n=20)["id"].tolist()}
+    real.recommend_for_ratings(ratings, n=10)         # warm-up
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        real.recommend_for_ratings(ratings, n=10, genres=["Drama"])
+        times.append(time.perf_counter() - t0)
+    assert float(np.median(times)) < 0.050
