@@ -8,6 +8,7 @@ INSTALL_REQUIRES = [
     "pyarrow>=14",
     "scipy>=1.11",
     "scikit-learn>=1.4",
+    "threadpoolctl>=3.1",
     "scikit-surprise>=1.1.4",
     "matplotlib>=3.8",
     "seaborn>=0.13",
@@ -18,6 +19,7 @@ INSTALL_REQUIRES = [
     "uvicorn>=0.29",
     "uvloop>=0.19; sys_platform != 'win32'",  # faster event loop for uvicorn
     "httptools>=0.6",  # faster HTTP parser for uvicorn
+    "orjson>=3.9",
     "gradio>=4.44",
     "httpx>=0.27",
     "jupyter>=1.0",

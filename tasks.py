@@ -152,21 +152,23 @@ def serve(c, host="127.0.0.1", port=8000):
     "keywords": "keywords for the batch (optional)",
     "inbox": "process every file in data/external/incoming instead",
     "retrain": "retrain the model afterwards when enough new ratings exist",
+    "server_url": "running server to tell to reload (default: $STREAMREC_SERVER_URL)",
 })
-def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False):
+def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
     _log()
     from src.data.update import main
 
     main(movies=movies, credits=credits, keywords=keywords, inbox=inbox, retrain=retrain,
-         paths=_paths())
+         paths=_paths(), server_url=server_url)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})
 def bench(c, full=False):
     """Run the benchmarks in bench/ and record ratios in reports/benchmarks.md."""
     flag = " --full" if full else ""
-    for script in ("bench_parse.py", "bench_recommend.py", "bench_api.py"):
+    for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
+                   "bench_models.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
 
 

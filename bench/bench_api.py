@@ -5,8 +5,12 @@ private copy of a trained workspace — the repo's own when it has a model, else
 synthetic pipeline built in a temp folder — then runs 32 concurrent clients (asyncio, one
 keep-alive HTTP/1.1 connection each) on ``GET /users/{id}/recommendations`` for a fixed number of
 requests or at most ``--seconds``. A quarter of the users have ratings stored through the API,
-so fold-in is part of the load. Records requests/s, p50/p90/p99 latency and errors in
+so fold-in is part of the load, and requests rotate over genre filters (none, one genre, two
+genres), so the (user, filter) pairs far outnumber the reply cache and most requests are computed. Records requests/s, p50/p90/p99 latency and errors in
 ``reports/benchmarks.md`` (section "API load"). Target: p99 < 50 ms and 0 errors.
+
+Runs twice: with the reply cache off (every request computed: the headline row) and on (the
+default server).
 
 Usage: ``python bench/bench_api.py [--requests N] [--seconds S] [--clients C] [--full]``.
 """
@@ -23,7 +27,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from src.config import PATHS, USER_COL, Paths
+from src.config import PATHS, RECOMMEND_CACHE_SIZE, USER_COL, Paths
 from src.serving.launcher import ServerProcess, copy_workspace
 from src.utils.bench import record_benchmark
 from src.utils.logging import get_logger, setup_logging
@@ -68,7 +72,7 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host:
     return status, await reader.readexactly(length)
 
 
-async def _client(host: str, port: int, users: list[int], budget: dict, deadline: float,
+async def _client(host: str, port: int, paths: list[str], budget: dict, deadline: float,
                   lat: list[float], errors: list[str]) -> None:
     """One client on its own keep-alive connection: take requests from the shared budget
     until it or the time runs out, recording each latency and any non-200 reply.
@@ -82,11 +86,11 @@ async def _client(host: str, port: int, users: list[int], budget: dict, deadline
     try:
         while budget["left"] > 0 and time.perf_counter() < deadline:
             budget["left"] -= 1
-            uid = users[i % len(users)]
+            path = paths[i % len(paths)]
             i += 1
             t0 = time.perf_counter()
             try:
-                status, body = await _get(reader, writer, host, f"/users/{uid}/recommendations?n=10")
+                status, body = await _get(reader, writer, host, path)
             except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
                 errors.append(type(exc).__name__)
                 return
@@ -98,7 +102,7 @@ async def _client(host: str, port: int, users: list[int], budget: dict, deadline
         writer.close()
 
 
-async def run_load(base_url: str, users: list[int], clients: int, requests: int,
+async def run_load(base_url: str, paths: list[str], clients: int, requests: int,
                    seconds: float) -> dict:
     """Run ``clients`` concurrent connections; out: counts, wall time, latencies (s), errors."""
     url = httpx.URL(base_url)
@@ -107,72 +111,110 @@ async def run_load(base_url: str, users: list[int], clients: int, requests: int,
     errors: list[str] = []
     # Warm-up (not measured): connections, caches, the allocator.
     warm = {"left": WARMUP_REQUESTS}
-    await asyncio.gather(*[_client(host, port, users[k::clients] or users, warm,
+    await asyncio.gather(*[_client(host, port, paths[k::clients] or paths, warm,
                                    time.perf_counter() + 30, [], []) for k in range(clients)])
     budget = {"left": requests}
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*[_client(host, port, users[k::clients] or users, budget, deadline, lat,
+    await asyncio.gather(*[_client(host, port, paths[k::clients] or paths, budget, deadline, lat,
                                    errors) for k in range(clients)])
     wall = time.perf_counter() - start
     return {"ok": len(lat), "errors": errors, "wall": wall, "lat": np.array(lat)}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Run the benchmark and record it. Out: the summary numbers."""
+def request_paths(users: list[int], genres: list[str], count: int, seed: int = 0) -> list[str]:
+    """``count`` request paths: random users, each with a random genre filter.
+
+    Filters: a third none, a third one genre, a third two genres (any of), so the distinct
+    (user, filter) pairs (users × (1 + G + G²)) far outnumber the reply cache's entries.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for uid, kind, g1, g2 in zip(rng.choice(users, count).tolist(), rng.integers(3, size=count).tolist(),
+                                 rng.integers(len(genres), size=count).tolist(),
+                                 rng.integers(len(genres), size=count).tolist()):
+        q = "" if kind == 0 or not genres else f"&genres={genres[g1]}" + (
+            f",{genres[g2]}" if kind == 2 and g2 != g1 else "")
+        out.append(f"/users/{uid}/recommendations?n=10{q}".replace(" ", "%20"))
+    return out
+
+
+def run_phase(ws: Paths, users: list[int], api_users: list[int], movie_ids: list[int],
+              cache_size: int, args: argparse.Namespace, requests: int) -> dict:
+    """Start a server with ``cache_size``, store the API users' ratings, run the load.
+
+    Out: the table row (requests, errors, wall, rps, percentiles) plus model version and
+    cache hit rate.
+    """
+    extra = ["--cache-size", str(cache_size)]
+    with ServerProcess(ws, ui=True, extra_args=extra) as srv, \
+            httpx.Client(base_url=srv.base_url, timeout=30) as c:
+        for k, uid in enumerate(api_users):
+            for j in range(5):  # upserts: the same ratings in every phase
+                c.post(f"/users/{uid}/ratings",
+                       json={"movie_id": movie_ids[(k + 7 * j) % len(movie_ids)],
+                             "rating": 0.5 + ((k + j) % 10) * 0.5}).raise_for_status()
+        paths = request_paths(users + api_users, c.get("/genres").json(), requests)
+        res = asyncio.run(run_load(srv.base_url, paths, args.clients, requests, args.seconds))
+        health = c.get("/health").json()
+    looked_up = health["cache_hits"] + health["cache_misses"]
+    lat_ms = res["lat"] * 1000
+    n_ok, n_err = res["ok"], len(res["errors"])
+    p50, p90, p99 = (float(np.percentile(lat_ms, q)) if n_ok else float("nan") for q in (50, 90, 99))
+    return {"cache_size": cache_size, "requests": n_ok + n_err, "errors": n_err,
+            "first_errors": sorted(set(res["errors"]))[:5], "wall": res["wall"],
+            "rps": (n_ok + n_err) / res["wall"], "p50_ms": p50, "p90_ms": p90, "p99_ms": p99,
+            "model_version": health["model_version"],
+            "hit_rate": health["cache_hits"] / looked_up if looked_up else 0.0}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Run the benchmark with the reply cache off (headline) and on (the default); record both."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=4000)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--requests", type=int, default=20_000, help="per phase (capped by --seconds)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="time cap per phase")
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--full", action="store_true", help="more requests (same time cap)")
+    parser.add_argument("--full", action="store_true", help="accepted for `invoke bench --full`; same run")
     args = parser.parse_args(argv)
     setup_logging()
-    requests = args.requests * (3 if args.full else 1)
 
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         ws, source = trained_workspace(Path(tmp))
-        ratings = pd.read_csv(ws.ratings)
-        users = [int(u) for u in ratings[USER_COL].drop_duplicates().head(200)]
-        # Extra users that exist only through the API (fold-in path).
+        users = [int(u) for u in pd.read_csv(ws.ratings)[USER_COL].drop_duplicates().head(1000)]
+        # Extra users that exist only through the API (the fold-in path).
         movie_ids = [int(i) for i in pd.read_parquet(ws.features, columns=["id"])["id"].head(50)]
         api_users = [max(users) + 10_000 + k for k in range(len(users) // FOLD_IN_SHARE)]
-        with ServerProcess(ws, ui=True) as srv, httpx.Client(base_url=srv.base_url, timeout=30) as c:
-            for k, uid in enumerate(api_users):
-                for j in range(5):
-                    c.post(f"/users/{uid}/ratings",
-                           json={"movie_id": movie_ids[(k + 7 * j) % len(movie_ids)],
-                                 "rating": 0.5 + ((k + j) % 10) * 0.5}).raise_for_status()
-            mixed = [u for pair in zip(users, api_users + users) for u in pair][: len(users) + len(api_users)]
-            res = asyncio.run(run_load(srv.base_url, mixed, args.clients, requests, args.seconds))
-            health = c.get("/health").json()
-            version = health["model_version"]
-            looked_up = health["cache_hits"] + health["cache_misses"]
-            hit_rate = health["cache_hits"] / looked_up if looked_up else 0.0
+        rows = [run_phase(ws, users, api_users, movie_ids, size, args, args.requests)
+                for size in (0, RECOMMEND_CACHE_SIZE)]
 
-    lat_ms = res["lat"] * 1000
-    n_ok, n_err = res["ok"], len(res["errors"])
-    rps = (n_ok + n_err) / res["wall"]
-    p50, p90, p99 = (float(np.percentile(lat_ms, q)) if n_ok else float("nan") for q in (50, 90, 99))
-    verdict = "met" if (p99 < P99_TARGET_MS and n_err == 0) else "NOT met"
+    table = ["| reply cache | cache hits | requests | errors | wall s | requests/s | p50 ms | p90 ms | p99 ms | p99 < 50 ms, 0 errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        ok = r["p99_ms"] < P99_TARGET_MS and r["errors"] == 0
+        label = f"on ({r['cache_size']} entries)" if r["cache_size"] else "off"
+        table.append(f"| {label} | {r['hit_rate']:.0%} | {r['requests']} | {r['errors']} | "
+                     f"{r['wall']:.1f} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
+                     f"{r['p99_ms']:.1f} | {'met' if ok else 'NOT met'} |")
     body = (
-        f"`GET /users/{{id}}/recommendations?n=10`, {args.clients} concurrent clients "
-        f"(asyncio, one keep-alive HTTP/1.1 connection each) on 127.0.0.1, one uvicorn worker with the UI mounted; "
-        f"{source}, model {version}; {len(mixed)} users of which {len(api_users)} have ratings "
-        f"stored through the API (fold-in). Client and server share the machine. "
-        f"Reply-cache hit rate over the run (warm-up included): {hit_rate:.0%} — a reply is "
-        f"reused only while the model and that user's stored ratings are unchanged.\n\n"
-        "| requests | errors | wall s | requests/s | p50 ms | p90 ms | p99 ms |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|\n"
-        f"| {n_ok + n_err} | {n_err} | {res['wall']:.1f} | {rps:.0f} | {p50:.1f} | {p90:.1f} | {p99:.1f} |\n\n"
-        f"Target p99 < {P99_TARGET_MS:.0f} ms with 0 errors: **{verdict}**."
+        f"`GET /users/{{id}}/recommendations?n=10`, {args.clients} concurrent clients (asyncio, one "
+        f"keep-alive HTTP/1.1 connection each) on 127.0.0.1, one uvicorn worker with the UI "
+        f"mounted, at most {args.requests} requests or {args.seconds:.0f} s per row; {source}, "
+        f"model {rows[0]['model_version']}; {len(users) + len(api_users)} users in random order, "
+        f"{len(api_users)} of them known only through ratings stored via the API (fold-in); each "
+        "request has a random genre filter (none / one genre / two genres, a third each). "
+        "Client and server share the 2 cores. The reply cache (on by default) reuses a reply "
+        "only while the model and that user's stored ratings are unchanged; the 'off' row "
+        "(headline) is every request computed from scratch.\n\n" + "\n".join(table)
     )
-    if n_err:
-        body += f"\n\nFirst errors: {sorted(set(res['errors']))[:5]}"
+    for r in rows:
+        if r["errors"]:
+            body += f"\n\nErrors with cache size {r['cache_size']}: {r['first_errors']}"
     path = record_benchmark("API load", body)
-    log.info("API load: %d requests, %d errors, %.0f req/s, p50 %.1f ms, p99 %.1f ms -> %s",
-             n_ok + n_err, n_err, rps, p50, p99, path)
-    return {"requests": n_ok + n_err, "errors": n_err, "rps": rps, "p50_ms": p50, "p90_ms": p90,
-            "p99_ms": p99, "cache_hit_rate": hit_rate}
+    for r in rows:
+        log.info("API load (cache %d): %d requests, %d errors, %.0f req/s, p50 %.1f ms, p99 %.1f ms",
+                 r["cache_size"], r["requests"], r["errors"], r["rps"], r["p50_ms"], r["p99_ms"])
+    log.info("recorded in %s", path)
+    return rows
 
 
 if __name__ == "__main__":

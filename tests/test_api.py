@@ -8,13 +8,17 @@ from __future__ import annotations
 import concurrent.futures as cf
 import time
 import unicodedata
+import urllib.parse
 
 import httpx
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from src.config import LIST_SEP, USER_COL
 from src.serving.launcher import ServerProcess, copy_workspace
+from src.serving.schemas import RecommendationList
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -113,6 +117,7 @@ def test_movie_detail_and_similar(client, catalogue):
 
 def test_known_user_recommendations_and_filters(client, known_user, catalogue):
     res = client.get(f"/users/{known_user}/recommendations", params={"n": 8}).json()
+    RecommendationList.model_validate(res)  # served without pydantic: check the shape here
     assert res["strategy"].startswith("personal") and len(res["items"]) == 8
     assert all(i["id"] in catalogue.index for i in res["items"])
     genres = client.get("/genres").json()[:2]
@@ -219,6 +224,27 @@ def test_bad_input_is_4xx_naming_the_field(client, catalogue, method, url, body,
     assert field in res.json()["detail"], res.json()
 
 
+_junk = st.one_of(st.text(max_size=30), st.integers(-10**20, 10**20).map(str),
+                  st.floats(allow_nan=True).map(str), st.just(""))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(user=_junk, n=_junk, genres=_junk, media=_junk, movie=_junk, rating=st.one_of(
+    _junk, st.floats(allow_nan=False, allow_infinity=False), st.none(), st.booleans()))
+def test_fuzzed_input_never_500(client, user, n, genres, media, movie, rating):
+    """Random path segments, query values and bodies: always a reply, never a server error."""
+    quote = lambda v: urllib.parse.quote(v, safe="") or "0"  # noqa: E731 - tiny helper
+    replies = [
+        client.get(f"/users/{quote(user)}/recommendations",
+                   params={"n": n, "genres": genres, "media_type": media}),
+        client.get(f"/movies/{quote(movie)}/similar", params={"n": n}),
+        client.get("/movies", params={"query": genres, "genre": media, "limit": n}),
+        client.post(f"/users/{quote(user)}/ratings", json={"movie_id": movie, "rating": rating}),
+    ]
+    for res in replies:
+        assert res.status_code < 500, (res.request.url, res.status_code, res.text)
+
+
 def test_malformed_json_body_is_422(client):
     res = client.post("/users/1/ratings", content=b"{not json", headers={"content-type": "application/json"})
     assert res.status_code == 422 and "body" in res.json()["detail"]
@@ -232,11 +258,12 @@ def test_reload_under_load_drops_nothing(client, server, known_user):
     def hammer(i: int) -> list[int]:
         codes = []
         with httpx.Client(base_url=server.base_url, timeout=30.0) as c:
-            for _ in range(40):
+            for k in range(40):
                 if time.monotonic() > stop_at:
                     break
+                # Varying n keeps most requests off the reply cache: real recommender work.
                 codes.append(c.get(f"/users/{known_user + i % 3}/recommendations",
-                                   params={"n": 10}).status_code)
+                                   params={"n": 1 + (7 * i + k) % 40}).status_code)
         return codes
 
     with cf.ThreadPoolExecutor(8) as pool:

@@ -159,3 +159,44 @@ def test_fuzz_only_parse_error(text):
         return
     if text.strip():
         assert _same(got, expected)
+
+
+def _per_cell(cells):
+    """Reference for parse_many: parse_nested cell by cell, errors by position."""
+    values, errors = [], {}
+    for i, cell in enumerate(cells):
+        try:
+            values.append(parse_nested(cell))
+        except ParseError as exc:
+            values.append(None)
+            errors[i] = exc.reason
+    return values, errors
+
+
+# Python-repr-like text built from the pieces the quick path of parse_many rewrites with
+# plain str methods: quotes of both kinds, keywords in and out of strings, JSON keywords.
+_quick_alphabet = st.sampled_from(
+    ["'", '"', "None", "True", "False", "null", "true", ": ", ", ", "[", "]", "{", "}",
+     "1", "a", "O'B", 'say "x"', "\n", "\t", "\\", " "])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_quick_alphabet, max_size=14).map("".join)
+                | _literals.map(repr) | _literals.map(json.dumps), max_size=8))
+def test_parse_many_equals_parse_nested(cells):
+    """The quick path of parse_many gives exactly parse_nested's values and reasons, also
+    on adversarial cells (keywords inside strings, a double quote inside a single-quoted
+    string, JSON keywords written as Python)."""
+    got = parse_many(cells)
+    assert got[1] == _per_cell(cells)[1]
+    assert len(got[0]) == len(cells) and all(
+        _same(a, b) for a, b in zip(got[0], _per_cell(cells)[0]))
+
+
+def test_parse_many_keyword_inside_string_is_text():
+    """'None' inside a string stays text; a double quote inside a single-quoted string
+    does not confuse the quick path (it must not read ['x", "y'] as two strings)."""
+    cells = ["[{'a': 'None: None, True'}]", "['x\", \"y']", "[{'n': \"O'Brien\", 'p': None}]"]
+    values, errors = parse_many(cells)
+    assert not errors
+    assert values == [[{"a": "None: None, True"}], ['x", "y'], [{"n": "O'Brien", "p": None}]]

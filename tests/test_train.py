@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from src.config import (
-    ITEM_COL, ITEM_ID_COL, RATING_COL, SVD_DEFAULT_PARAMS, SVD_TUNED_PARAMS, TIMESTAMP_COL,
+    ITEM_COL, ITEM_ID_COL, RATING_COL, SVD_TUNED_PARAMS, TIMESTAMP_COL,
     TMDB_COL, USER_COL,
 )
 from src.data import synthetic_ratings as sr
@@ -52,6 +52,9 @@ def test_links_map_to_catalogue_ids_count_unmapped_and_collapse_duplicates(tmp_p
     raw = load_ratings(rpath, include_feedback=False)
     assert sorted(raw[ITEM_ID_COL].unique()) == [1, 2, 3, 4, 99]
     assert raw.attrs["load_stats"]["id_space"] == "movielens"
+    # A frame that is already model-ready (itemId = catalogue ids) is not re-mapped.
+    again = load_ratings(df, lpath, include_feedback=False)
+    pd.testing.assert_frame_equal(again, df)
 
 
 def test_default_reads_processed_ratings_with_tmdb_column(workspace):
@@ -158,7 +161,8 @@ def test_train_and_tune_write_bundle_and_params(workspace, shared_data):
 
     path = train_main(ratings=rpath, links=lpath, paths=workspace)
     b = load_bundle(path)
-    assert b.params == SVD_DEFAULT_PARAMS and b.metadata["params_source"].endswith("DEFAULT_PARAMS")
+    # No tune run yet: the documented tuned set (what evaluation reports as svd_tuned).
+    assert b.params == SVD_TUNED_PARAMS and b.metadata["params_source"].endswith("TUNED_PARAMS")
     side = json.loads(path.with_suffix(".json").read_text())
     assert side["version"] == b.version and side["data"]["n_ratings"] == len(b.train_ratings)
     assert side["data"]["sha256"] == ratings_sha256(b.train_ratings)
@@ -183,4 +187,3 @@ def test_bad_params_are_refused(workspace):
     workspace.best_params.write_text(json.dumps({"params": {"lr_all": "fast"}}))
     with pytest.raises(ValueError, match="lr_all"):
         train_main(ratings=_ml([[1, 1, 4.0, 1]]), paths=workspace)
-    assert SVD_TUNED_PARAMS  # documented tuned set exists for evaluation without a tune run

@@ -8,7 +8,10 @@ updater. The merged catalogue keeps one row per title with list cells joined by
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, Iterable
+
+import numpy as np
 
 import pandas as pd
 
@@ -40,14 +43,19 @@ def explode_entities(ids: Iterable[int], cells: Iterable[Any], fields: dict[str,
     In: title ids, their parsed cells (list of dicts, one dict, or None/[]), and the
     output-column -> dict-key mapping. Out: the tidy DataFrame (entities kept in order).
     """
-    keys = list(fields.values())
-    rows = []
-    for movie_id, cell in zip(ids, cells):
-        if not cell:
-            continue
-        for ent in (cell if isinstance(cell, list) else (cell,)):
-            rows.append((movie_id, *(ent.get(k) for k in keys)))
-    return pd.DataFrame(rows, columns=[ID_COL, *fields.keys()])
+    ids = list(ids)
+    cells = [(c if isinstance(c, list) else [c]) if c else () for c in cells]
+    # Column by column over one flat list of entities: a few C-level passes instead of a
+    # Python tuple per entity (the cast/crew tables have ~1M entities at full scale).
+    counts = np.fromiter((len(c) for c in cells), dtype=np.int64, count=len(cells))
+    flat = list(chain.from_iterable(cells))
+    data: dict[str, Any] = {ID_COL: np.repeat(np.asarray(ids), counts)}
+    for out_col, key in fields.items():
+        data[out_col] = [ent.get(key) for ent in flat]
+    # The dict constructor infers each column's dtype (int/float/str/object) the same way
+    # the former row-wise one did; the ETL output snapshots are byte-identical.
+    return pd.DataFrame(data, columns=[ID_COL, *fields.keys()]) if flat else \
+        pd.DataFrame([], columns=[ID_COL, *fields.keys()])
 
 
 def _names(cell: Any, key: str = "name") -> str:

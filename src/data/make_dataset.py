@@ -125,6 +125,16 @@ def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
     ``rows_out``, ``quarantined`` by reason, ``duplicates_dropped``, sha256 and conversion
     failures; per output its path, rows and sha256; ratings coverage.
     """
+    # The ETL rewrites the same files as `invoke update`: share its workspace lock so the
+    # two can never interleave their renames (raises UpdateLockedError at once if held).
+    from src.data.catalogue_store import update_lock
+
+    with update_lock(paths):
+        return _run(movies, credits, keywords, links, ratings, out_dir, paths)
+
+
+def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> dict:
+    """Body of :func:`main`, run while holding the workspace update lock."""
     start = time.perf_counter()
     inputs = _resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
                                   links=links, ratings=ratings), paths)
@@ -143,8 +153,10 @@ def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
         quarantines[kind] = (quarantine_path(paths, path), quarantine)
         report["inputs"][input_name(path)] = {"kind": kind, **stats}
 
-    with timed(log, "flatten + merge"):
+    with timed(log, "flatten + merge") as t_flat:
         merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"], cleaned["keywords"])
+    report["stage_seconds"] = {"flatten": round(t_flat["seconds"], 3)}
+    t_write = time.perf_counter()
 
     outputs: dict[str, tuple[Path, pd.DataFrame]] = {"merged": (processed / paths.merged.name, merged)}
     if cleaned["ratings"] is not None:
@@ -167,6 +179,7 @@ def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
             _write_csv(df, tmp)
             report["outputs"][name] = {"path": str(target), "rows": int(len(df)),
                                        "sha256": sha256_file(tmp)}
+        report["stage_seconds"]["write"] = round(time.perf_counter() - t_write, 3)
         report["seconds"] = round(time.perf_counter() - start, 3)
         tmp = stack.enter_context(atomic_path(report_path))
         _write_report(report, tmp)

@@ -21,13 +21,13 @@ import pandas as pd
 
 from src.config import (
     CV_FOLDS, CV_RANDOM_STATE, ITEM_ID_COL, PATHS, RELEVANT_THRESHOLD, RMSE_TARGET, SEED,
-    SVD_TUNED_PARAMS, TOPN_K, TOPN_TEST_FRACTION, USER_COL, Paths,
+    TOPN_K, TOPN_TEST_FRACTION, USER_COL, Paths,
 )
 from src.models.rating_cv import (
     BASELINE, SVD_DEFAULT, SVD_TUNED, cross_validate_ratings, rating_algorithms,
 )
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
-from src.models.train_model import read_best_params
+from src.models.train_model import svd_params_for_training
 from src.utils.io import write_json_atomic, write_text_atomic
 from src.utils.logging import get_logger, timed
 
@@ -35,11 +35,9 @@ log = get_logger(__name__)
 
 
 def tuned_svd_params(paths: Paths = PATHS) -> tuple[dict, str]:
-    """Return ``(params, source)`` of the tuned SVD: ``paths.best_params`` if tune ran, else config."""
-    best = read_best_params(paths)
-    if best is not None:
-        return best, str(paths.best_params)
-    return dict(SVD_TUNED_PARAMS), "config.SVD_TUNED_PARAMS"
+    """Return ``(params, source)`` of the tuned SVD: the same rule training uses, so the
+    evaluated ``svd_tuned`` is the served model (``paths.best_params`` if tune ran, else config)."""
+    return svd_params_for_training(paths)
 
 
 def evaluate_topn_if_available(ratings: pd.DataFrame, svd_params: dict, k: int = TOPN_K) -> dict:
@@ -60,8 +58,14 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
     out: dict = {}
     if rating:
         best = min(rating, key=lambda m: rating[m]["rmse"])
-        out["best_rmse"] = {"target": RMSE_TARGET, "model": best,
+        out["best_rmse"] = {"target": f"<= {RMSE_TARGET}", "model": best,
                             "value": rating[best]["rmse"], "met": rating[best]["rmse"] <= RMSE_TARGET}
+        if SVD_TUNED in rating:
+            # The served rating model is the tuned SVD alone (blends are evaluation-only), so
+            # its own verdict is reported too.
+            out["served_svd_rmse"] = {"target": f"<= {RMSE_TARGET}", "model": SVD_TUNED,
+                                      "value": rating[SVD_TUNED]["rmse"],
+                                      "met": rating[SVD_TUNED]["rmse"] <= RMSE_TARGET}
         if SVD_TUNED in rating and BASELINE in rating:
             out["svd_tuned_beats_baseline"] = {
                 "target": f"< {BASELINE} RMSE", "value": rating[SVD_TUNED]["rmse"],
@@ -83,6 +87,20 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
         out["production_beats_svd_predicted"] = {
             "target": f"{key} > svd_predicted", "value": prod, "baseline": svd, "met": prod > svd}
     return out
+
+
+def _fmt(v) -> str:
+    """Format a metric value for a table: floats to 4 decimals, None as empty."""
+    if v is None:
+        return ""
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def target_row(name: str, t: dict) -> str:
+    """One Markdown table row ``| check | target | value | baseline | verdict |`` for a target."""
+    value = _fmt(t.get("value")) + (f" ({t['model']})" if t.get("model") else "")
+    return (f"| {name} | {t.get('target')} | {value} | {_fmt(t.get('baseline'))} | "
+            f"{'met' if t.get('met') else 'NOT met'} |")
 
 
 def metrics_markdown(metrics: dict) -> str:
@@ -116,9 +134,7 @@ def metrics_markdown(metrics: dict) -> str:
         lines += ["## Targets", "", "| check | target | value | baseline | verdict |",
                   "|---|---|---:|---:|---|"]
         for name, t in targets.items():
-            verdict = "met" if t.get("met") else "NOT met"
-            lines.append(f"| {name} | {t.get('target')} | {t.get('value')} | "
-                         f"{t.get('baseline', '')} | {verdict} |")
+            lines.append(target_row(name, t))
         lines.append("")
     return "\n".join(lines)
 
@@ -147,7 +163,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
             "n_items": int(df[ITEM_ID_COL].nunique()), "sha256": ratings_sha256(df),
-            "source": str(ratings if ratings is not None else paths.ratings),
+            "source": ("DataFrame" if isinstance(ratings, pd.DataFrame)
+                       else str(ratings if ratings is not None else paths.ratings)),
             **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()},
         },
         "protocol": {

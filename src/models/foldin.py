@@ -20,7 +20,7 @@ import numpy as np
 
 from src.config import RATING_SCALE
 
-__all__ = ["SvdItems", "svd_items", "fold_in", "predict_ratings", "known_user_factors"]
+__all__ = ["SvdItems", "svd_items", "fold_in", "predict_ratings", "known_user_factors", "CatalogueSvdScorer"]
 
 
 @dataclass
@@ -87,3 +87,50 @@ def predict_ratings(items: SvdItems, bu: float, pu: np.ndarray, positions: np.nd
     sl = slice(None) if positions is None else np.asarray(positions, dtype="int64")
     est = items.mu + bu + items.bi[sl] + items.qi[sl] @ pu
     return np.clip(est, *RATING_SCALE) if clip else est
+
+
+class CatalogueSvdScorer:
+    """Top-n SVD predicted ratings over a catalogue, per genre, with the item side laid out once.
+
+    At construction (once per model) the SVD item factors/biases are aligned to catalogue
+    order and copied into one contiguous float32 block per genre (plus one for "no filter"),
+    holding only the titles the SVD knows; the titles it never saw share one score,
+    μ + b_u (Surprise's own fallback), so they are kept as a position list, not scored.
+    A request is then one small mat-vec over its genre's block and an argpartition: no
+    mask, gather or full-catalogue pass per request.
+    """
+
+    def __init__(self, items: SvdItems, catalogue_ids: np.ndarray, genres: np.ndarray) -> None:
+        """In: the SVD item side, catalogue ids (n_titles,), genre matrix (n_titles × G bool)."""
+        catalogue_ids = np.asarray(catalogue_ids, dtype="int64")
+        genres = np.asarray(genres, dtype=bool)
+        if genres.shape[0] != len(catalogue_ids):
+            raise ValueError(f"genres has {genres.shape[0]} rows for {len(catalogue_ids)} catalogue ids")
+        order = np.argsort(items.item_ids, kind="stable")
+        at = np.minimum(np.searchsorted(items.item_ids[order], catalogue_ids), len(order) - 1)
+        svd_pos = np.where(items.item_ids[order][at] == catalogue_ids, order[at], -1)
+        known = svd_pos >= 0
+        self.mu = items.mu
+        self._blocks = {}
+        columns = [(None, np.ones(len(catalogue_ids), dtype=bool))] + [(g, genres[:, g]) for g in range(genres.shape[1])]
+        for key, in_genre in columns:
+            rows = np.flatnonzero(in_genre & known)
+            self._blocks[key] = (rows, np.ascontiguousarray(items.qi[svd_pos[rows]], dtype="float32"),
+                                 items.bi[svd_pos[rows]], np.flatnonzero(in_genre & ~known))
+
+    def top_n(self, bu: float, pu: np.ndarray, genre: int | None = None, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The n best titles for factors (b_u, p_u) within ``genre`` (column index, None = all).
+
+        Out: (catalogue positions, predicted ratings clipped to the scale), best first; ties
+        by catalogue position (the order a per-title loop with a stable sort gives).
+        """
+        rows, q, b, unknown = self._blocks[genre]
+        est = np.clip(self.mu + bu + b + q @ np.asarray(pu, dtype="float32"), *RATING_SCALE)
+        k = min(n, len(est))
+        part = np.argpartition(-est, k - 1)[:k] if 0 < k < len(est) else np.arange(k)
+        pos, val = rows[part], est[part]
+        if len(unknown):  # every unseen title scores μ + b_u: the first n of them can compete
+            pos = np.concatenate([pos, unknown[:n]])
+            val = np.concatenate([val, np.full(min(n, len(unknown)), np.clip(self.mu + bu, *RATING_SCALE))])
+        best = np.lexsort((pos, -val))[:n]
+        return pos[best], val[best]

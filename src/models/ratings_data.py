@@ -182,7 +182,11 @@ def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: 
     raw = _read(src, "ratings")
     what = "ratings" if isinstance(src, pd.DataFrame) else f"ratings {src}"
     if ITEM_ID_COL in raw.columns and ITEM_COL not in raw.columns:
-        # Already model-ready (e.g. a subsample of a previous load): items are catalogue ids.
+        # Already model-ready (e.g. a subsample of a previous load): items are catalogue ids,
+        # so mapping them through links again would be wrong.
+        if links is not None:
+            log.warning("ratings already hold '%s' (catalogue ids): links ignored", ITEM_ID_COL)
+            links = None
         raw = raw.rename(columns={ITEM_ID_COL: ITEM_COL}).drop(columns=[TMDB_COL], errors="ignore")
         raw[TMDB_COL] = raw[ITEM_COL]
     _require(raw, [USER_COL, ITEM_COL, RATING_COL, TIMESTAMP_COL], what)

@@ -5,7 +5,7 @@
 plus viewer feedback), then the top-N ranker of :mod:`src.models.topn` on the same ratings,
 and saves both as a checksummed :class:`~src.models.bundle.ModelBundle`. ``tune`` searches
 SVD hyper-parameters by 3-fold CV and saves the best to ``paths.best_params``, which
-``main`` then uses (falling back to ``SVD_DEFAULT_PARAMS``).
+``main`` then uses (falling back to config ``SVD_TUNED_PARAMS``, found the same way).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import (
-    ITEM_ID_COL, PATHS, SEED, SVD_DEFAULT_PARAMS, SVD_PARAM_GRID, SVD_TUNE_FOLDS,
-    SVD_TUNE_N_ITER, SVD_TUNE_N_JOBS, USER_COL, Paths,
+    ITEM_ID_COL, PATHS, SEED, SVD_PARAM_GRID, SVD_TUNE_FOLDS, SVD_TUNE_N_ITER,
+    SVD_TUNE_N_JOBS, SVD_TUNED_PARAMS, USER_COL, Paths,
 )
 from src.models.bundle import ModelBundle, save_bundle
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256, to_surprise
@@ -26,6 +26,10 @@ from src.utils.io import write_json_atomic
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
+
+# Surprise's searches have no tqdm hook; joblib's verbose lines ("Done 12 tasks | elapsed")
+# are the progress display of a tune run.
+TUNE_JOBLIB_VERBOSE = 5
 
 # The SVD keyword arguments a params file may set; anything else is refused so a typo in a
 # hand-edited JSON cannot be silently ignored.
@@ -63,11 +67,16 @@ def read_best_params(paths: Paths = PATHS) -> dict | None:
 
 
 def svd_params_for_training(paths: Paths = PATHS) -> tuple[dict, str]:
-    """Return ``(params, source)``: the tuned params when ``tune`` ran, else the defaults."""
+    """Return ``(params, source)``: ``paths.best_params`` when ``tune`` ran, else config ``SVD_TUNED_PARAMS``.
+
+    The fallback is the tuned set, not Surprise's defaults: evaluation reports ``svd_tuned``
+    with the same rule, so metrics.json always describes the model that is served (Surprise's
+    defaults measure worse than biases alone on ratings_small; references/models.md).
+    """
     best = read_best_params(paths)
     if best is not None:
         return best, str(paths.best_params)
-    return dict(SVD_DEFAULT_PARAMS), "config.SVD_DEFAULT_PARAMS"
+    return dict(SVD_TUNED_PARAMS), "config.SVD_TUNED_PARAMS"
 
 
 def fit_svd(ratings: pd.DataFrame, params: dict, seed: int = SEED):
@@ -172,11 +181,12 @@ def tune(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
     folds = KFold(n_splits=cv, random_state=SEED, shuffle=True)
     if n_iter is None or n_iter >= n_total:
         search = GridSearchCV(SVD, grid, measures=["rmse", "mae"], cv=folds, n_jobs=n_jobs,
-                              joblib_verbose=0)
+                              joblib_verbose=TUNE_JOBLIB_VERBOSE)
         n_cand = n_total
     else:
         search = RandomizedSearchCV(SVD, grid, n_iter=n_iter, measures=["rmse", "mae"], cv=folds,
-                                    n_jobs=n_jobs, random_state=SEED, joblib_verbose=0)
+                                    n_jobs=n_jobs, random_state=SEED,
+                                    joblib_verbose=TUNE_JOBLIB_VERBOSE)
         n_cand = n_iter
     log.info("tuning SVD: %d candidate(s) x %d folds on %d ratings", n_cand, cv, len(df))
     with timed(log, "SVD tuning") as t:

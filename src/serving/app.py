@@ -16,11 +16,12 @@ import contextlib
 import gc
 from typing import Annotated, AsyncIterator, Optional
 
+import orjson
 from fastapi import FastAPI, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from src.config import API_HOST, API_PORT, MAX_N, PATHS, Paths
+from src.config import API_HOST, API_PORT, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
 from src.serving.schemas import (
     DeleteResult, ErrorOut, Health, MediaType, Movie, MovieDetail, RatingIn, RatingOut,
     RecommendationList, ReloadResult,
@@ -76,13 +77,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
 
-def create_app(paths: Paths = PATHS, with_ui: bool = True) -> FastAPI:
+def create_app(paths: Paths = PATHS, with_ui: bool = True,
+               cache_size: int = RECOMMEND_CACHE_SIZE) -> FastAPI:
     """Build the API (and the UI at ``/ui``) over the workspace ``paths``.
 
-    In: the workspace; ``with_ui=False`` skips Gradio (faster start for API-only use).
+    In: the workspace; ``with_ui=False`` skips Gradio (faster start for API-only use);
+    ``cache_size`` recommendation replies kept in memory (0 = no cache).
     Out: the FastAPI app, with the loaded service at ``app.state.service``.
     """
-    service = Service(paths)
+    service = Service(paths, cache_size=cache_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -150,9 +153,13 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True) -> FastAPI:
         genres: Annotated[Optional[str], Query(description="comma-separated, e.g. Drama,Comedy")] = None,
         n: N = 10,
         media_type: Optional[MediaType] = None,
-    ) -> dict:
+    ) -> Response:
         """Top-N for a user; ratings stored through this API count at once (fold-in)."""
-        return service.recommend_user(user_id, genres=genres, n=n, media_type=media_type)
+        reply = service.recommend_user(user_id, genres=genres, n=n, media_type=media_type)
+        # The hot endpoint: the service builds this dict in the RecommendationList shape, so
+        # it is serialised directly (orjson) instead of being re-validated through pydantic
+        # on every request; test_api checks the shape against the schema.
+        return Response(orjson.dumps(reply), media_type="application/json")
 
     @app.post("/users/{user_id}/ratings", response_model=RatingOut, status_code=status.HTTP_201_CREATED,
               responses=ERRORS, tags=["ratings"])
@@ -198,7 +205,8 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True) -> FastAPI:
 
 
 def serve(host: str = API_HOST, port: int = API_PORT, paths: Paths = PATHS,
-          with_ui: bool = True, access_log: bool = False) -> None:
+          with_ui: bool = True, access_log: bool = False,
+          cache_size: int = RECOMMEND_CACHE_SIZE) -> None:
     """Run the API + UI under uvicorn in this process until interrupted.
 
     One worker on purpose: ``/admin/reload`` swaps the model inside the process that
@@ -207,23 +215,27 @@ def serve(host: str = API_HOST, port: int = API_PORT, paths: Paths = PATHS,
     import uvicorn
 
     setup_logging()
-    app = create_app(paths, with_ui=with_ui)
+    app = create_app(paths, with_ui=with_ui, cache_size=cache_size)
     log.info("serving on http://%s:%d (docs /docs, UI /ui)", host, port)
     # Access logs cost ~10% throughput under load; turn on with access_log=True.
     uvicorn.run(app, host=host, port=port, workers=1, access_log=access_log, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python -m src.serving.app [--home DIR] [--host H] [--port P] [--no-ui]``."""
+    """Command line: ``python -m src.serving.app [--home DIR] [--host H] [--port P] [--no-ui]
+    [--cache-size N] [--access-log]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="workspace root (default: STREAMREC_HOME or the repo)")
     parser.add_argument("--host", default=API_HOST)
     parser.add_argument("--port", type=int, default=API_PORT)
     parser.add_argument("--no-ui", action="store_true", help="API only (skip Gradio)")
     parser.add_argument("--access-log", action="store_true")
+    parser.add_argument("--cache-size", type=int, default=RECOMMEND_CACHE_SIZE,
+                        help="recommendation replies kept in memory (0 = off)")
     args = parser.parse_args(argv)
     paths = Paths.from_root(args.home) if args.home else PATHS
-    serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log)
+    serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
+          cache_size=args.cache_size)
 
 
 if __name__ == "__main__":

@@ -51,14 +51,16 @@ def copy_workspace(src: Paths, dst: str | os.PathLike) -> Paths:
 class ServerProcess:
     """One server child process. Use as a context manager, or call start()/stop().
 
-    In: the workspace to serve, ``ui`` (mount Gradio or not), an optional fixed port.
+    In: the workspace to serve, ``ui`` (mount Gradio or not), an optional fixed port, and
+    ``extra_args`` for the command line (e.g. ``["--cache-size", "0"]``).
     ``base_url`` is ``http://127.0.0.1:<port>``. ``kill()`` sends SIGKILL (durability tests).
     """
 
     def __init__(self, paths: Paths, ui: bool = True, port: int | None = None,
-                 log_path: str | os.PathLike | None = None) -> None:
+                 log_path: str | os.PathLike | None = None, extra_args: list[str] | None = None) -> None:
         self.paths = paths
         self.ui = ui
+        self.extra_args = list(extra_args or [])
         self.port = port or free_port()
         self.base_url = f"http://{API_HOST}:{self.port}"
         self.log_path = Path(log_path) if log_path else Path(
@@ -71,6 +73,7 @@ class ServerProcess:
                "--host", API_HOST, "--port", str(self.port)]
         if not self.ui:
             cmd.append("--no-ui")
+        cmd += self.extra_args
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
         self._log_fh = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=project_root(), env=env, stdout=self._log_fh,
