@@ -63,6 +63,7 @@ def main() -> None:
     """Parse arguments, run the evaluation in a temp workspace, record the section."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--svdpp", action="store_true", help="also evaluate SVD++ (slow)")
+    ap.add_argument("--full", action="store_true", help="accepted for `invoke bench --full`; same run")
     ap.add_argument("--keep", help="write the workspace (metrics.json, metrics.md, figures) here")
     args = ap.parse_args()
     setup_logging()

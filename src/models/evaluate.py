@@ -40,14 +40,29 @@ def tuned_svd_params(paths: Paths = PATHS) -> tuple[dict, str]:
     return svd_params_for_training(paths)
 
 
-def evaluate_topn_if_available(ratings: pd.DataFrame, svd_params: dict, k: int = TOPN_K) -> dict:
+def catalogue_genres(paths: Paths) -> pd.Series | None:
+    """Return the catalogue's genres (Series id -> "A|B") from ``paths.features``, or None.
+
+    The served recommender blends EASE with the viewer's genre affinity; passing these to
+    the top-N protocol makes "production" measure exactly what is served (LensKit's rule:
+    one pipeline for evaluation and serving). Without a features file EASE is measured alone.
+    """
+    if not paths.features.exists():
+        log.info("no %s: 'production' top-N is measured without the genre blend", paths.features)
+        return None
+    feats = pd.read_parquet(paths.features, columns=["id", "genres"])
+    return feats.set_index("id")["genres"]
+
+
+def evaluate_topn_if_available(ratings: pd.DataFrame, svd_params: dict, k: int = TOPN_K,
+                               item_genres: pd.Series | None = None) -> dict:
     """Run the top-N protocol of :mod:`src.models.topn_eval`; ``{}`` when that module is absent."""
     try:
         from src.models.topn_eval import evaluate_topn
     except ImportError as exc:
         log.warning("top-N evaluation unavailable (%s); metrics hold no 'topn'", exc)
         return {}
-    return evaluate_topn(ratings, k=k, seed=SEED, svd_params=svd_params)
+    return evaluate_topn(ratings, k=k, seed=SEED, svd_params=svd_params, item_genres=item_genres)
 
 
 def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
@@ -158,7 +173,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         rating = cross_validate_ratings(df, rating_algorithms(tuned, svdpp=svdpp, include=models),
                                         n_splits=n_splits, random_state=CV_RANDOM_STATE)
     with timed(log, "top-N evaluation") as t_topn:
-        topn_res = evaluate_topn_if_available(df, tuned) if topn else {}
+        topn_res = (evaluate_topn_if_available(df, tuned, item_genres=catalogue_genres(paths))
+                    if topn else {})
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
