@@ -147,6 +147,10 @@ RAW_CREDITS_NAMES = ("credits.csv", "credits_sample.csv")
 RAW_KEYWORDS_NAMES = ("keywords.csv",)
 RAW_LINKS_NAMES = ("links.csv", "links_small.csv")
 RAW_RATINGS_NAMES = ("ratings.csv", "ratings_small.csv")
+# ETL (src.data.make_dataset): a credits file at least this big (MB on disk) is parsed and
+# flattened in a second process while the main one handles the other inputs (the two
+# halves take similar time at full scale); smaller ones stay in-process (no ~1 s spawn).
+ETL_PARALLEL_CREDITS_MIN_MB = 16.0
 
 # --- column names (one spelling everywhere) ---
 ID_COL = "id"            # catalogue (TMDB) id

@@ -71,6 +71,27 @@ def synthetic_pipeline(tmp_path_factory) -> Paths:
     return ws
 
 
+@pytest.fixture(scope="module")
+def ws(synthetic_pipeline: Paths, tmp_path_factory) -> Paths:
+    """A private copy of the trained synthetic workspace, shared by one test module.
+
+    Modules that mutate it per test (the update tests) override this with a function-scoped
+    copy. The copy leaves out any ratings store so posted ratings never leak between modules.
+    """
+    from src.serving.launcher import copy_workspace
+
+    return copy_workspace(synthetic_pipeline, tmp_path_factory.mktemp("ws"))
+
+
+@pytest.fixture(scope="module")
+def server(ws: Paths):
+    """The real server (API + UI) on a free 127.0.0.1 port, serving ``ws``."""
+    from src.serving.launcher import ServerProcess
+
+    with ServerProcess(ws, ui=True) as srv:
+        yield srv
+
+
 @pytest.fixture(autouse=True)
 def _no_network_matplotlib(monkeypatch):
     """Headless plotting in every test."""

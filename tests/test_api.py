@@ -17,23 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from src.config import LIST_SEP, USER_COL
-from src.serving.launcher import ServerProcess, copy_workspace
 from src.serving.schemas import RecommendationList
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def ws(synthetic_pipeline, tmp_path_factory):
-    """A private copy of the trained synthetic workspace."""
-    return copy_workspace(synthetic_pipeline, tmp_path_factory.mktemp("api_ws"))
-
-
-@pytest.fixture(scope="module")
-def server(ws):
-    """The real server (API + UI) on a free loopback port."""
-    with ServerProcess(ws, ui=True) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

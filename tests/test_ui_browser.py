@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from src.config import PATHS, USER_COL
-from src.serving.launcher import ServerProcess, copy_workspace
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,17 +33,6 @@ def chromium_path() -> str:
         pytest.fail(f"Chromium not found at {path!r}: install Debian's 'chromium' package "
                     "(apt-get install chromium) or set STREAMREC_CHROMIUM to a Chromium binary")
     return path
-
-
-@pytest.fixture(scope="module")
-def ws(synthetic_pipeline, tmp_path_factory):
-    return copy_workspace(synthetic_pipeline, tmp_path_factory.mktemp("ui_ws"))
-
-
-@pytest.fixture(scope="module")
-def server(ws):
-    with ServerProcess(ws, ui=True) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 
 from src.config import ID_COL, Paths
+from src.serving.launcher import copy_workspace
 from src.data import update as upd
 from src.data.catalogue_store import update_lock
 from src.utils.io import sha256_file
 from tests.update_batches import (
+    artifact_hashes,
     batch_rows,
-    copy_workspace,
     credits_frame,
     kaggle_frame,
     write_batch,
@@ -35,11 +36,6 @@ def ws(synthetic_pipeline: Paths, tmp_path) -> Paths:
     """A private copy of the synthetic workspace."""
     return copy_workspace(synthetic_pipeline, tmp_path / "ws")
 
-
-def _artifacts(paths: Paths) -> dict[str, str]:
-    """sha256 of every artifact an update may rewrite, by workspace-relative path."""
-    files = [paths.merged, paths.features, *sorted(paths.interim.glob("*.csv"))]
-    return {str(p.relative_to(paths.root)): sha256_file(p) for p in files}
 
 
 def _check_invariant(rep: dict) -> None:
@@ -102,12 +98,12 @@ def test_add_500_movies_and_50_series_then_rerun_is_a_noop(ws, tmp_path):
     assert len(rec.similar_titles(BASE_ID + 1, n=5)) == 5
 
     # Same batch again: nothing changes, and the report says so.
-    shas = _artifacts(ws)
+    shas = artifact_hashes(ws)
     again = upd.main(**files, paths=ws)
     assert again["status"] == "unchanged" and again["unchanged"] == 550
     assert again["added"] == 0 and again["updated"] == 0
     _check_invariant(again)
-    assert _artifacts(ws) == shas
+    assert artifact_hashes(ws) == shas
 
 
 def test_changed_vote_count_updates_only_that_field_and_score_final(ws, tmp_path):
@@ -221,12 +217,12 @@ def test_inbox_moves_files_and_is_cron_friendly(ws, tmp_path):
     assert set(r["id"] for r in ok_rows) <= set(merged[ID_COL])
 
     # Nothing left: exit quietly; a concurrent run is refused without error.
-    shas = _artifacts(ws)
+    shas = artifact_hashes(ws)
     assert upd.main(inbox=True, paths=ws)["status"] == "empty"
     write_batch(ws.inbox, "2024-01-05-more", batch_rows(BASE_ID + 100, n_movies=2, seed=17))
     with update_lock(ws):
         assert upd.main(inbox=True, paths=ws)["status"] == "locked"
-    assert (ws.inbox / "2024-01-05-more.csv").exists() and _artifacts(ws) == shas
+    assert (ws.inbox / "2024-01-05-more.csv").exists() and artifact_hashes(ws) == shas
 
 
 def test_retrain_threshold_counts_new_feedback(ws, tmp_path, monkeypatch):

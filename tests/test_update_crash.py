@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 
 from src.config import ID_COL, UPDATE_PAUSE_ENV, UPDATE_PAUSE_SECONDS_ENV, Paths
+from src.serving.launcher import copy_workspace
 from src.data import update as upd
 from src.data.catalogue_store import journal_path, recover, staging_root
-from src.utils.io import sha256_file
 from src.utils.paths import project_root
-from tests.update_batches import batch_rows, copy_workspace, write_batch
+from tests.update_batches import artifact_hashes, batch_rows, write_batch
 
 BASE_ID = 8_000_000
 PRE_COMMIT = ("read", "staged", "before_commit")
@@ -38,11 +38,6 @@ def ws(synthetic_pipeline: Paths, tmp_path) -> Paths:
     """A private copy of the synthetic workspace."""
     return copy_workspace(synthetic_pipeline, tmp_path / "ws")
 
-
-def _artifacts(paths: Paths) -> dict[str, str]:
-    """sha256 of every artifact an update may rewrite, by workspace-relative path."""
-    files = [paths.merged, paths.features, *sorted(paths.interim.glob("*.csv"))]
-    return {str(p.relative_to(paths.root)): sha256_file(p) for p in files}
 
 
 def _start_update(paths: Paths, files: dict, log: Path, pause_at: str | None) -> subprocess.Popen:
@@ -100,7 +95,7 @@ def test_sigkill_before_commit_keeps_previous_version_then_after_commit_rolls_fo
     rows = batch_rows(BASE_ID, n_movies=40, n_series=5, seed=21)
     files = write_batch(tmp_path / "batch", "crash", rows)
     new_ids = {r["id"] for r in rows}
-    before = _artifacts(ws)
+    before = artifact_hashes(ws)
     reports_before = set(ws.updates.glob("*.json"))
 
     for step in PRE_COMMIT:
@@ -109,13 +104,13 @@ def test_sigkill_before_commit_keeps_previous_version_then_after_commit_rolls_fo
         _wait_for(log, f"PAUSED at {step}", proc)
         _kill(proc)
         # Nothing visible changed; the half-built generation is discarded on recovery.
-        assert _artifacts(ws) == before, step
+        assert artifact_hashes(ws) == before, step
         assert not journal_path(ws).exists()
         feats = _assert_loadable(ws)
         assert not new_ids & set(feats[ID_COL])
         action = recover(ws)["action"]
         assert action == ("none" if step == "read" else "discarded_staging"), step
-        assert _artifacts(ws) == before and not staging_root(ws).exists()
+        assert artifact_hashes(ws) == before and not staging_root(ws).exists()
         assert set(ws.updates.glob("*.json")) == reports_before
 
     from src.models.predict_model import Recommender
@@ -127,12 +122,12 @@ def test_sigkill_before_commit_keeps_previous_version_then_after_commit_rolls_fo
     proc = _start_update(ws, files, log, pause_at="committed")
     _wait_for(log, "PAUSED at committed", proc)
     _kill(proc)
-    assert journal_path(ws).exists() and _artifacts(ws) == before
+    assert journal_path(ws).exists() and artifact_hashes(ws) == before
     assert recover(ws)["action"] == "rolled_forward"
     new_reports = set(ws.updates.glob("*.json")) - reports_before
     assert len(new_reports) == 1
     rep = json.loads(new_reports.pop().read_text())
-    current = _artifacts(ws)
+    current = artifact_hashes(ws)
     for rel, sha in rep["outputs"].items():
         if rel in current:
             assert current[rel] == sha, rel
@@ -166,7 +161,7 @@ def test_sigkill_at_random_moments(synthetic_pipeline, tmp_path):
     rows = batch_rows(BASE_ID, n_movies=30, n_series=3, seed=31)
     files = write_batch(tmp_path / "batch", "r", rows)
     new_ids = {r["id"] for r in rows}
-    before = _artifacts(ws)
+    before = artifact_hashes(ws)
     rng = random.Random(0)
     # Calibrate: how long does a full run take here?
     t0 = time.monotonic()
@@ -186,7 +181,7 @@ def test_sigkill_at_random_moments(synthetic_pipeline, tmp_path):
         got = set(feats[ID_COL]) & new_ids
         assert got in (set(), new_ids), f"partial catalogue after kill {k}"
         if not got:
-            assert _artifacts(ws) == before
+            assert artifact_hashes(ws) == before
         outcomes.append(bool(got))
         if got:
             break

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -147,9 +146,9 @@ def write_batch(folder: Path, stem: str, rows: list[dict], schema: str = "kaggle
     return out
 
 
-def copy_workspace(src: Paths, dest: Path) -> Paths:
-    """Copy a built workspace (data/, models/) to ``dest`` so a test may mutate it."""
-    for sub in ("data", "models"):
-        if (src.root / sub).exists():
-            shutil.copytree(src.root / sub, dest / sub, symlinks=True)
-    return Paths.from_root(dest).ensure()
+def artifact_hashes(paths: Paths) -> dict[str, str]:
+    """sha256 of every artifact an update may rewrite, by workspace-relative path."""
+    from src.utils.io import sha256_file
+
+    files = [paths.merged, paths.features, *sorted(paths.interim.glob("*.csv"))]
+    return {str(p.relative_to(paths.root)): sha256_file(p) for p in files}

@@ -23,9 +23,11 @@ from typing import Any, Callable
 import pandas as pd
 from tqdm.auto import tqdm
 
-from src.config import PATHS, RAW_MOVIES_NAMES, Paths
+from src.config import ETL_PARALLEL_CREDITS_MIN_MB, ID_COL, PATHS, RAW_MOVIES_NAMES, Paths
 from src.data.clean import LINE_COL, clean_credits, clean_keywords, clean_movies
-from src.data.flatten import flatten_catalogue
+from src.data.credits_worker import CreditsJob
+from src.data.csv_out import write_frame_csv
+from src.data.flatten import CREDIT_TABLES, TIDY_SPECS, flatten_catalogue
 from src.data.ratings import clean_links, clean_ratings, map_ratings
 from src.data.readers import find_raw_inputs, input_name, read_raw_csv
 from src.utils.io import atomic_path, sha256_file
@@ -110,9 +112,10 @@ def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | Non
     return inputs
 
 
-def _write_csv(df: pd.DataFrame, tmp: Path) -> None:
-    """Write one staged output (index dropped)."""
-    df.to_csv(tmp, index=False)
+def _write_csv(df: pd.DataFrame, tmp: Path) -> str:
+    """Write one staged output (index dropped; same bytes as ``to_csv``, see
+    src.data.csv_out). Out: the sha256 of the bytes written."""
+    return write_frame_csv(df, tmp)
 
 
 def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
@@ -133,6 +136,13 @@ def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
         return _run(movies, credits, keywords, links, ratings, out_dir, paths)
 
 
+def _use_credits_worker(credits: Path | None) -> bool:
+    """True when the credits file is big enough to be worth a worker process (see
+    ``ETL_PARALLEL_CREDITS_MIN_MB``) and there is a second core to run it on."""
+    return (credits is not None and (os.cpu_count() or 1) >= 2
+            and credits.stat().st_size >= ETL_PARALLEL_CREDITS_MIN_MB * 1e6)
+
+
 def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> dict:
     """Body of :func:`main`, run while holding the workspace update lock."""
     start = time.perf_counter()
@@ -141,47 +151,76 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> di
     processed = Path(out_dir) if out_dir is not None else paths.processed
     log.info("ETL inputs: %s", {k: str(v) if v else None for k, v in inputs.items()})
 
-    cleaned: dict[str, pd.DataFrame | None] = {}
-    quarantines: dict[str, tuple[Path, pd.DataFrame]] = {}
-    report: dict[str, Any] = {"inputs": {}, "outputs": {}}
-    for kind, path in tqdm(list(inputs.items()), desc="ETL inputs", unit="file"):
-        if path is None:
-            cleaned[kind] = None
-            continue
-        clean, quarantine, stats = run_input(kind, path)
-        cleaned[kind] = clean
-        quarantines[kind] = (quarantine_path(paths, path), quarantine)
-        report["inputs"][input_name(path)] = {"kind": kind, **stats}
-
-    with timed(log, "flatten + merge") as t_flat:
-        merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"], cleaned["keywords"])
-    report["stage_seconds"] = {"flatten": round(t_flat["seconds"], 3)}
-    t_write = time.perf_counter()
-
-    outputs: dict[str, tuple[Path, pd.DataFrame]] = {"merged": (processed / paths.merged.name, merged)}
-    if cleaned["ratings"] is not None:
-        mapped, coverage = map_ratings(cleaned["ratings"], cleaned["links"], merged["id"])
-        outputs["ratings"] = (processed / paths.ratings.name, mapped)
-        report["ratings_coverage"] = coverage
-    if cleaned["links"] is not None:
-        outputs["links"] = (processed / paths.links.name, cleaned["links"].drop(columns=LINE_COL))
-    for name, table in tables.items():
-        outputs[f"interim/{name}"] = (paths.interim / f"{name}.csv", table)
-    for kind, (qpath, qdf) in quarantines.items():
-        outputs[f"quarantine/{kind}"] = (qpath, qdf)
-
-    report_path = processed / paths.etl_report.name
-    # Stage every file, then rename them all at once when the ExitStack closes (a failure
-    # before that removes the temp files and leaves the previous outputs untouched).
+    # Every output is staged in a temp file entered on this ExitStack and renamed onto its
+    # target only when the stack closes without error; on any failure the temp files are
+    # removed (and the credits worker, if any, stopped first) and previous outputs stay.
     with contextlib.ExitStack() as stack:
+        job = None
+        if _use_credits_worker(inputs["credits"]):
+            staged = {name: stack.enter_context(atomic_path(paths.interim / f"{name}.csv"))
+                      for name in CREDIT_TABLES}
+            job = stack.enter_context(CreditsJob(inputs["credits"], staged))
+
+        cleaned: dict[str, pd.DataFrame | None] = {}
+        quarantines: dict[str, tuple[Path, pd.DataFrame]] = {}
+        input_stats: dict[str, dict] = {}
+        for kind, path in tqdm(list(inputs.items()), desc="ETL inputs", unit="file"):
+            cleaned[kind] = None
+            if path is None or (kind == "credits" and job is not None):
+                continue  # the worker's credits are collected below
+            clean, quarantine, stats = run_input(kind, path)
+            cleaned[kind] = clean
+            quarantines[kind] = (quarantine_path(paths, path), quarantine)
+            input_stats[kind] = stats
+            if kind == "movies" and job is not None:
+                job.send_ids(clean[ID_COL].to_numpy())
+
+        credit_part = None
+        if job is not None:
+            credit_cols, quarantine, stats = job.columns()
+            credit_part = (credit_cols, {})
+            quarantines["credits"] = (quarantine_path(paths, inputs["credits"]), quarantine)
+            input_stats["credits"] = stats
+        report: dict[str, Any] = {"inputs": {
+            input_name(inputs[kind]): {"kind": kind, **input_stats[kind]}
+            for kind in inputs if kind in input_stats}, "outputs": {}}
+
+        with timed(log, "flatten + merge") as t_flat:
+            merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"],
+                                               cleaned["keywords"], credit_part=credit_part)
+        report["stage_seconds"] = {"flatten": round(t_flat["seconds"], 3)}
+        t_write = time.perf_counter()
+
+        outputs: dict[str, tuple[Path, pd.DataFrame | None]] = {
+            "merged": (processed / paths.merged.name, merged)}
+        if cleaned["ratings"] is not None:
+            mapped, coverage = map_ratings(cleaned["ratings"], cleaned["links"], merged["id"])
+            outputs["ratings"] = (processed / paths.ratings.name, mapped)
+            report["ratings_coverage"] = coverage
+        if cleaned["links"] is not None:
+            outputs["links"] = (processed / paths.links.name, cleaned["links"].drop(columns=LINE_COL))
+        for name in TIDY_SPECS:
+            if name in tables:
+                outputs[f"interim/{name}"] = (paths.interim / f"{name}.csv", tables[name])
+            elif job is not None and name in CREDIT_TABLES:
+                outputs[f"interim/{name}"] = (paths.interim / f"{name}.csv", None)  # worker's
+        for kind in inputs:
+            if kind in quarantines:
+                outputs[f"quarantine/{kind}"] = quarantines[kind]
+
+        written: dict[str, tuple[int, str]] = {}
         for name, (target, df) in tqdm(outputs.items(), desc="ETL outputs", unit="file"):
-            tmp = stack.enter_context(atomic_path(target))
-            _write_csv(df, tmp)
-            report["outputs"][name] = {"path": str(target), "rows": int(len(df)),
-                                       "sha256": sha256_file(tmp)}
+            if df is None:  # staged by the credits worker
+                if not written:
+                    written = job.written()
+                rows, digest = written[name.split("/", 1)[1]]
+            else:
+                tmp = stack.enter_context(atomic_path(target))
+                rows, digest = int(len(df)), _write_csv(df, tmp) or sha256_file(tmp)
+            report["outputs"][name] = {"path": str(target), "rows": rows, "sha256": digest}
         report["stage_seconds"]["write"] = round(time.perf_counter() - t_write, 3)
         report["seconds"] = round(time.perf_counter() - start, 3)
-        tmp = stack.enter_context(atomic_path(report_path))
+        tmp = stack.enter_context(atomic_path(processed / paths.etl_report.name))
         _write_report(report, tmp)
     log.info("ETL done in %.1fs: %d titles -> %s", report["seconds"], len(merged),
              outputs["merged"][0])

@@ -437,20 +437,14 @@ class Service:
             return cached
         rec = snap.recommender
         # The *_rows variants skip building a DataFrame (most of a request's CPU in pandas 3).
-        rows = hasattr(rec, "recommend_rows")
         if rec.known_user(uid):
-            df = (rec.recommend_rows if rows else rec.recommend)(
-                uid, genres=names, n=n, exclude_seen=True, extra_ratings=stored or None, media_type=media_type)
+            rows = rec.recommend_rows(uid, genres=names, n=n, exclude_seen=True,
+                                      extra_ratings=stored or None, media_type=media_type)
             strategy = "personal+fold-in" if stored else "personal"
-        elif stored:
-            df = (rec.recommend_for_ratings_rows if rows else rec.recommend_for_ratings)(
-                stored, genres=names, n=n, media_type=media_type)
-            strategy = "fold-in"
         else:
-            df = (rec.cold_start_rows if rows else rec.cold_start)(genres=names, n=n, media_type=media_type)
-            strategy = "cold-start"
+            rows, strategy = self._for_ratings(rec, stored, names, n, media_type)
         reply = {"user_id": uid, "model_version": snap.model_version, "strategy": strategy,
-                 "ratings_used": len(stored), "items": self._records(df, snap)}
+                 "ratings_used": len(stored), "items": self._records(rows, snap)}
         self.cache.put(key, reply)
         return reply
 
@@ -465,17 +459,17 @@ class Service:
         media_type = _validate_media_type(media_type)
         names = self.parse_genres(genres, snap)
         clean = {self._require_movie(m, snap): validate_rating(r) for m, r in (ratings or {}).items()}
-        rec = snap.recommender
-        rows = hasattr(rec, "recommend_rows")
-        if clean:
-            df = (rec.recommend_for_ratings_rows if rows else rec.recommend_for_ratings)(
-                clean, genres=names, n=n, media_type=media_type)
-            strategy = "fold-in"
-        else:
-            df = (rec.cold_start_rows if rows else rec.cold_start)(genres=names, n=n, media_type=media_type)
-            strategy = "cold-start"
+        rows, strategy = self._for_ratings(snap.recommender, clean, names, n, media_type)
         return {"user_id": None, "model_version": snap.model_version, "strategy": strategy,
-                "ratings_used": len(clean), "items": self._records(df, snap)}
+                "ratings_used": len(clean), "items": self._records(rows, snap)}
+
+    @staticmethod
+    def _for_ratings(rec, ratings: dict, names, n: int, media_type) -> tuple[list[dict], str]:
+        """Rows and strategy for a viewer the model does not know: fold-in, or cold start."""
+        if ratings:
+            return (rec.recommend_for_ratings_rows(ratings, genres=names, n=n, media_type=media_type),
+                    "fold-in")
+        return rec.cold_start_rows(genres=names, n=n, media_type=media_type), "cold-start"
 
     def similar(self, movie_id: object, n: int = 10, user_id: object | None = None) -> dict:
         """Titles similar to ``movie_id`` (optionally personalised for ``user_id``)."""
