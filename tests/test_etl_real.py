@@ -155,3 +155,50 @@ def test_out_dir_overrides_processed(workspace, shared_data, tmp_path):
     main(movies=shared_data / "tmdb_5000_movies.csv.gz", out_dir=out, paths=workspace)
     assert (out / "merged_data6.csv").is_file() and (out / "etl_report.json").is_file()
     assert not workspace.merged.exists()
+
+
+def _csv_bytes(paths) -> dict:
+    """Every CSV the ETL wrote under a workspace, relative name -> bytes."""
+    root = paths.processed.parent
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.csv"))}
+
+
+def test_credits_worker_gives_identical_outputs(real_etl, shared_data, workspace, monkeypatch):
+    """Credits parsed in the worker process (forced by a 0 MB threshold) give byte-identical
+    outputs and the same per-input stats as the in-process run of the real_etl fixture."""
+    monkeypatch.setattr(make_dataset, "ETL_PARALLEL_CREDITS_MIN_MB", 0.0)
+    assert make_dataset._use_credits_worker(shared_data / "credits_sample.csv.gz")
+    report = main(movies=shared_data / "tmdb_5000_movies.csv.gz",
+                  credits=shared_data / "credits_sample.csv.gz",
+                  keywords=shared_data / "keywords.csv.gz",
+                  links=shared_data / "links_small.csv.gz",
+                  ratings=shared_data / "ratings_small.csv.gz", paths=workspace)
+    assert _csv_bytes(workspace) == _csv_bytes(real_etl)
+    ref = _report(real_etl)
+
+    def strip(stats):
+        return {k: v for k, v in stats.items() if k != "seconds"}
+
+    assert list(report["inputs"]) == list(ref["inputs"])
+    assert {n: strip(s) for n, s in report["inputs"].items()} == \
+        {n: strip(s) for n, s in ref["inputs"].items()}
+    assert [(n, o["rows"], o["sha256"]) for n, o in report["outputs"].items()] == \
+        [(n, o["rows"], o["sha256"]) for n, o in ref["outputs"].items()]
+
+
+def test_credits_worker_failure_keeps_previous_outputs(shared_data, workspace, monkeypatch, tmp_path):
+    """A credits file the worker rejects raises the same ValueError as in-process; every
+    previous output stays and no staged temp file is left behind."""
+    movies = shared_data / "tmdb_5000_movies.csv.gz"
+    main(movies=movies, credits=shared_data / "credits_sample.csv.gz", paths=workspace)
+    before = {name: sha256_file(workspace.processed.parent / name) for name in _csv_bytes(workspace)}
+    bad = tmp_path / "credits.csv"
+    bad.write_text("id,cast\n862,[]\n")  # no crew column
+    monkeypatch.setattr(make_dataset, "ETL_PARALLEL_CREDITS_MIN_MB", 0.0)
+    with pytest.raises(ValueError, match="missing required column.*crew") as info:
+        main(movies=movies, credits=bad, paths=workspace)
+    assert "credits worker" in "".join(getattr(info.value, "__notes__", []))
+    after = {name: sha256_file(workspace.processed.parent / name) for name in _csv_bytes(workspace)}
+    assert after == before
+    leftovers = [p for p in workspace.processed.parent.rglob(".*.tmp") if p.is_file()]
+    assert leftovers == []

@@ -32,11 +32,12 @@ def test_report_sections(workspace):
     write_parquet_atomic(_features(), ws.features)
     etl = {
         "inputs": {
-            "movies": {"rows_in": 12, "rows_out": 8, "duplicates_dropped": 1,
+            "movies_dataset.csv": {"rows_in": 12, "rows_out": 8, "duplicates_dropped": 1,
                        "quarantined": {"id_not_integer": 2, "shifted_columns": 1}, "sha256": "x"},
-            "ratings": {"rows_in": 100, "rows_out": 100, "duplicates_dropped": 0, "quarantined": {}},
+            "ratings.csv": {"rows_in": 100, "rows_out": 100, "duplicates_dropped": 0, "quarantined": {}},
         },
-        "ratings_without_tmdb": 13,
+        "ratings_coverage": {"ratings": 100, "ratings_without_tmdbId": 13},
+        "seconds": 1.5,
     }
     ws.etl_report.write_text(json.dumps(etl))
     ws.metrics.write_text(json.dumps({
@@ -55,9 +56,9 @@ def test_report_sections(workspace):
     text = out.read_text()
     for heading in ("# StreamRec report", "## Dataset", "## Features", "## Model evaluation", "## Figures"):
         assert heading in text
-    assert "| inputs.movies | 12 | 8 | 3 | 1 |" in text
-    assert "| inputs.movies | shifted_columns | 1 |" in text
-    assert "| ratings_without_tmdb | 13 |" in text
+    assert "| movies_dataset.csv | 12 | 8 | 3 | 1 |" in text
+    assert "| movies_dataset.csv | shifted_columns | 1 |" in text
+    assert "| ratings without tmdbId | 13 |" in text
     assert "- Titles: 3 (2 movie, 1 series)" in text
     assert "Genres (4): Action, Animation, Comedy, Science Fiction" in text
     assert "| 603 | The Matrix | 1999 |" in text            # best score first, no "1,999"

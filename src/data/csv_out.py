@@ -53,7 +53,9 @@ def _float_text(values: np.ndarray) -> pa.Array:
     Formatting the distinct values only keeps this cheap for low-cardinality columns
     such as ratings (10 distinct values in 1M rows).
     """
-    uniq, inverse = np.unique(values, return_inverse=True)
+    # Distinct bit patterns, not values: 0.0 and -0.0 are equal but written differently.
+    bits, inverse = np.unique(np.ascontiguousarray(values).view(np.int64), return_inverse=True)
+    uniq = bits.view(np.float64)
     text = uniq.astype(str).astype(object)
     text[np.isnan(uniq)] = ""
     return pa.array(text, type=pa.large_string()).take(pa.array(inverse.ravel()))

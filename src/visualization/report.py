@@ -79,7 +79,9 @@ def dataset_section(etl: dict | None) -> str:
     """Markdown for the ETL report: rows in/out per file, quarantine reasons, other counts."""
     if etl is None:
         return "## Dataset\n\n_No ETL report yet: run `invoke data`._\n"
-    entries = file_entries(etl)
+    # The ETL keys its per-file records by input file name under "inputs"; older or
+    # hand-made reports may nest them elsewhere, which file_entries also finds.
+    entries = file_entries(etl.get("inputs", etl))
     rows, reasons = [], []
     for name, rec in entries:
         quarantined = rec.get("quarantined") or {}
@@ -94,10 +96,13 @@ def dataset_section(etl: dict | None) -> str:
                   md_table(["file", "reason", "rows"], reasons), ""]
     else:
         parts += ["No row was quarantined.\n"]
-    # Top-level scalar counts (e.g. ratings without a tmdbId) are listed as they are.
-    scalars = [[k, v] for k, v in etl.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    # Ratings coverage (how many ratings reach a catalogue title) and any other top-level
+    # scalar counts are listed as they are.
+    coverage = etl.get("ratings_coverage") if isinstance(etl.get("ratings_coverage"), dict) else {}
+    scalars = [[k.replace("_", " "), v] for k, v in {**coverage, **etl}.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if scalars:
-        parts += ["Other counts:\n", md_table(["count", "value"], scalars), ""]
+        parts += ["Ratings coverage and other counts:\n", md_table(["count", "value"], scalars), ""]
     return "\n".join(parts)
 
 
