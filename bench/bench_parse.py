@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import resource
 import shutil
 import sys
@@ -67,9 +68,13 @@ def _row(label: str, r: dict) -> str:
 
 
 def _cpu_seconds() -> float:
-    """User + system CPU seconds of this process so far (all its threads)."""
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+    """User + system CPU seconds of this process (all its threads) and of its finished
+    children (the ETL's credits worker process) so far."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        total += ru.ru_utime + ru.ru_stime
+    return total
 
 
 def _full_dataset(data: Path | None) -> tuple[Path, Path | None]:
@@ -97,6 +102,7 @@ def full_etl(repeat: int, data: Path | None) -> tuple[list[str], str]:
     sizes = {p.name: p.stat().st_size / 1e6 for p in raw.iterdir() if p.suffix == ".csv"}
     kinds = {"movies": "movies_dataset.csv", "credits": "credits.csv", "keywords": "keywords.csv",
              "links": "links.csv", "ratings": "ratings.csv"}
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # before our own runs add to it
     runs = []
     for _ in range(repeat):
         t, c = time.perf_counter(), _cpu_seconds()
@@ -104,7 +110,9 @@ def full_etl(repeat: int, data: Path | None) -> tuple[list[str], str]:
         runs.append((time.perf_counter() - t, _cpu_seconds() - c, report))
     wall, cpu, report = min(runs, key=lambda r: r[0])
     movies = report["inputs"]["movies_dataset.csv"]
-    stages = [(f"read + clean {name}", s["seconds"]) for name, s in report["inputs"].items()]
+    stages = [(f"read + clean {name}", s["seconds"], s) for name, s in report["inputs"].items()]
+    stages = [(f"{name} (worker process, overlapped)" if s["kind"] == "credits" and
+               report.get("credits_worker") else name, sec) for name, sec, s in stages]
     stages += [(f"{k} (flatten + merge)" if k == "flatten" else "map ratings + write all outputs",
                 v) for k, v in report["stage_seconds"].items()]
     verdict = "PASS" if wall <= ETL_TARGET_S else "FAIL"
@@ -112,8 +120,11 @@ def full_etl(repeat: int, data: Path | None) -> tuple[list[str], str]:
         f"Whole ETL (`src.data.make_dataset.main`) on `generate(scale='full', seed=0)`: "
         f"{movies['rows_in']:,} movies, inputs "
         + ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(sizes.items())) + ". "
-        f"CPU = user + system seconds of the process (getrusage); the machine is shared, "
-        f"so wall time above CPU time is time spent waiting for a core.\n\n"
+        f"CPU = user + system seconds of the process and its credits worker process "
+        f"(getrusage); the machine is shared (load average {load} before the runs), so "
+        f"wall time above CPU / 2 is time spent waiting for a core. The credits file is read, parsed and "
+        f"flattened in a worker process while the main process handles the other inputs, "
+        f"so the stage times overlap and do not add up to the wall time.\n\n"
         f"| runs | best wall (s) | its CPU (s) | target wall (s) | verdict |\n|---|---|---|---|---|\n"
         f"| {repeat} | {wall:.1f} | {cpu:.1f} | {ETL_TARGET_S:.0f} | {verdict} |\n\n"
         "| stage | wall (s) |\n|---|---|\n"

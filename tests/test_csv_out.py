@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from src.data.csv_out import frame_to_csv_bytes, write_frame_csv
 
 # Text that exercises every quoting rule: delimiter, quote, newline, CR, blanks, unicode.
-_TEXT = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list('ab ,"\n\r\t|é💡\'')), max_size=8))
+_TEXT = st.one_of(st.none(),
+                  st.text(alphabet=st.sampled_from(list('ab ,"\n\r\t|é💡\'')), max_size=8))
 _FLOAT = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                    st.sampled_from([0.5, 4.0, 1e20, 1e-5, 123456789012.0, -0.0]))
 

@@ -6,7 +6,8 @@ spread over two cores. :class:`CreditsJob` hands it to a worker process:
 
 1. the worker reads and cleans the credits file (``run_input("credits", ...)``) while the
    main process reads and cleans movies, keywords, links and ratings;
-2. the main process sends the clean catalogue's ids (:meth:`CreditsJob.send_ids`);
+2. the main process sends the clean catalogue's ids (:meth:`CreditsJob.send_ids`) once
+   its own inputs are done;
 3. the worker flattens the credits of exactly those titles (:func:`flatten_credits`, the
    same code the in-process path runs) and sends back the small per-title columns
    (``has_credits``, ``cast``, ``directors``), its quarantine rows and stats;
@@ -65,6 +66,10 @@ class CreditsJob:
                  str(from_child_w), str(Path(path).resolve()), log_level,
                  *(f"{k}={Path(v).resolve()}" for k, v in staged.items())],
                 pass_fds=(to_child_r, from_child_w), env=env)
+        except BaseException:
+            os.close(to_child_w)
+            os.close(from_child_r)
+            raise
         finally:
             os.close(to_child_r)  # the worker holds these ends; EOF here means it died
             os.close(from_child_w)
@@ -111,7 +116,8 @@ class CreditsJob:
         if msg[0] == "error":
             # Re-raise the worker's own exception (e.g. the ValueError naming a missing
             # column) so callers see the same error as with in-process credits.
-            exc = msg[2] if isinstance(msg[2], BaseException) else RuntimeError("credits worker failed")
+            exc = msg[2] if isinstance(msg[2], BaseException) else \
+                RuntimeError("credits worker failed")
             exc.add_note(f"raised in the credits worker process:\n{msg[1]}")
             raise exc
         if msg[0] != expected:  # pragma: no cover - protocol bug

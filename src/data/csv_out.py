@@ -43,7 +43,8 @@ def _quote(text: pa.Array) -> pa.Array:
     needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
     if not pc.any(needs).as_py():
         return text
-    quoted = pc.binary_join_element_wise(_QUOTE, pc.replace_substring(text, '"', '""'), _QUOTE, _EMPTY)
+    doubled = pc.replace_substring(text, '"', '""')
+    quoted = pc.binary_join_element_wise(_QUOTE, doubled, _QUOTE, _EMPTY)
     return pc.if_else(needs, quoted, text)
 
 

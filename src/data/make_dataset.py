@@ -172,18 +172,20 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> di
             cleaned[kind] = clean
             quarantines[kind] = (quarantine_path(paths, path), quarantine)
             input_stats[kind] = stats
-            if kind == "movies" and job is not None:
-                job.send_ids(clean[ID_COL].to_numpy())
 
         credit_part = None
         if job is not None:
+            # Sent only now: the worker reads the ids once it has parsed the credits, and
+            # until then a send bigger than the pipe buffer would block this process.
+            job.send_ids(cleaned["movies"][ID_COL].to_numpy())
             credit_cols, quarantine, stats = job.columns()
             credit_part = (credit_cols, {})
             quarantines["credits"] = (quarantine_path(paths, inputs["credits"]), quarantine)
             input_stats["credits"] = stats
         report: dict[str, Any] = {"inputs": {
             input_name(inputs[kind]): {"kind": kind, **input_stats[kind]}
-            for kind in inputs if kind in input_stats}, "outputs": {}}
+            for kind in inputs if kind in input_stats}, "outputs": {},
+            "credits_worker": job is not None}
 
         with timed(log, "flatten + merge") as t_flat:
             merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"],
