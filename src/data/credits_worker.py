@@ -57,6 +57,7 @@ class CreditsJob:
         from_child_r, from_child_w = os.pipe()
         parent_logger = logging.getLogger(LOGGER_NAME)
         log_level = str(parent_logger.level if parent_logger.handlers else "")
+        self._display_path = str(path)  # reported as given, like the in-process run_input
         root = Path(__file__).resolve().parents[2]  # the project root: makes ``src`` importable
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
@@ -93,6 +94,9 @@ class CreditsJob:
         ``directors`` aligned with the ids sent), the quarantined credits rows and the
         input's stats (with sha256 and seconds, like ``run_input``)."""
         _, columns, quarantine, stats = self._receive("columns")
+        # The worker opened an absolute path; report the one the caller gave, so the ETL
+        # report does not depend on which process parsed the file.
+        stats["file"] = self._display_path
         return columns, quarantine, stats
 
     def written(self) -> dict[str, tuple[int, str]]:
