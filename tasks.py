@@ -110,13 +110,19 @@ def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
     main(ratings=ratings, links=links, out=out, svdpp=svdpp, paths=_paths())
 
 
-@task(help={"user": "user id", "genres": "comma-separated genre filter", "n": "how many"})
+@task(help={"user": "user id", "genres": "comma-separated genre filter",
+            "n": "how many (invoke spells one-letter options -n)"})
 def recommend(c, user, genres=None, n=10):
     """Print top-N recommendations for a user (cold start for unknown users)."""
     _log()
+    from invoke.exceptions import Exit
+
     from src.models.predict_model import main
 
-    main(user_id=int(user), genres=_split(genres), n=int(n), paths=_paths())
+    try:
+        main(user_id=int(user), genres=_split(genres), n=int(n), paths=_paths())
+    except (ValueError, KeyError, FileNotFoundError) as exc:  # a message, not a traceback
+        raise Exit(f"invoke recommend: {exc}", code=2) from exc
 
 
 @task

@@ -826,5 +826,7 @@ def main(user_id: int, genres: list[str] | None = None, n: int = 10, paths: Path
     who = "known user" if rec.known_user(user_id) else "unknown user: cold start"
     print(f"Top {len(df)} for user {user_id} ({who}; model {rec.model_version}):")
     with pd.option_context("display.max_colwidth", 60, "display.width", 160):
-        print(df.assign(score=df["score"].round(4)).to_string(index=False))
+        # Years are float in the frame (NaN for undated titles); show them as whole years.
+        shown = df.assign(score=df["score"].round(4), year=df["year"].astype("Int64"))
+        print(shown.to_string(index=False))
     return df
