@@ -27,6 +27,7 @@ def _log():
 
 
 def _split(csv: str | None) -> list[str] | None:
+    """A comma-separated option (``"Drama, Comedy"``) as a list of names; None when empty."""
     return [g.strip() for g in csv.split(",") if g.strip()] if csv else None
 
 
@@ -112,11 +113,15 @@ def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
 
 @task(help={"user": "user id", "genres": "comma-separated genre filter",
             "n": "how many (invoke spells one-letter options -n)"})
-def recommend(c, user, genres=None, n=10):
+def recommend(c, user=None, genres=None, n=10):
     """Print top-N recommendations for a user (cold start for unknown users)."""
-    _log()
     from invoke.exceptions import Exit
 
+    # ``user`` has a default so that invoke parses it as a flag only: an argument without a
+    # default is positional and would swallow ``--help`` as the user id.
+    if user is None:
+        raise Exit("invoke recommend: --user is required", code=2)
+    _log()
     from src.models.predict_model import main
 
     try:

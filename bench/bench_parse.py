@@ -80,9 +80,9 @@ def _cpu_seconds() -> float:
 def _full_dataset(data: Path | None) -> tuple[Path, Path | None]:
     """Folder holding the full synthetic dataset: ``data`` when it already holds it, else a
     fresh ``generate(scale='full')`` in a temp folder. Out: (raw folder, temp to remove)."""
-    from src.data.synthetic import generate
+    from src.data.synthetic import FILE_NAMES, generate
 
-    if data is not None and (data / "credits.csv").is_file() and (data / "movies_dataset.csv").is_file():
+    if data is not None and all((data / name).is_file() for name in FILE_NAMES.values()):
         return data, None
     tmp = Path(tempfile.mkdtemp(prefix="streamrec_bench_"))
     generate(tmp / "raw", scale="full", seed=0)
@@ -95,21 +95,20 @@ def full_etl(repeat: int, data: Path | None) -> tuple[list[str], str]:
     Out: (the first credits cells for the parser comparison, markdown section).
     """
     from src.data.make_dataset import main as etl_main
+    from src.data.synthetic import FILE_NAMES
 
     raw, tmp_data = _full_dataset(data)
     out = Path(tempfile.mkdtemp(prefix="streamrec_bench_etl_"))
     ws = Paths.from_root(out).ensure()
     sizes = {p.name: p.stat().st_size / 1e6 for p in raw.iterdir() if p.suffix == ".csv"}
-    kinds = {"movies": "movies_dataset.csv", "credits": "credits.csv", "keywords": "keywords.csv",
-             "links": "links.csv", "ratings": "ratings.csv"}
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # before our own runs add to it
     runs = []
     for _ in range(repeat):
         t, c = time.perf_counter(), _cpu_seconds()
-        report = etl_main(paths=ws, **{k: raw / v for k, v in kinds.items()})
+        report = etl_main(paths=ws, **{k: raw / v for k, v in FILE_NAMES.items()})
         runs.append((time.perf_counter() - t, _cpu_seconds() - c, report))
     wall, cpu, report = min(runs, key=lambda r: r[0])
-    movies = report["inputs"]["movies_dataset.csv"]
+    movies = report["inputs"][FILE_NAMES["movies"]]
     stages = [(f"read + clean {name}", s["seconds"], s) for name, s in report["inputs"].items()]
     stages = [(f"{name} (worker process, overlapped)" if s["kind"] == "credits" and
                report.get("credits_worker") else name, sec) for name, sec, s in stages]
@@ -130,7 +129,7 @@ def full_etl(repeat: int, data: Path | None) -> tuple[list[str], str]:
         "| stage | wall (s) |\n|---|---|\n"
         + "".join(f"| {name} | {sec:.1f} |\n" for name, sec in stages)
     )
-    credits = pd.read_csv(raw / "credits.csv", dtype=str, nrows=FULL_PARSER_CELLS // 2)
+    credits = pd.read_csv(raw / FILE_NAMES["credits"], dtype=str, nrows=FULL_PARSER_CELLS // 2)
     cells = list(credits["cast"].dropna()) + list(credits["crew"].dropna())
     shutil.rmtree(out, ignore_errors=True)
     if tmp_data is not None:

@@ -2,8 +2,9 @@
 
 Builds a 45k-title numpy catalogue (20 genres) and synthetic ratings, fits one Surprise SVD,
 then for random users compares (a) the original way — ``svd.predict(user, movie)`` for every
-title in the genre filter, then sort — with (b) StreamRec's way,
-:class:`src.models.foldin.CatalogueSvdScorer`: the item factors laid out once per model in one
+title in the genre filter, then sort — with (b) the vectorised SVD scorer,
+:class:`src.models.foldin.CatalogueSvdScorer` (the served Recommender ranks with EASE instead;
+its latency is in ``bench_api.py``): the item factors laid out once per model in one
 contiguous float32 block per genre (titles the SVD knows; unseen titles share μ + b_u), so a
 request is one small mat-vec + argpartition. Asserts both give the same top-10 scores, and
 records the speed ratio and p50/p99 latency in reports/benchmarks.md. BLAS runs on one thread:
@@ -23,7 +24,7 @@ from tqdm.auto import tqdm
 
 from src.config import SEED
 from src.models.foldin import CatalogueSvdScorer, known_user_factors, svd_items
-from src.models.topn_eval import fit_svd
+from src.models.train_model import fit_svd
 from src.utils.bench import record_benchmark
 from src.utils.logging import get_logger, setup_logging
 
@@ -52,7 +53,7 @@ def original_top10(algo, user, title_ids, mask):
 
 
 def vector_top10(scorer: CatalogueSvdScorer, algo, user: int, genre: int):
-    """StreamRec's way for one request: the user's trained factors, then the genre's top 10."""
+    """The vectorised way for one request: the user's trained factors, then the genre's top 10."""
     return scorer.top_n(*known_user_factors(algo, user), genre=genre, n=10)
 
 

@@ -239,7 +239,7 @@ RMSE_TARGET = 0.865          # best CV RMSE on ratings_small must reach this (is
 TOPN_K = 10
 TOPN_TEST_FRACTION = 0.2
 RELEVANT_THRESHOLD = 4.0
-# Top-N ranker (D2, src.models.topn): EASE (Steck 2019) over the implicit user x item matrix.
+# Top-N ranker (src.models.topn): EASE (Steck 2019) over the implicit user x item matrix.
 EASE_LAMBDA = 200.0          # L2 on the item-item weights; tuned on ratings_small (references/recommending.md)
 EASE_FIT_THRESHOLD = 3.0     # a rating >= this is an interaction (1) in the X that B is fitted on
 EASE_MIN_COUNT = 3           # keep items with >= this many interactions (P is items^2 float32)

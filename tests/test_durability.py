@@ -11,17 +11,12 @@ import httpx
 import pandas as pd
 import pytest
 
-from src.serving.launcher import ServerProcess, copy_workspace
+from src.serving.launcher import ServerProcess
 from src.serving.store import RatingStore
 
 pytestmark = pytest.mark.timeout(300)
 
 BASE_USER = 900_000  # far above the synthetic MovieLens user ids
-
-
-@pytest.fixture(scope="module")
-def ws(synthetic_pipeline, tmp_path_factory):
-    return copy_workspace(synthetic_pipeline, tmp_path_factory.mktemp("durability_ws"))
 
 
 def test_acknowledged_ratings_survive_sigkill(ws):

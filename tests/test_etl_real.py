@@ -133,15 +133,15 @@ def test_failed_write_keeps_previous_outputs(workspace, shared_data, monkeypatch
     before = {p: sha256_file(p) for p in (workspace.merged, workspace.etl_report)}
 
     calls = {"n": 0}
-    real_write = make_dataset._write_csv
+    real_write = make_dataset.write_frame_csv
 
     def flaky_write(df, tmp):
         calls["n"] += 1
         if calls["n"] == 3:  # merged is already staged by now
             raise OSError("disk full")
-        real_write(df, tmp)
+        return real_write(df, tmp)
 
-    monkeypatch.setattr(make_dataset, "_write_csv", flaky_write)
+    monkeypatch.setattr(make_dataset, "write_frame_csv", flaky_write)
     with pytest.raises(OSError, match="disk full"):
         main(movies=movies, credits=shared_data / "credits_sample.csv.gz", paths=workspace)
     assert {p: sha256_file(p) for p in before} == before

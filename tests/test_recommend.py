@@ -13,7 +13,7 @@ from src.models.bundle import ModelBundle
 from src.models.predict_model import OUTPUT_COLUMNS, Recommender, main
 from src.models.ratings_data import load_ratings
 from src.models.topn import fit_ranker
-from src.models.topn_eval import fit_svd
+from src.models.train_model import fit_svd
 
 
 @pytest.fixture(scope="module")

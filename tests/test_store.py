@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from src.config import ITEM_ID_COL, RATING_COL, TIMESTAMP_COL, USER_COL
-from src.serving.store import RatingStore, validate_id, validate_rating
+from src.serving.store import RatingStore, validate_id, validate_int, validate_rating
 
 
 @pytest.fixture()
@@ -94,6 +94,13 @@ def test_validate_rating_accepts_exactly_half_steps(x):
 def test_validate_id_accepts_int_strings():
     assert validate_id("42", "user_id") == 42
     assert validate_id(3.0, "movie_id") == 3
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 2.5, True, "ten", None, 0, 101])
+def test_validate_int_refuses_non_counts(value):
+    with pytest.raises(ValueError, match="^n must be"):
+        validate_int(value, "n", 1, 100)
+    assert validate_int(100.0, "n", 1, 100) == 100
 
 
 def test_concurrent_writers_lose_nothing(store):

@@ -16,6 +16,8 @@ from src.data import catalogue_store as store
 from src.data.catalogue_diff import cells_equal, merge_batch, supplied_columns
 from src.data.inbox import file_batch, scan_inbox
 from src.data.update import maybe_retrain, notify_server
+from src.data.update_etl import prepare_batch
+from tests.update_batches import batch_rows, write_batch
 
 CUR = """id,media_type,title,vote_count,genres,directors,cast,has_credits,keywords,has_keywords,imdb_id
 1,movie,A,10.0,Drama|Comedy,X,P|Q,True,k,True,tt1
@@ -228,3 +230,23 @@ def test_maybe_retrain_skips_without_model_or_enough_ratings(tmp_path):
     paths = _ws(tmp_path)
     out = maybe_retrain(paths)
     assert out["retrained"] is False and "no model" in out["reason"]
+
+
+def test_prepare_batch_counts_malformed_lines_of_every_file(tmp_path):
+    """A record with too many fields is quarantined and counted as read, in the movies file
+    and in the credits file alike (rows_in = rows_out + quarantined + duplicates)."""
+    files = write_batch(tmp_path, "b", batch_rows(900000, n_movies=4, seed=5), keywords=False)
+    for kind in ("movies", "credits"):
+        with open(files[kind], "a") as fh:
+            fh.write("1,2,3" + ",x" * 40 + "\n")  # more fields than the header
+    batch = prepare_batch(files["movies"], files["credits"], None, "b.csv")
+    assert batch.rows_in == 5 and len(batch.merged) == 4
+    assert batch.quarantine["reason"].tolist() == ["wrong_field_count"]
+    st = batch.side_stats["credits"]
+    assert (st["rows_in"], st["rows_out"], st["quarantined"]) == (5, 4, {"wrong_field_count": 1})
+    assert batch.side_quarantine["source"].tolist() == ["b.credits.csv"]
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty.csv is empty"):
+        prepare_batch(empty, None, None, "empty.csv")

@@ -39,7 +39,6 @@ from src.data.schema import (
     MEDIA_TYPES,
     MOVIE_NESTED_COLUMNS,
     MOVIE_NESTED_QUARANTINE,
-    SCHEMA_MOVIES_METADATA,
     TEXT_COLUMNS,
 )
 from src.utils.logging import get_logger

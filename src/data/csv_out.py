@@ -29,7 +29,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["frame_to_csv_bytes", "write_frame_csv"]
+from src.utils.io import atomic_path, sha256_file
+
+__all__ = ["frame_to_csv_bytes", "write_frame_csv", "write_frame_csv_atomic"]
 
 _NEEDS_QUOTES = r'[,"\n]'  # csv.writer's QUOTE_MINIMAL triggers for pandas' defaults
 _QUOTE = pa.scalar('"', pa.large_string())
@@ -116,10 +118,14 @@ def write_frame_csv(df: pd.DataFrame, path: str | os.PathLike) -> str:
     data = frame_to_csv_bytes(df)
     if data is None:
         df.to_csv(path, index=False)
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return sha256_file(path)
     Path(path).write_bytes(data)
     return hashlib.sha256(data).hexdigest()
+
+
+def write_frame_csv_atomic(df: pd.DataFrame, target: str | os.PathLike) -> Path:
+    """:func:`write_frame_csv` through ``src.utils.io.atomic_path``: the fast equivalent of
+    ``src.utils.io.write_csv_atomic(df, target)`` (same bytes). Out: ``target``."""
+    with atomic_path(target) as tmp:
+        write_frame_csv(df, tmp)
+    return Path(target)

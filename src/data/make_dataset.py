@@ -33,7 +33,7 @@ from src.data.readers import find_raw_inputs, input_name, read_raw_csv
 from src.utils.io import atomic_path, sha256_file
 from src.utils.logging import get_logger, timed
 
-__all__ = ["find_raw_inputs", "main", "run_input"]
+__all__ = ["add_bad_lines", "find_raw_inputs", "main", "read_and_clean", "run_input"]
 
 log = get_logger(__name__)
 
@@ -53,25 +53,45 @@ def quarantine_path(paths: Paths, source: str | os.PathLike) -> Path:
     return paths.quarantine / f"{stem}.csv"
 
 
-def run_input(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read and clean one input file.
+def add_bad_lines(quarantine: pd.DataFrame, stats: dict, bad: pd.DataFrame) -> pd.DataFrame:
+    """Count a file's malformed CSV records (from ``read_raw_csv``) as read and quarantined.
+
+    In: a cleaner's quarantine and stats (updated in place) and the bad records. Out: the
+    quarantine with the bad records appended (reason ``wrong_field_count``).
+    """
+    if not len(bad):
+        return quarantine
+    stats["rows_in"] += len(bad)
+    stats["quarantined"]["wrong_field_count"] = (
+        stats["quarantined"].get("wrong_field_count", 0) + len(bad))
+    return pd.concat([quarantine, bad], ignore_index=True)
+
+
+def read_and_clean(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read one input with the ETL reader and clean it with its kind's cleaner.
 
     In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
-    quarantine, stats)`` where quarantine also holds malformed CSV records
-    (``wrong_field_count``) and stats carries the file's sha256.
+    quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`); raises
+    if the counts do not add up (:func:`check_invariant`).
+    """
+    raw, bad = read_raw_csv(path)
+    clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
+    quarantine = add_bad_lines(quarantine, stats, bad)
+    check_invariant(stats, kind)
+    return clean, quarantine, stats
+
+
+def run_input(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read and clean one input file (:func:`read_and_clean`), timed and checksummed.
+
+    In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
+    quarantine, stats)`` where stats also carries the file's path, sha256 and seconds.
     """
     path = Path(path)
     with timed(log, f"{kind} ({path.name})") as t:
-        raw, bad = read_raw_csv(path)
-        clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
-    if len(bad):
-        stats["rows_in"] += len(bad)
-        stats["quarantined"]["wrong_field_count"] = (
-            stats["quarantined"].get("wrong_field_count", 0) + len(bad))
-        quarantine = pd.concat([quarantine, bad], ignore_index=True)
+        clean, quarantine, stats = read_and_clean(kind, path)
     stats = {"file": str(path), "sha256": sha256_file(path), **stats,
              "seconds": round(t["seconds"], 3)}
-    check_invariant(stats, kind)
     return clean, quarantine, stats
 
 
@@ -110,12 +130,6 @@ def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | Non
         if p is not None and not p.is_file():
             raise FileNotFoundError(f"{kind} file not found: {p}")
     return inputs
-
-
-def _write_csv(df: pd.DataFrame, tmp: Path) -> str:
-    """Write one staged output (index dropped; same bytes as ``to_csv``, see
-    src.data.csv_out). Out: the sha256 of the bytes written."""
-    return write_frame_csv(df, tmp)
 
 
 def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
@@ -218,7 +232,7 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> di
                 rows, digest = written[name.split("/", 1)[1]]
             else:
                 tmp = stack.enter_context(atomic_path(target))
-                rows, digest = int(len(df)), _write_csv(df, tmp) or sha256_file(tmp)
+                rows, digest = int(len(df)), write_frame_csv(df, tmp)
             report["outputs"][name] = {"path": str(target), "rows": rows, "sha256": digest}
         report["stage_seconds"]["write"] = round(time.perf_counter() - t_write, 3)
         report["seconds"] = round(time.perf_counter() - start, 3)

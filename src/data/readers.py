@@ -67,13 +67,16 @@ def read_raw_csv(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     the header, empty cells NA, a ``_line`` column with the record's 1-based position among the well-formed ones), and
     ``bad`` the records with a wrong field count (``_line``, ``raw``, ``reason``). The fast
     C parser is used; only when it meets a malformed record is the file re-read with the
-    python engine to collect those records instead of failing.
+    python engine to collect those records instead of failing. Raises ValueError naming
+    the file when it is empty (not even a header row).
     """
     path = Path(path)
     common = dict(dtype=str, keep_default_na=False, na_values=[""], compression="infer")
     try:
         df = pd.read_csv(path, **common)
         bad_rows: list[list[str]] = []
+    except pd.errors.EmptyDataError as exc:
+        raise ValueError(f"{path.name} is empty (no header row)") from exc
     except pd.errors.ParserError as exc:
         log.warning("%s: malformed records (%s); re-reading to quarantine them", path.name, exc)
         bad_rows = []

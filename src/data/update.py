@@ -50,8 +50,10 @@ from src.data.catalogue_store import (
     recover,
     update_lock,
 )
+from src.data.csv_out import write_frame_csv_atomic
 from src.data.inbox import file_batch, scan_inbox
-from src.utils.io import sha256_file, write_csv_atomic, write_json_atomic, write_parquet_atomic
+from src.data.readers import input_name
+from src.utils.io import sha256_file, write_json_atomic, write_parquet_atomic
 from src.utils.logging import get_logger, setup_logging, timed
 
 log = get_logger(__name__)
@@ -99,8 +101,6 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
     """
     stamp = _stamp()
     movies = Path(movies)
-    from src.data.readers import input_name
-
     source_name = source_name or input_name(movies)
     if not paths.merged.exists():
         raise FileNotFoundError(
@@ -160,7 +160,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
             report["status"] = "unchanged"
             report["outputs"] = {}
             if len(quarantine):
-                write_csv_atomic(quarantine, quarantine_path)
+                write_frame_csv_atomic(quarantine, quarantine_path)
             report["seconds"] = round(clock.get("seconds", 0.0), 3)
             write_json_atomic(report, report_path)
             return report
@@ -199,10 +199,10 @@ def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: di
     """
     staged: dict[Path, Path] = {}
     if len(quarantine):
-        staged[quarantine_path] = write_csv_atomic(quarantine, gen / "quarantine.csv")
+        staged[quarantine_path] = write_frame_csv_atomic(quarantine, gen / "quarantine.csv")
     replaced = set(result["added"]) | set(map(int, result["updated"]))
     for name, table in update_etl.patch_interim(paths, batch, replaced).items():
-        staged[paths.interim / name] = write_csv_atomic(table, gen / "interim" / name)
+        staged[paths.interim / name] = write_frame_csv_atomic(table, gen / "interim" / name)
     merged_file = update_etl.write_catalogue(result["merged"], gen / "merged_data6.csv")
     staged[paths.merged] = merged_file
     with timed(log, "features rebuild"):

@@ -16,7 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import ID_COL, Paths
-from src.utils.io import write_csv_atomic
+from src.data.clean import clean_movies
+from src.data.csv_out import write_frame_csv_atomic
+from src.data.flatten import TIDY_SPECS, flatten_catalogue
+from src.data.make_dataset import add_bad_lines, check_invariant, read_and_clean
+from src.data.readers import input_name, read_raw_csv
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,15 +37,16 @@ class PreparedBatch:
     """One batch after the ETL's cleaning and flattening.
 
     ``merged``: clean rows in the merged_data6.csv schema (typed like the catalogue);
-    ``quarantine``: bad rows with a ``reason`` column; ``interim``: the batch's tidy tables
-    by file name; ``interim_sources``: file name -> "movies"/"credits"/"keywords";
-    ``raw_columns``: header of the movies file (after TV renames); counts for the report.
+    ``quarantine``: bad rows of the movies file with a ``reason`` column;
+    ``side_quarantine``/``side_stats``: those of the credits/keywords files; ``interim``:
+    the batch's tidy tables by name (the file supplying each: ``INTERIM_SOURCES``);
+    ``raw_columns``: header of the movies file (after TV renames); ``credit_ids`` /
+    ``keyword_ids``: titles the batch has credits / keywords for; counts for the report.
     """
 
     merged: pd.DataFrame
     quarantine: pd.DataFrame
     interim: dict[str, pd.DataFrame]
-    interim_sources: dict[str, str]
     raw_columns: list[str]
     rows_in: int
     duplicates_dropped: int
@@ -59,8 +64,16 @@ def read_catalogue(paths: Paths) -> pd.DataFrame:
 
 
 def write_catalogue(merged: pd.DataFrame, target: Path) -> Path:
-    """Write a merged catalogue frame to ``target`` atomically (same CSV form as the ETL)."""
-    return write_csv_atomic(merged, target)
+    """Write a merged catalogue frame to ``target`` atomically (the ETL's CSV writer)."""
+    return write_frame_csv_atomic(merged, target)
+
+
+def _as_csv_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as the all-text frame its CSV file would read back as (empty cells ``""``)."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    buf.seek(0)
+    return pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[])
 
 
 def retype(merged: pd.DataFrame) -> pd.DataFrame:
@@ -71,10 +84,7 @@ def retype(merged: pd.DataFrame) -> pd.DataFrame:
     """
     from src.features.merged_io import type_merged
 
-    buf = io.StringIO()
-    merged.to_csv(buf, index=False)
-    buf.seek(0)
-    return type_merged(pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[]))
+    return type_merged(_as_csv_text(merged))
 
 
 def rebuild_features(merged_file: Path) -> pd.DataFrame:
@@ -85,19 +95,9 @@ def rebuild_features(merged_file: Path) -> pd.DataFrame:
     return build_features(read_merged(merged_file))
 
 
-def _read_csv(path: Path, kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ETL's raw reader, with a ValueError naming the input when the file is empty."""
-    from src.data.readers import read_raw_csv
-
-    try:
-        return read_raw_csv(path)
-    except pd.errors.EmptyDataError as exc:
-        raise ValueError(f"{kind}: {Path(path).name} is empty (no header row)") from exc
-
-
 def _read_movies(movies: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a batch's movies file with the ETL reader and map TMDB TV names to the catalogue's."""
-    raw, bad_lines = _read_csv(movies, "movies")
+    raw, bad_lines = read_raw_csv(movies)
     renames = {tv: col for tv, col in TV_RENAMES.items() if tv in raw.columns and col not in raw.columns}
     if renames:
         log.info("%s: TV column names mapped %s", movies.name, renames)
@@ -107,18 +107,10 @@ def _read_movies(movies: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _read_side(path: Path | None, kind: str, stats_out: dict) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Read and clean a credits/keywords file with the ETL; quarantined rows get ``source``."""
-    from src.data.clean import clean_credits, clean_keywords
-    from src.data.readers import input_name
-
     if path is None:
         return None, pd.DataFrame()
-    raw, bad_lines = _read_csv(path, kind)
-    clean_fn = clean_credits if kind == "credits" else clean_keywords
-    clean, quarantine, stats = clean_fn(raw, input_name(path))
-    stats["quarantined"] = {**stats["quarantined"], **(
-        {"wrong_field_count": len(bad_lines)} if len(bad_lines) else {})}
+    clean, q, stats = read_and_clean(kind, path)
     stats_out[kind] = {k: stats[k] for k in ("rows_in", "rows_out", "quarantined", "duplicates_dropped")}
-    q = pd.concat([quarantine, bad_lines], ignore_index=True)
     return clean, q.assign(source=input_name(path)) if len(q) else q
 
 
@@ -129,17 +121,16 @@ def prepare_batch(movies: Path, credits: Path | None, keywords: Path | None,
     In: the batch files and the movies file's report name. Out: a :class:`PreparedBatch`.
     Raises ValueError (from the ETL) when the movies file matches no catalogue schema.
     """
-    from src.data.clean import clean_movies
-    from src.data.flatten import flatten_catalogue
-
     raw, bad_lines = _read_movies(Path(movies))
     clean, quarantine, stats = clean_movies(raw, source_name)
+    quarantine = add_bad_lines(quarantine, stats, bad_lines)
+    check_invariant(stats, source_name)
     side_stats: dict = {}
     cred, q_cred = _read_side(credits, "credits", side_stats)
     kw, q_kw = _read_side(keywords, "keywords", side_stats)
     merged, tables = flatten_catalogue(clean, cred, kw)
     merged = retype(merged)
-    movie_q = pd.concat([quarantine, bad_lines], ignore_index=True).assign(source=source_name)
+    movie_q = quarantine.assign(source=source_name)
     side_q = [q for q in (q_cred, q_kw) if len(q)]
     flags = merged.set_index(ID_COL)
     return PreparedBatch(
@@ -150,9 +141,8 @@ def prepare_batch(movies: Path, credits: Path | None, keywords: Path | None,
         side_quarantine=pd.concat(side_q, ignore_index=True) if side_q else pd.DataFrame(),
         side_stats=side_stats,
         interim=tables,
-        interim_sources=dict(INTERIM_SOURCES),
         raw_columns=[c for c in raw.columns if not c.startswith("_")],
-        rows_in=int(stats["rows_in"]) + len(bad_lines),
+        rows_in=int(stats["rows_in"]),
         duplicates_dropped=int(stats["duplicates_dropped"]),
         credit_ids=set(flags.index[flags["has_credits"].fillna(False).astype(bool)]),
         keyword_ids=set(flags.index[flags["has_keywords"].fillna(False).astype(bool)]),
@@ -169,12 +159,10 @@ def patch_interim(paths: Paths, batch: PreparedBatch, replaced: set[int]) -> dic
     ``belongs_to_collection``, so collections rows stay). Out: ``{file name: full new
     table}`` for each table that changes.
     """
-    from src.data.flatten import TIDY_SPECS
-
     raw_cols = set(batch.raw_columns)
     out: dict[str, pd.DataFrame] = {}
     for name, rows in batch.interim.items():
-        source = batch.interim_sources.get(name, "movies")
+        source = INTERIM_SOURCES.get(name, "movies")
         if source == "credits":
             ids = replaced & batch.credit_ids
         elif source == "keywords":
@@ -192,11 +180,7 @@ def patch_interim(paths: Paths, batch: PreparedBatch, replaced: set[int]) -> dic
             old = pd.read_csv(target, dtype=str, keep_default_na=False, na_values=[])
             keep = ~pd.to_numeric(old[ID_COL], errors="coerce").isin(ids)
             # Text round trip of the new rows, so the table's cells keep one CSV form.
-            buf = io.StringIO()
-            new_rows.to_csv(buf, index=False)
-            buf.seek(0)
-            new_text = pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=[])
-            table = pd.concat([old[keep], new_text], ignore_index=True)
+            table = pd.concat([old[keep], _as_csv_text(new_rows)], ignore_index=True)
             log.info("interim %s: %d rows of %d titles replaced by %d rows", file_name,
                      int((~keep).sum()), len(ids), len(new_rows))
         else:

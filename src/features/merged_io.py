@@ -15,17 +15,15 @@ import pandas as pd
 
 from src.config import ID_COL
 from src.data.schema import BOOL_COLUMNS as MERGED_BOOL_COLUMNS
-from src.data.schema import FLOAT_COLUMNS as MERGED_FLOAT_COLUMNS
-from src.data.schema import split_list
+from src.data.schema import FLOAT_COLUMNS
 
 # Column types come from the ETL's schema (one list for writer and reader); the has_* flags
 # are booleans the ETL adds to the merged file.
-FLOAT_COLUMNS = MERGED_FLOAT_COLUMNS
 BOOL_COLUMNS = (*MERGED_BOOL_COLUMNS, "has_credits", "has_keywords")
 _TRUE = {"true", "1", "t", "yes"}
 _FALSE = {"false", "0", "f", "no"}
 
-__all__ = ["read_merged", "type_merged", "split_list", "FLOAT_COLUMNS", "BOOL_COLUMNS"]
+__all__ = ["read_merged", "type_merged", "FLOAT_COLUMNS", "BOOL_COLUMNS"]
 
 
 def _to_float(s: pd.Series, name: str) -> pd.Series:

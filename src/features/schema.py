@@ -54,6 +54,14 @@ def genre_column(genre: str) -> str:
     return GENRE_PREFIX + str(genre).strip().replace(" ", "_")
 
 
+def genre_name(column: str) -> str:
+    """Display name of a genre dummy column, the inverse of :func:`genre_column`.
+
+    In: e.g. "genre_Science_Fiction". Out: "Science Fiction".
+    """
+    return str(column).removeprefix(GENRE_PREFIX).replace("_", " ")
+
+
 def genre_columns(df: pd.DataFrame) -> list[str]:
     """The genre dummy columns of a features frame, in frame order."""
     return [c for c in df.columns if str(c).startswith(GENRE_PREFIX)]

@@ -27,17 +27,12 @@ from src.models.rating_cv import (
     BASELINE, SVD_DEFAULT, SVD_TUNED, cross_validate_ratings, rating_algorithms,
 )
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
+from src.models.topn_eval import evaluate_topn
 from src.models.train_model import svd_params_for_training
 from src.utils.io import write_json_atomic, write_text_atomic
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
-
-
-def tuned_svd_params(paths: Paths = PATHS) -> tuple[dict, str]:
-    """Return ``(params, source)`` of the tuned SVD: the same rule training uses, so the
-    evaluated ``svd_tuned`` is the served model (``paths.best_params`` if tune ran, else config)."""
-    return svd_params_for_training(paths)
 
 
 def catalogue_genres(paths: Paths) -> pd.Series | None:
@@ -52,17 +47,6 @@ def catalogue_genres(paths: Paths) -> pd.Series | None:
         return None
     feats = pd.read_parquet(paths.features, columns=["id", "genres"])
     return feats.set_index("id")["genres"]
-
-
-def evaluate_topn_if_available(ratings: pd.DataFrame, svd_params: dict, k: int = TOPN_K,
-                               item_genres: pd.Series | None = None) -> dict:
-    """Run the top-N protocol of :mod:`src.models.topn_eval`; ``{}`` when that module is absent."""
-    try:
-        from src.models.topn_eval import evaluate_topn
-    except ImportError as exc:
-        log.warning("top-N evaluation unavailable (%s); metrics hold no 'topn'", exc)
-        return {}
-    return evaluate_topn(ratings, k=k, seed=SEED, svd_params=svd_params, item_genres=item_genres)
 
 
 def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
@@ -167,14 +151,16 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     """
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
-    tuned, tuned_source = tuned_svd_params(paths)
+    # The same rule training uses, so the evaluated ``svd_tuned`` is the served model
+    # (``paths.best_params`` if tune ran, else config SVD_TUNED_PARAMS).
+    tuned, tuned_source = svd_params_for_training(paths)
     log.info("evaluating on %d ratings; tuned SVD params %s from %s", len(df), tuned, tuned_source)
     with timed(log, "rating CV") as t_cv:
         rating = cross_validate_ratings(df, rating_algorithms(tuned, svdpp=svdpp, include=models),
                                         n_splits=n_splits, random_state=CV_RANDOM_STATE)
     with timed(log, "top-N evaluation") as t_topn:
-        topn_res = (evaluate_topn_if_available(df, tuned, item_genres=catalogue_genres(paths))
-                    if topn else {})
+        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned,
+                                  item_genres=catalogue_genres(paths)) if topn else {})
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),

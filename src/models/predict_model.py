@@ -99,10 +99,8 @@ class Recommender:
         self.bundle = bundle
         self.model_version: str | None = model_version or (getattr(bundle, "version", None) if bundle else None)
         self._ids = cat.index.to_numpy("int64")
-        self._pos = pd.Index(self._ids)
         # Plain arrays of the output columns: building a list from them is ~10× cheaper than
         # slicing the catalogue frame per request (recommend_for_ratings must stay < 50 ms).
-        self._titles = cat["title"].fillna("").astype(str).to_numpy(dtype=object)
         self._col_arrays = {c: cat[c].to_numpy() for c in ("title", "year", "genres", "media_type")}
         self._pos_of = dict(zip(self._ids.tolist(), range(len(self._ids))))
         # Vectorised id -> position lookup (searchsorted; a pandas get_indexer costs ~50 µs
@@ -111,6 +109,7 @@ class Recommender:
         self._ids_sorted = self._ids[self._id_order]
         # The output columns as plain Python values, so a reply row is a few list lookups.
         self._row_values = self._build_row_values(cat)
+        self._titles = self._row_values[1]   # cleaned titles (str), for reasons
         self._filters: dict = {}
         self._build_masks()
         self._build_model_side()
@@ -234,6 +233,8 @@ class Recommender:
 
             self._svd_items = svd_items(self.svd)
             self._svd_pos = pd.Index(self._svd_items.item_ids)
+            # SVD item -> catalogue position (-1: no catalogue row), so a request only gathers.
+            self._svd_to_cat = self._positions(self._svd_items.item_ids)
         tr = getattr(b, "train_ratings", None) if b is not None else None
         self._user_scores = None
         if tr is not None and len(tr):
@@ -406,10 +407,6 @@ class Recommender:
                         np.concatenate([cat[keep], self._positions(ex_ids)]),
                         np.concatenate([rk[keep], self._rk_positions(ex_ids)]) if self._ease else None)
 
-    def _history_from_dict(self, history: Mapping[int, float]) -> _History:
-        """A :class:`_History` of a plain {item id: rating} mapping (no precomputed row)."""
-        return self._history(-1, history)
-
     def _weighted(self, h: _History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Indices into ``h``, ranker columns and float32 weights of the history items that
         pull in EASE (known to the ranker, weight max(r − offset, 0) > 0), by column."""
@@ -445,7 +442,7 @@ class Recommender:
         if self.ranker is None or not len(history):
             return out
         if self._ease:
-            h = history if isinstance(history, _History) else self._history_from_dict(history)
+            h = history if isinstance(history, _History) else self._history(-1, history)
             s = self._rk_scores(h)
         else:
             items = np.fromiter(history.keys(), dtype="int64", count=len(history))
@@ -520,9 +517,8 @@ class Recommender:
         contrib = w[:, None] * self.ranker.weights[np.ix_(cols, top_rk)]
         arg = contrib.argmax(axis=0)
         vals = contrib[arg, np.arange(len(top_rk))]
-        titles = self._row_values[1]
         src = idx[arg]
-        return [f"because you rated {titles[c]} {_fmt_stars(r)}" if v > 0 else _FALLBACK_REASON
+        return [f"because you rated {self._titles[c]} {_fmt_stars(r)}" if v > 0 else _FALLBACK_REASON
                 for v, c, r in zip(vals.tolist(), h.cat[src].tolist(), h.ratings[src].tolist())]
 
     def _svd_scores(self, history: dict[int, float], user_id: int | None) -> np.ndarray:
@@ -541,9 +537,8 @@ class Recommender:
             pos = self._svd_pos.get_indexer(np.fromiter(history.keys(), dtype="int64", count=len(history)))
             r = np.fromiter(history.values(), dtype="float64", count=len(history))
             factors = fold_in(it, pos[pos >= 0], r[pos >= 0])
-        cat_pos = self._pos.get_indexer(it.item_ids)
-        ok = cat_pos >= 0
-        out[cat_pos[ok]] = predict_ratings(it, *factors)[ok]
+        ok = self._svd_to_cat >= 0
+        out[self._svd_to_cat[ok]] = predict_ratings(it, *factors)[ok]
         return out
 
     def _frame(self, pos: np.ndarray, scores: np.ndarray, reasons: list[str]) -> pd.DataFrame:
@@ -739,7 +734,7 @@ class Recommender:
         history = {**(self.seen(user_id) if user_id is not None else {}), **self._clean_ratings(ratings)}
         ids = np.asarray(list(item_ids), dtype="int64")
         full = self._svd_scores(history, None if ratings else user_id)
-        pos = self._pos.get_indexer(ids)
+        pos = self._positions(ids)
         vals = np.where(pos >= 0, full[np.maximum(pos, 0)], np.nan)
         return pd.Series(vals, index=pd.Index(ids, name=ID_COL), name="predicted_rating")
 
@@ -806,7 +801,7 @@ class Recommender:
         reason = f"similar to {self._titles[p]}"
         hybrid = user_id is not None and self.known_user(user_id) and self.ranker is not None
         ids, sims = self.content.similar(int(movie_id), max(n, HYBRID_CANDIDATES) if hybrid else n)
-        pos = self._pos.get_indexer(ids)
+        pos = self._positions(ids)
         if not hybrid:
             return self._frame(pos[:n], sims[:n], [reason] * min(n, len(pos)))
         history = self._history(self._user_row(user_id)) if self._ease else self.seen(user_id)

@@ -23,6 +23,7 @@ from src.config import (
     SVD_TUNED_PARAMS, TOPN_TEST_FRACTION, USER_COL,
 )
 from src.models.ratings_data import to_surprise
+from src.models.split import bernoulli_split
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -170,17 +171,13 @@ def cross_validate_ratings(ratings: pd.DataFrame, algorithms: dict[str, Callable
 
 def holdout_ratings(ratings: pd.DataFrame, algorithms: dict[str, Callable],
                     test_fraction: float = TOPN_TEST_FRACTION, seed: int = SEED) -> dict[str, dict]:
-    """One seeded train/test split (each rating to test with ``test_fraction``); score each algorithm.
+    """One seeded train/test split (:func:`src.models.split.bernoulli_split`); score each algorithm.
 
     A fast stand-in for :func:`cross_validate_ratings` (tests, quick checks). Out: same
     shape with ``folds == 1``. Test ratings of users/items unseen in training are kept:
     Surprise falls back to the global mean for them, as it would in serving.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    rng = np.random.default_rng(seed)
-    is_test = rng.random(len(ratings)) < test_fraction
-    train_df, test_df = ratings[~is_test], ratings[is_test]
+    train_df, test_df = bernoulli_split(ratings, test_fraction=test_fraction, seed=seed)
     if train_df.empty or test_df.empty:
         raise ValueError("holdout split left an empty side; give more ratings")
     trainset = to_surprise(train_df).build_full_trainset()

@@ -201,16 +201,8 @@ class EaseRanker:
 
         Raises ValueError naming the ids the ranker never saw.
         """
-        user_ids = np.asarray(user_ids, dtype="int64")
-        rows = np.searchsorted(self.user_ids, user_ids)
-        rows_c = np.minimum(rows, len(self.user_ids) - 1)
-        unknown = user_ids[self.user_ids[rows_c] != user_ids]
-        if len(unknown):
-            raise ValueError(f"unknown user ids: {unknown[:10].tolist()}")
-        h = self.history[rows_c]
-        low = self.params.get("score_offset", EASE_SCORE_OFFSET)
-        x = h.copy()
-        x.data = _history_weights(x.data, low)
+        x = self.history[self._rows(user_ids)].copy()
+        x.data = _history_weights(x.data, self.params.get("score_offset", EASE_SCORE_OFFSET))
         return np.asarray(x @ self.weights, dtype="float32")
 
 

@@ -20,16 +20,17 @@ import time
 import numpy as np
 import pandas as pd
 
-from src.config import (GENRE_AFFINITY_WEIGHT, RELEVANT_THRESHOLD, SEED, SVD_DEFAULT_PARAMS, TOPN_K, TOPN_TEST_FRACTION,
-                        ITEM_ID_COL, RATING_COL, USER_COL)
+from src.config import (GENRE_AFFINITY_WEIGHT, ITEM_ID_COL, RATING_COL, RELEVANT_THRESHOLD, SEED, TOPN_K,
+                        TOPN_TEST_FRACTION, USER_COL)
 from src.models.metrics import mean_ranking_metrics
 from src.models.split import bernoulli_split
 from src.models.topn import blend_genre_affinity, check_ratings_frame, fit_ranker, genre_matrix
+from src.models.train_model import fit_svd  # the same SVD fit training uses
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["evaluate_topn", "topk_indices", "fit_svd", "svd_score_matrix"]
+__all__ = ["evaluate_topn", "topk_indices", "svd_score_matrix"]
 
 
 def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:
@@ -42,24 +43,6 @@ def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
-
-
-def fit_svd(train: pd.DataFrame, params: dict | None = None, seed: int = SEED):
-    """Fit Surprise SVD on a model-ready frame; return the fitted algorithm.
-
-    In: DataFrame[userId, itemId, rating], SVD params (default config), seed.
-    """
-    from surprise import SVD, Dataset, Reader
-
-    from src.config import RATING_SCALE
-
-    params = dict(SVD_DEFAULT_PARAMS if params is None else params)
-    params.setdefault("random_state", seed)
-    data = Dataset.load_from_df(train[[USER_COL, ITEM_ID_COL, RATING_COL]],
-                                Reader(rating_scale=RATING_SCALE))
-    algo = SVD(**params)
-    algo.fit(data.build_full_trainset())
-    return algo
 
 
 def svd_score_matrix(algo, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:

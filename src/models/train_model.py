@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import (
-    ITEM_ID_COL, PATHS, SEED, SVD_PARAM_GRID, SVD_TUNE_FOLDS, SVD_TUNE_N_ITER,
+    ITEM_ID_COL, PATHS, SEED, SVD_DEFAULT_PARAMS, SVD_PARAM_GRID, SVD_TUNE_FOLDS, SVD_TUNE_N_ITER,
     SVD_TUNE_N_JOBS, SVD_TUNED_PARAMS, USER_COL, Paths,
 )
 from src.models.bundle import ModelBundle, save_bundle
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256, to_surprise
+from src.models.topn import fit_ranker
 from src.utils.io import write_json_atomic
 from src.utils.logging import get_logger, timed
 
@@ -79,34 +80,22 @@ def svd_params_for_training(paths: Paths = PATHS) -> tuple[dict, str]:
     return dict(SVD_TUNED_PARAMS), "config.SVD_TUNED_PARAMS"
 
 
-def fit_svd(ratings: pd.DataFrame, params: dict, seed: int = SEED):
+def fit_svd(ratings: pd.DataFrame, params: dict | None = None, seed: int = SEED):
     """Fit a Surprise SVD on every rating of a model-ready frame; return the fitted model.
 
-    In: ``userId, itemId, rating, timestamp`` frame, SVD params, random seed. Out: the
-    fitted ``surprise.SVD`` (its trainset maps raw ids to inner ids).
+    In: ``userId, itemId, rating`` frame, SVD params (default config ``SVD_DEFAULT_PARAMS``;
+    checked by :func:`check_svd_params`), random seed. Out: the fitted ``surprise.SVD`` (its
+    trainset maps raw ids to inner ids). Also used by the top-N protocol (``topn_eval``).
     """
     from surprise import SVD
 
     if ratings.empty:
         raise ValueError("cannot train on an empty ratings frame")
+    params = check_svd_params(SVD_DEFAULT_PARAMS if params is None else params)
     trainset = to_surprise(ratings).build_full_trainset()
-    algo = SVD(**check_svd_params(params), random_state=seed)
+    algo = SVD(**params, random_state=seed)
     algo.fit(trainset)
     return algo
-
-
-def fit_ranker_if_available(ratings: pd.DataFrame):
-    """Fit the top-N ranker of :mod:`src.models.topn` on ``ratings``; None when that module is absent.
-
-    The ranker is owned by another stage; training still produces a usable SVD bundle
-    without it (the recommender then ranks by SVD prediction).
-    """
-    try:
-        from src.models.topn import fit_ranker
-    except ImportError as exc:
-        log.warning("top-N ranker unavailable (%s); bundle will hold ranker=None", exc)
-        return None
-    return fit_ranker(ratings)
 
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
@@ -124,7 +113,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
     with timed(log, "SVD fit") as t_svd:
         svd = fit_svd(df, params)
     with timed(log, "top-N ranker fit") as t_rank:
-        ranker = fit_ranker_if_available(df)
+        ranker = fit_ranker(df)
     metadata = {
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "params_source": source,

@@ -66,15 +66,10 @@ class MovieDetail(Movie):
     keywords: list[str] = []
 
 
-class Recommendation(BaseModel):
+class Recommendation(Movie):
     """One recommended title with its score and the reason it was picked."""
 
-    id: int
-    title: str
-    year: Optional[int] = None
-    genres: list[str] = []
-    media_type: str = "movie"
-    score: Optional[float] = None
+    score: Optional[float] = Field(None, description="the recommender's score (higher ranks first)")
     reason: str = ""
 
 

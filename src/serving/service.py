@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from src.config import LIST_SEP, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
-from src.serving.store import RatingStore, validate_id, validate_rating
+from src.data.schema import split_list
+from src.serving.store import RatingStore, validate_id, validate_int, validate_rating
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
@@ -54,19 +55,6 @@ def normalise_text(text: object) -> str:
     return " ".join(stripped.casefold().split())
 
 
-def as_list(value: object) -> list[str]:
-    """A list-valued catalogue cell as a Python list ("A|B" -> ["A", "B"]; NaN/"" -> [])."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in value.split(LIST_SEP) if v]
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [str(v) for v in value if isinstance(v, str) and v]
-    if isinstance(value, float) and math.isnan(value):
-        return []
-    return [str(value)]
-
-
 def _clean(value: object) -> Any:
     """A scalar as a JSON-friendly value (NaN/NA -> None, numpy -> Python)."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -86,19 +74,32 @@ def _int_or_none(value: object) -> int | None:
     return None if v is None else int(v)
 
 
-def _validate_n(n: object, field_name: str = "n", max_n: int = MAX_N) -> int:
-    """``n`` as an int in 1..max_n, else ValueError naming the field."""
-    if isinstance(n, bool):
-        raise ValueError(f"{field_name} must be an integer between 1 and {max_n}, got {n!r}")
-    try:
-        as_int = int(n)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{field_name} must be an integer between 1 and {max_n}, got {n!r}") from None
-    if isinstance(n, float) and not n.is_integer():
-        raise ValueError(f"{field_name} must be an integer between 1 and {max_n}, got {n!r}")
-    if not 1 <= as_int <= max_n:
-        raise ValueError(f"{field_name} must be between 1 and {max_n}, got {as_int}")
-    return as_int
+def _validate_n(n: object, field_name: str = "n") -> int:
+    """``n`` as an int in 1..MAX_N, else ValueError naming the field."""
+    return validate_int(n, field_name, 1, MAX_N)
+
+
+def _frame_rows(df: pd.DataFrame) -> list[dict]:
+    """A small result frame as a list of row dicts of plain Python values (NaN/NA kept).
+
+    One object-array conversion is ~8x cheaper than ``DataFrame.to_dict("records")`` in
+    pandas 3, and this runs on every search and similar-titles request.
+    """
+    cols = list(df.columns)
+    return [dict(zip(cols, row)) for row in df.to_numpy(dtype=object).tolist()]
+
+
+def _records(rows: list[dict]) -> list[dict]:
+    """Recommender rows (``Recommender.*_rows`` dicts, or :func:`_frame_rows` of its frames;
+    keys OUTPUT_COLUMNS) as the API's Recommendation dicts.
+
+    Text fields are never NaN (the features contract stores "" for empty), so only the
+    year and score need cleaning; this runs on every recommendation request.
+    """
+    return [{"id": int(r["id"]), "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
+             "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
+             "score": _clean(r.get("score")), "reason": str(r.get("reason") or "")}
+            for r in rows]
 
 
 def _validate_media_type(media_type: object) -> str | None:
@@ -189,7 +190,7 @@ class Snapshot:
             return cat[name] if name in cat.columns else pd.Series(default, index=cat.index)
 
         norm = pd.Series([normalise_text(t) for t in col("title", "")], dtype="str")
-        padded = pd.Series([LIST_SEP + LIST_SEP.join(as_list(g)) + LIST_SEP for g in col("genres", "")],
+        padded = pd.Series([LIST_SEP + LIST_SEP.join(split_list(g)) + LIST_SEP for g in col("genres", "")],
                            dtype="str")
         years = pd.to_numeric(col("year", np.nan), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         media = col("media_type", "movie").fillna("movie").astype(str).to_numpy()
@@ -308,7 +309,7 @@ class Service:
     def _movie_dict(self, mid: int, row: pd.Series | dict) -> dict:
         """One catalogue row as the API's Movie shape."""
         return {"id": int(mid), "title": str(_clean(row.get("title")) or ""),
-                "year": _int_or_none(row.get("year")), "genres": as_list(row.get("genres")),
+                "year": _int_or_none(row.get("year")), "genres": split_list(row.get("genres")),
                 "media_type": str(_clean(row.get("media_type")) or "movie"),
                 "score": _clean(row.get("score_final"))}
 
@@ -356,7 +357,7 @@ class Service:
         # converting those would dominate the request.
         shown = [c for c in ("title", "year", "genres", "media_type", "score_final") if c in cat.columns]
         rows = cat.iloc[picked, [cat.columns.get_loc(c) for c in shown]]
-        return [self._movie_dict(mid, row) for mid, row in zip(rows.index, rows.to_dict("records"))]
+        return [self._movie_dict(mid, row) for mid, row in zip(rows.index.tolist(), _frame_rows(rows))]
 
     def movie(self, movie_id: object) -> dict:
         """One title with its descriptive fields. KeyError if unknown, ValueError if not an id."""
@@ -371,47 +372,21 @@ class Service:
             v = _clean(row.get(col))
             out[col] = float(v) if v is not None else None
         for col in ("directors", "cast", "keywords"):
-            out[col] = as_list(row.get(col))
+            out[col] = split_list(row.get(col))
         return out
 
     def popular(self, n: int = 20, genres: str | Iterable[str] | None = None) -> list[dict]:
-        """The most popular titles (optionally in ``genres``) as Movie dicts, for visitors to rate."""
+        """The most rated titles (optionally in ``genres``), for visitors to rate.
+
+        Out: Recommendation dicts; ``score`` is the number of training ratings and
+        ``reason`` says "rated by N viewers" (see ``Recommender.popular_titles``).
+        """
         snap = self.snapshot
         n = _validate_n(n)
         df = snap.recommender.popular_titles(n=n, genres=self.parse_genres(genres, snap))
-        return self._records(df, snap, score_col="score_final")
+        return _records(_frame_rows(df))
 
     # ------------------------------------------------------------------ recommendations
-    def _records(self, df: pd.DataFrame | list[dict], snap: Snapshot, score_col: str = "score") -> list[dict]:
-        """A recommender result (frame, or the ``*_rows`` list of dicts) as Recommendation dicts."""
-        if df is None or len(df) == 0:
-            return []
-        if isinstance(df, list):  # Recommender.*_rows: plain values already, only shape them
-            return [{"id": int(r["id"]), "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
-                     "genres": as_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
-                     "score": _clean(r.get(score_col, r.get("score"))), "reason": str(r.get("reason") or "")}
-                    for r in df]
-        frame = df.reset_index() if "id" not in df.columns else df
-        cols = list(frame.columns)
-        # One object-array conversion of the whole (10-row) frame is ~5x cheaper than
-        # pulling columns one by one through pandas: this runs on every request.
-        rows = frame.to_numpy(dtype=object).tolist()
-
-        def pos(*names: str) -> int | None:
-            return next((cols.index(c) for c in names if c in cols), None)
-
-        def get(row: list, at: int | None) -> object:
-            return None if at is None else row[at]
-
-        i_id, i_title, i_year, i_genres = pos("id"), pos("title"), pos("year"), pos("genres")
-        i_media, i_reason = pos("media_type"), pos("reason")
-        i_score = pos(score_col, "score", "score_final")
-        return [{"id": int(row[i_id]), "title": str(_clean(get(row, i_title)) or ""),
-                 "year": _int_or_none(get(row, i_year)), "genres": as_list(get(row, i_genres)),
-                 "media_type": str(_clean(get(row, i_media)) or "movie"),
-                 "score": _clean(get(row, i_score)), "reason": str(_clean(get(row, i_reason)) or "")}
-                for row in rows]
-
     def _known_ratings(self, ratings: dict[int, float], snap: Snapshot) -> dict[int, float]:
         """Drop stored ratings of titles no longer in the catalogue (e.g. after an update)."""
         index = snap.catalogue.index
@@ -444,7 +419,7 @@ class Service:
         else:
             rows, strategy = self._for_ratings(rec, stored, names, n, media_type)
         reply = {"user_id": uid, "model_version": snap.model_version, "strategy": strategy,
-                 "ratings_used": len(stored), "items": self._records(rows, snap)}
+                 "ratings_used": len(stored), "items": _records(rows)}
         self.cache.put(key, reply)
         return reply
 
@@ -461,7 +436,7 @@ class Service:
         clean = {self._require_movie(m, snap): validate_rating(r) for m, r in (ratings or {}).items()}
         rows, strategy = self._for_ratings(snap.recommender, clean, names, n, media_type)
         return {"user_id": None, "model_version": snap.model_version, "strategy": strategy,
-                "ratings_used": len(clean), "items": self._records(rows, snap)}
+                "ratings_used": len(clean), "items": _records(rows)}
 
     @staticmethod
     def _for_ratings(rec, ratings: dict, names, n: int, media_type) -> tuple[list[dict], str]:
@@ -479,7 +454,7 @@ class Service:
         uid = None if user_id is None else validate_id(user_id, "user_id")
         df = snap.recommender.similar_titles(mid, n=n, user_id=uid)
         return {"user_id": uid, "model_version": snap.model_version, "strategy": "similar",
-                "ratings_used": 0, "items": self._records(df, snap)}
+                "ratings_used": 0, "items": _records(_frame_rows(df))}
 
     # ------------------------------------------------------------------ ratings
     def rate(self, user_id: object, movie_id: object, rating: object) -> dict:

@@ -42,25 +42,26 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 
 
-def validate_id(value: object, field: str) -> int:
-    """Return ``value`` as an int id in 0..2**63-1, else raise ValueError naming ``field``.
+def validate_int(value: object, field: str, lo: int, hi: int) -> int:
+    """Return ``value`` as an int in ``lo..hi``, else raise ValueError naming ``field``.
 
-    Booleans and floats with a fraction are refused: ``True`` is not a user id, and
-    ``3.5`` is not a movie id.
+    Integer strings ("42") and whole floats (3.0) are accepted; booleans and floats with a
+    fraction (or inf/NaN) are refused: ``True`` is not a user id, and ``3.5`` is not a count.
     """
-    if isinstance(value, bool):
-        raise ValueError(f"{field} must be an integer id, got {value!r}")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"{field} must be an integer id, got {value!r}")
-        value = int(value)
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{field} must be an integer, got {value!r}")
     try:
         as_int = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} must be an integer id, got {value!r}") from None
-    if not 0 <= as_int <= MAX_ID:
-        raise ValueError(f"{field} must be between 0 and {MAX_ID}, got {as_int}")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{field} must be an integer, got {value!r}") from None
+    if not lo <= as_int <= hi:
+        raise ValueError(f"{field} must be between {lo} and {hi}, got {as_int}")
     return as_int
+
+
+def validate_id(value: object, field: str) -> int:
+    """Return ``value`` as an int id in 0..2**63-1 (see :func:`validate_int`)."""
+    return validate_int(value, field, 0, MAX_ID)
 
 
 def validate_rating(value: object, field: str = "rating") -> float:

@@ -20,13 +20,13 @@ import pandas as pd  # noqa: E402
 
 from src.config import MAX_N  # noqa: E402
 from src.serving.service import Service  # noqa: E402
+from src.serving.store import validate_id  # noqa: E402
 from src.utils.logging import get_logger  # noqa: E402
 
 log = get_logger(__name__)
 
 TABLE_COLUMNS = ["title", "year", "genres", "score", "reason"]
 RATED_COLUMNS = ["title", "rating", "movie_id"]
-SIMILAR_COLUMNS = TABLE_COLUMNS
 VISITOR_SLOTS = 8          # popular titles a visitor can rate on "New here?"
 SEARCH_LIMIT = 20
 
@@ -51,13 +51,7 @@ def _user_id(value: Any) -> int:
     """The user-id box as an int, or ValueError naming ``user id``."""
     if value is None or value == "":
         raise ValueError("user id: enter a number")
-    try:
-        as_float = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"user id: {value!r} is not a number") from None
-    if not as_float.is_integer() or as_float < 0:
-        raise ValueError(f"user id: must be a whole number ≥ 0, got {value!r}")
-    return int(as_float)
+    return validate_id(value, "user id")
 
 
 def _guard(fn: Callable[..., tuple], n_outputs: int) -> Callable[..., tuple]:
@@ -210,7 +204,7 @@ def build_ui(service: Service) -> gr.Blocks:
             sim_n = gr.Slider(1, 50, value=10, step=1, label="How many", elem_id="sim-n")
             sim_btn = gr.Button("Find similar", variant="primary", elem_id="sim-submit")
             sim_status = gr.Markdown(elem_id="sim-status")
-            sim_table = gr.Dataframe(headers=SIMILAR_COLUMNS, interactive=False, wrap=True,
+            sim_table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True,
                                      elem_id="sim-table")
 
             def similar(movie_id, n):

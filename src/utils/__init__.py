@@ -1,1 +1,1 @@
-"""Small shared helpers: project paths, atomic file writes, hashing and logging."""
+"""Small shared helpers: project paths, atomic file writes and hashing, logging, and the benchmark recorder."""

@@ -18,6 +18,11 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+# The process umask, read once at import: reading it means setting it, and doing that per
+# write would briefly give every other thread's new files a umask of 0.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -35,9 +40,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     tmp_path = Path(tmp)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would
     # (0666 minus the umask) so servers and other users can read the outputs.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         # fsync so that a power cut after the rename cannot leave an empty file.

@@ -16,7 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from src.features.schema import genre_columns
+from src.features.schema import genre_column, genre_columns, genre_name
 
 TITLE_MAX_CHARS = 38  # long titles are cut so bar labels stay readable
 NUMERIC_FOR_CORR = ("budget", "revenue", "runtime", "popularity", "vote_average", "vote_count",
@@ -47,16 +47,15 @@ def _empty(ax, message: str) -> None:
 def titles_per_genre(features: pd.DataFrame) -> Figure:
     """Horizontal bars: number of titles carrying each genre (from the genre dummies)."""
     counts = features[genre_columns(features)].sum().sort_values()
-    counts.index = [c.removeprefix("genre_").replace("_", " ") for c in counts.index]
+    counts.index = [genre_name(c) for c in counts.index]
     fig = Figure(figsize=(9, max(4, 0.32 * len(counts) + 1.5)))
     ax = fig.add_subplot()
     if counts.empty:
         _empty(ax, "no genres in the catalogue")
     else:
         ax.barh(counts.index, counts.to_numpy(), color=sns.color_palette("viridis", len(counts)))
-    ax.set_title("Titles per genre (a title can have several genres)")
-    ax.set_xlabel("number of titles")
-    ax.set_ylabel("genre")
+    ax.set(title="Titles per genre (a title can have several genres)",
+           xlabel="number of titles", ylabel="genre")
     fig.tight_layout()
     return fig
 
@@ -70,9 +69,7 @@ def score_distribution(features: pd.DataFrame) -> Figure:
     if len(s):
         ax.axvline(s.median(), color="darkred", linestyle="--", label=f"median {s.median():.2f}")
         ax.legend()
-    ax.set_title("Distribution of score_final")
-    ax.set_xlabel("score_final (0–1)")
-    ax.set_ylabel("number of titles")
+    ax.set(title="Distribution of score_final", xlabel="score_final (0–1)", ylabel="number of titles")
     fig.tight_layout()
     return fig
 
@@ -84,7 +81,7 @@ def top_by_genre(features: pd.DataFrame, genres: Sequence[str], n: int = 10) -> 
     fig = Figure(figsize=(8 * cols, 4.6 * rows))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, genre in zip(axes, genres):
-        col = "genre_" + genre.replace(" ", "_")
+        col = genre_column(genre)
         top = (features.loc[features[col] == 1] if col in features.columns else features.iloc[:0])
         top = top.nlargest(n, "score_final").iloc[::-1]
         if top.empty:
@@ -94,9 +91,7 @@ def top_by_genre(features: pd.DataFrame, genres: Sequence[str], n: int = 10) -> 
             ax.barh(range(len(top)), top["score_final"].to_numpy(), color="teal")
             ax.set_yticks(range(len(top)), labels, fontsize=9)
             ax.set_xlim(0, 1)
-        ax.set_title(f"Top {n} {genre} titles by score_final")
-        ax.set_xlabel("score_final")
-        ax.set_ylabel("title")
+        ax.set(title=f"Top {n} {genre} titles by score_final", xlabel="score_final", ylabel="title")
     for ax in axes[len(genres):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -113,9 +108,8 @@ def votes_vs_average(features: pd.DataFrame) -> Figure:
     else:
         ax.scatter(voted["vote_count"], voted["vote_average"], s=6, alpha=0.35, color="navy")
         ax.set_xscale("log")
-    ax.set_title(f"Vote count vs average vote ({len(voted):,} titles with votes)")
-    ax.set_xlabel("vote_count (log scale)")
-    ax.set_ylabel("vote_average (0–10)")
+    ax.set(title=f"Vote count vs average vote ({len(voted):,} titles with votes)",
+           xlabel="vote_count (log scale)", ylabel="vote_average (0–10)")
     fig.tight_layout()
     return fig
 
@@ -128,9 +122,7 @@ def correlation_heatmap(features: pd.DataFrame) -> Figure:
     ax = fig.add_subplot()
     sns.heatmap(corr, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, square=True, ax=ax,
                 cbar_kws={"label": "Pearson r"})
-    ax.set_title("Correlation of numeric features")
-    ax.set_xlabel("feature")
-    ax.set_ylabel("feature")
+    ax.set(title="Correlation of numeric features", xlabel="feature", ylabel="feature")
     ax.tick_params(axis="x", labelrotation=45)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
@@ -149,9 +141,8 @@ def titles_per_year(features: pd.DataFrame) -> Figure:
     else:
         ax.bar(counts.index, counts.to_numpy(), width=0.9, color="darkorange")
     undated = int(features["year"].isna().sum())
-    ax.set_title(f"Titles per release year ({undated:,} without a date)")
-    ax.set_xlabel("release year")
-    ax.set_ylabel("number of titles")
+    ax.set(title=f"Titles per release year ({undated:,} without a date)",
+           xlabel="release year", ylabel="number of titles")
     fig.tight_layout()
     return fig
 
@@ -162,9 +153,8 @@ def ratings_distribution(ratings: pd.Series) -> Figure:
     fig = Figure(figsize=(8, 5))
     ax = fig.add_subplot()
     ax.bar([f"{v:g}" for v in counts.index], counts.to_numpy(), color="mediumpurple")
-    ax.set_title(f"Distribution of {len(ratings):,} user ratings")
-    ax.set_xlabel("rating (stars)")
-    ax.set_ylabel("number of ratings")
+    ax.set(title=f"Distribution of {len(ratings):,} user ratings",
+           xlabel="rating (stars)", ylabel="number of ratings")
     fig.tight_layout()
     return fig
 

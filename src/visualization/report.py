@@ -15,20 +15,19 @@ from typing import Any, Iterable
 import pandas as pd
 
 from src.config import ID_COL, PATHS, Paths
-from src.features.schema import genre_columns
+from src.features.schema import genre_columns, genre_name
 from src.utils.io import write_text_atomic
 from src.utils.logging import get_logger, setup_logging, timed
+from src.visualization.visualize import FEATURE_FIGURES, RATINGS_FIGURES
 
 log = get_logger(__name__)
 
 REPORT_NAME = "README.md"
 RATING_METRICS = ("rmse", "mae")
 TOPN_METRICS = ("precision@10", "recall@10", "ndcg@10", "map@10", "coverage")
-# Figures listed first, in this order; any other PNG in the folder follows alphabetically.
-FIGURE_ORDER = (
-    "titles_per_genre", "score_final_distribution", "top10_focus_genres", "vote_count_vs_average",
-    "correlation_heatmap", "titles_per_year", "ratings_distribution", "ratings_per_title_long_tail",
-)
+# Figures listed first, in the order `invoke figures` writes them; any other PNG in the
+# folder (e.g. the model figures) follows alphabetically.
+FIGURE_ORDER = (*FEATURE_FIGURES, *RATINGS_FIGURES)
 
 
 def _fmt(value: Any) -> str:
@@ -111,7 +110,7 @@ def features_section(paths: Paths) -> str:
     if not paths.features.exists():
         return "## Features\n\n_No features yet: run `invoke features`._\n"
     df = pd.read_parquet(paths.features)
-    genres = [c.removeprefix("genre_").replace("_", " ") for c in genre_columns(df)]
+    genres = [genre_name(c) for c in genre_columns(df)]
     media = df["media_type"].value_counts().to_dict()
     years = df["year"].dropna()
     lines = [

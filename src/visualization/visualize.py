@@ -7,7 +7,6 @@ built by :mod:`src.visualization.plots` and saved atomically as PNG.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Callable
 
@@ -18,7 +17,7 @@ from tqdm.auto import tqdm
 from src.config import FOCUS_GENRES, ITEM_COL, PATHS, RATING_COL, Paths
 from src.utils.io import atomic_path
 from src.utils.logging import get_logger, setup_logging, timed
-from src.visualization import plots
+from src.visualization import model_plots, plots
 
 log = get_logger(__name__)
 
@@ -70,16 +69,11 @@ def ratings_figures(paths: Paths) -> list[Path]:
 
 
 def model_figures(paths: Paths) -> list[Path]:
-    """The models helper's figures (``src.visualization.model_plots.main``) when metrics exist."""
+    """The model comparison figures (:func:`src.visualization.model_plots.main`) when metrics exist."""
     if not paths.metrics.exists():
         log.info("no metrics at %s: skipping model figures", paths.metrics)
         return []
-    if importlib.util.find_spec("src.visualization.model_plots") is None:
-        log.info("src.visualization.model_plots not present: skipping model figures")
-        return []
-    from src.visualization import model_plots  # lazy: owned by the models stage
-
-    return [Path(p) for p in model_plots.main(paths)]
+    return model_plots.main(paths)
 
 
 def main(paths: Paths = PATHS) -> list[Path]:
