@@ -106,9 +106,12 @@ def train(c, ratings=None, links=None):
 def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
     """5-fold CV RMSE/MAE and top-N ranking metrics against baselines."""
     _log()
-    from src.models.evaluate import main
+    from src.evaluation.evaluate import main
+    from src.visualization.model_plots import plot_model_comparison
 
-    main(ratings=ratings, links=links, out=out, svdpp=svdpp, paths=_paths())
+    paths = _paths()
+    metrics = main(ratings=ratings, links=links, out=out, svdpp=svdpp, paths=paths)
+    plot_model_comparison(metrics, paths.figures)
 
 
 @task(help={"user": "user id", "genres": "comma-separated genre filter",
@@ -143,7 +146,7 @@ def report(c):
 def notebooks(c):
     """Execute every notebook headlessly and export HTML to reports/."""
     _log()
-    from src.visualization.notebooks import main
+    from src.pipeline.notebooks import main
 
     main(paths=_paths())
 
@@ -168,7 +171,7 @@ def serve(c, host="127.0.0.1", port=8000):
 def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
     _log()
-    from src.data.update import main
+    from src.pipeline.update import main
 
     main(movies=movies, credits=credits, keywords=keywords, inbox=inbox, retrain=retrain,
          paths=_paths(), server_url=server_url)

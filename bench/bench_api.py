@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,10 +28,12 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from src.config import PATHS, RECOMMEND_CACHE_SIZE, USER_COL, Paths
-from src.serving.launcher import ServerProcess, copy_workspace
-from src.utils.bench import record_benchmark
-from src.utils.logging import get_logger, setup_logging
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder, tests.harness
+
+from bench.recorder import record_benchmark  # noqa: E402
+from src.config import PATHS, RECOMMEND_CACHE_SIZE, USER_COL, Paths  # noqa: E402
+from src.utils.logging import get_logger, setup_logging  # noqa: E402
+from tests.harness.launcher import ServerProcess, copy_workspace  # noqa: E402
 
 log = get_logger("bench.api")
 

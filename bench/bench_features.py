@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pandas as pd
 
-from src.config import Paths
-from src.data.make_dataset import main as etl_main
-from src.data.synthetic import generate
-from src.features.build_features import main as features_main
-from src.utils.bench import record_benchmark
-from src.utils.io import write_csv_atomic
-from src.utils.logging import setup_logging
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder, tests.harness
+
+from bench.recorder import record_benchmark  # noqa: E402
+from src.config import Paths  # noqa: E402
+from src.data.make_dataset import main as etl_main  # noqa: E402
+from src.data.synthetic import generate  # noqa: E402
+from src.features.build_features import main as features_main  # noqa: E402
+from src.utils.io import write_csv_atomic  # noqa: E402
+from src.utils.logging import setup_logging  # noqa: E402
 
 TARGET_SECONDS = 5.0
 

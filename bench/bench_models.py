@@ -1,6 +1,6 @@
 """Model accuracy benchmark on the real MovieLens sample (ratings_small + links_small).
 
-Runs the full evaluation (:func:`src.models.evaluate.main`: 5-fold CV of every rating model on
+Runs the full evaluation (:func:`src.evaluation.evaluate.main`: 5-fold CV of every rating model on
 the same folds, then the top-N protocol) in a throw-away workspace, and records in
 ``reports/benchmarks.md`` (section "Model accuracy (ratings_small)") the RMSE/MAE table, the
 top-N table (NDCG@10 of production vs popularity vs svd_predicted) and the target verdicts:
@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-from src.config import SHARED_DATA_DIR, TOPN_K, Paths
-from src.models import evaluate
-from src.utils.bench import record_benchmark
-from src.utils.logging import get_logger, setup_logging, timed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder, tests.harness
+
+from bench.recorder import record_benchmark  # noqa: E402
+from src.config import SHARED_DATA_DIR, TOPN_K, Paths  # noqa: E402
+from src.evaluation import evaluate  # noqa: E402
+from src.utils.logging import get_logger, setup_logging, timed  # noqa: E402
 
 log = get_logger("bench.models")
 SECTION = "Model accuracy (ratings_small)"

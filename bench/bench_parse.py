@@ -28,9 +28,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.recorder import record_benchmark  # noqa: E402
 from src.config import SHARED_DATA_DIR, Paths  # noqa: E402
 from src.data.nested import parse_many  # noqa: E402
-from src.utils.bench import record_benchmark  # noqa: E402
 from src.utils.logging import setup_logging  # noqa: E402
 
 SAMPLE_REPLICAS = 43           # 70 real cells x 43 = 3,010 cells

@@ -15,18 +15,22 @@ Run: ``python bench/bench_recommend.py`` (``--full`` = more users timed).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from src.config import SEED
-from src.models.foldin import CatalogueSvdScorer, known_user_factors, svd_items
-from src.models.train_model import fit_svd
-from src.utils.bench import record_benchmark
-from src.utils.logging import get_logger, setup_logging
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder, tests.harness
+
+from bench.recorder import record_benchmark  # noqa: E402
+from src.config import SEED  # noqa: E402
+from src.models.foldin import CatalogueSvdScorer, known_user_factors, svd_items  # noqa: E402
+from src.models.train_model import fit_svd  # noqa: E402
+from src.utils.logging import get_logger, setup_logging  # noqa: E402
 
 log = get_logger(__name__)
 N_TITLES, N_GENRES, N_USERS, N_RATINGS = 45_000, 20, 2_000, 200_000

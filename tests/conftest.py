@@ -78,7 +78,7 @@ def ws(synthetic_pipeline: Paths, tmp_path_factory) -> Paths:
     Modules that mutate it per test (the update tests) override this with a function-scoped
     copy. The copy leaves out any ratings store so posted ratings never leak between modules.
     """
-    from src.serving.launcher import copy_workspace
+    from tests.harness.launcher import copy_workspace
 
     return copy_workspace(synthetic_pipeline, tmp_path_factory.mktemp("ws"))
 
@@ -86,7 +86,7 @@ def ws(synthetic_pipeline: Paths, tmp_path_factory) -> Paths:
 @pytest.fixture(scope="module")
 def server(ws: Paths):
     """The real server (API + UI) on a free 127.0.0.1 port, serving ``ws``."""
-    from src.serving.launcher import ServerProcess
+    from tests.harness.launcher import ServerProcess
 
     with ServerProcess(ws, ui=True) as srv:
         yield srv

@@ -13,7 +13,11 @@ import pytest
 
 from src.config import ITEM_ID_COL, RATING_COL, TIMESTAMP_COL, USER_COL
 from src.models.bundle import (
-    BundleIntegrityError, ModelBundle, load_bundle, save_bundle, sidecar_path,
+    BundleIntegrityError,
+    ModelBundle,
+    load_bundle,
+    save_bundle,
+    sidecar_path,
 )
 from src.models.ratings_data import ratings_sha256
 from src.models.train_model import fit_svd

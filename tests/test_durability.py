@@ -11,8 +11,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from src.serving.launcher import ServerProcess
-from src.serving.store import RatingStore
+from src.data.feedback_store import RatingStore
+from tests.harness.launcher import ServerProcess
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -8,8 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.models.metrics import (average_precision_at_k, coverage, mean_ranking_metrics, ndcg_at_k,
-                                precision_at_k, recall_at_k)
+from src.evaluation.metrics import (
+    average_precision_at_k,
+    coverage,
+    mean_ranking_metrics,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
 from src.models.split import bernoulli_split
 
 REC = [10, 20, 30, 40, 50]

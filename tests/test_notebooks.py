@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from src.config import Paths
-from src.visualization.notebooks import (
+from src.pipeline.notebooks import (
     NOTEBOOKS_DIR,
     NotebookExecutionError,
     inject_parameters,

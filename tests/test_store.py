@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from src.config import ITEM_ID_COL, RATING_COL, TIMESTAMP_COL, USER_COL
-from src.serving.store import RatingStore, validate_id, validate_int, validate_rating
+from src.data.feedback_store import (
+    RatingStore,
+    validate_id,
+    validate_int,
+    validate_rating,
+)
 
 
 @pytest.fixture()

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from src.evaluation.topn_eval import evaluate_topn, topk_indices
 from src.models.ratings_data import load_ratings
 from src.models.topn import check_ratings_frame, fit_popularity, fit_ranker
-from src.models.topn_eval import evaluate_topn, topk_indices
 
 
 def _blocks(n_users=60, seed=0) -> pd.DataFrame:

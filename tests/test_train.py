@@ -10,16 +10,27 @@ import pandas as pd
 import pytest
 
 from src.config import (
-    ITEM_COL, ITEM_ID_COL, RATING_COL, SVD_TUNED_PARAMS, TIMESTAMP_COL,
-    TMDB_COL, USER_COL,
+    ITEM_COL,
+    ITEM_ID_COL,
+    RATING_COL,
+    SVD_TUNED_PARAMS,
+    TIMESTAMP_COL,
+    TMDB_COL,
+    USER_COL,
 )
 from src.data import synthetic_ratings as sr
-from src.models.bundle import load_bundle
-from src.models.rating_cv import (
-    BASELINE, NORMAL, SVD_DEFAULT, SVD_TUNED, holdout_ratings, rating_algorithms,
+from src.evaluation.rating_cv import (
+    BASELINE,
+    NORMAL,
+    SVD_DEFAULT,
+    SVD_TUNED,
+    holdout_ratings,
+    rating_algorithms,
 )
+from src.models.bundle import load_bundle
 from src.models.ratings_data import load_ratings, ratings_sha256
-from src.models.train_model import check_svd_params, main as train_main, tune
+from src.models.train_model import check_svd_params, tune
+from src.models.train_model import main as train_main
 
 # ---------------------------------------------------------------- load_ratings
 
@@ -85,7 +96,7 @@ def test_missing_column_and_bad_links_raise():
 
 
 def test_sqlite_feedback_is_merged_and_later_rating_wins(workspace):
-    from src.serving.store import RatingStore
+    from src.data.feedback_store import RatingStore
 
     base = _ml([[1, 1, 1.0, 100], [1, 2, 3.0, 101]])
     with RatingStore(workspace.ratings_db) as store:   # real SQLite file, the serving schema

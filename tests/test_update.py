@@ -2,7 +2,7 @@
 
 Each test copies the session's ``synthetic_pipeline`` workspace (ETL + features + model on
 synthetic data) since updates mutate it, feeds real batch files in the Kaggle shapes
-(tests/update_batches.py) through ``src.data.update.main``, and checks the artifacts other
+(tests/update_batches.py) through ``src.pipeline.update.main``, and checks the artifacts other
 stages read: merged_data6.csv, interim tables, features.parquet, the recommender, the API.
 """
 
@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from src.config import ID_COL, Paths
-from src.serving.launcher import copy_workspace
-from src.data import update as upd
 from src.data.catalogue_store import update_lock
+from src.pipeline import update as upd
 from src.utils.io import sha256_file
+from tests.harness.launcher import copy_workspace
 from tests.update_batches import (
     artifact_hashes,
     batch_rows,
@@ -226,8 +226,8 @@ def test_inbox_moves_files_and_is_cron_friendly(ws, tmp_path):
 
 
 def test_retrain_threshold_counts_new_feedback(ws, tmp_path, monkeypatch):
+    from src.data.feedback_store import RatingStore
     from src.models.bundle import read_sidecar
-    from src.serving.store import RatingStore
 
     created = read_sidecar(ws.model_bundle)["created_at"]
     item = int(pd.read_csv(ws.merged, usecols=[ID_COL])[ID_COL].iloc[0])
@@ -245,7 +245,7 @@ def test_retrain_threshold_counts_new_feedback(ws, tmp_path, monkeypatch):
 
 
 def test_running_server_serves_new_titles_after_reload(ws, tmp_path):
-    from src.serving.launcher import ServerProcess
+    from tests.harness.launcher import ServerProcess
 
     rows = batch_rows(BASE_ID, n_movies=5, n_series=1, seed=19)
     files = write_batch(tmp_path / "srv", "srv", rows)

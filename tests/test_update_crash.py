@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 
 from src.config import ID_COL, UPDATE_PAUSE_ENV, UPDATE_PAUSE_SECONDS_ENV, Paths
-from src.serving.launcher import copy_workspace
-from src.data import update as upd
 from src.data.catalogue_store import journal_path, recover, staging_root
+from src.pipeline import update as upd
 from src.utils.paths import project_root
+from tests.harness.launcher import copy_workspace
 from tests.update_batches import artifact_hashes, batch_rows, write_batch
 
 BASE_ID = 8_000_000
@@ -43,7 +43,7 @@ def ws(synthetic_pipeline: Paths, tmp_path) -> Paths:
 def _start_update(paths: Paths, files: dict, log: Path, pause_at: str | None) -> subprocess.Popen:
     """Run ``update.main`` on ``files`` in a child process (the real code, own interpreter)."""
     code = ("import sys, json; from pathlib import Path; from src.config import Paths; "
-            "from src.data.update import main; "
+            "from src.pipeline.update import main; "
             "f = json.loads(sys.argv[2]); "
             "main(**{k: (Path(v) if v else None) for k, v in f.items()}, paths=Paths.from_root(sys.argv[1]))")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

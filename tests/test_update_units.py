@@ -14,9 +14,9 @@ import pytest
 
 from src.data import catalogue_store as store
 from src.data.catalogue_diff import cells_equal, merge_batch, supplied_columns
-from src.data.inbox import file_batch, scan_inbox
-from src.data.update import maybe_retrain, notify_server
-from src.data.update_etl import prepare_batch
+from src.pipeline.inbox import file_batch, scan_inbox
+from src.pipeline.update import maybe_retrain, notify_server
+from src.pipeline.update_etl import prepare_batch
 from tests.update_batches import batch_rows, write_batch
 
 CUR = """id,media_type,title,vote_count,genres,directors,cast,has_credits,keywords,has_keywords,imdb_id

@@ -29,7 +29,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from src.config import ID_COL
-from src.data.convert import is_bool_text, looks_like_date, to_bool, to_float, to_int, to_iso_date, trim_text
+from src.data.convert import (
+    is_bool_text,
+    looks_like_date,
+    to_bool,
+    to_float,
+    to_int,
+    to_iso_date,
+    trim_text,
+)
 from src.data.nested import parse_many
 from src.data.readers import detect_movies_schema, require_columns
 from src.data.schema import (

@@ -143,7 +143,7 @@ def _worker_main(argv: list[str]) -> None:
             setup_logging(int(log_level))
         from src.data.csv_out import write_frame_csv
         from src.data.flatten import flatten_credits
-        from src.data.make_dataset import run_input
+        from src.data.ingest import run_input
         from src.utils.logging import timed
 
         clean, quarantine, stats = run_input("credits", path)

@@ -12,7 +12,6 @@ from itertools import chain
 from typing import Any, Iterable
 
 import numpy as np
-
 import pandas as pd
 
 from src.config import ID_COL

@@ -18,91 +18,31 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from src.config import ETL_PARALLEL_CREDITS_MIN_MB, ID_COL, PATHS, RAW_MOVIES_NAMES, Paths
-from src.data.clean import LINE_COL, clean_credits, clean_keywords, clean_movies
+from src.config import (
+    ETL_PARALLEL_CREDITS_MIN_MB,
+    ID_COL,
+    PATHS,
+    RAW_MOVIES_NAMES,
+    Paths,
+)
+from src.data.clean import LINE_COL
 from src.data.credits_worker import CreditsJob
 from src.data.csv_out import write_frame_csv
 from src.data.flatten import CREDIT_TABLES, TIDY_SPECS, flatten_catalogue
-from src.data.ratings import clean_links, clean_ratings, map_ratings
-from src.data.readers import find_raw_inputs, input_name, read_raw_csv
-from src.utils.io import atomic_path, sha256_file
+from src.data.ingest import quarantine_path, run_input
+from src.data.ratings import map_ratings
+from src.data.readers import find_raw_inputs, input_name
+from src.utils.io import atomic_path
 from src.utils.logging import get_logger, timed
 
-__all__ = ["add_bad_lines", "find_raw_inputs", "main", "read_and_clean", "run_input"]
+__all__ = ["find_raw_inputs", "main"]
 
 log = get_logger(__name__)
-
-CLEANERS: dict[str, Callable] = {
-    "movies": clean_movies,
-    "credits": clean_credits,
-    "keywords": clean_keywords,
-    "links": clean_links,
-    "ratings": clean_ratings,
-}
-
-
-def quarantine_path(paths: Paths, source: str | os.PathLike) -> Path:
-    """Quarantine file of an input: ``quarantine/<input name without .csv/.gz>.csv``."""
-    name = input_name(source)
-    stem = name[:-4] if name.endswith(".csv") else name
-    return paths.quarantine / f"{stem}.csv"
-
-
-def add_bad_lines(quarantine: pd.DataFrame, stats: dict, bad: pd.DataFrame) -> pd.DataFrame:
-    """Count a file's malformed CSV records (from ``read_raw_csv``) as read and quarantined.
-
-    In: a cleaner's quarantine and stats (updated in place) and the bad records. Out: the
-    quarantine with the bad records appended (reason ``wrong_field_count``).
-    """
-    if not len(bad):
-        return quarantine
-    stats["rows_in"] += len(bad)
-    stats["quarantined"]["wrong_field_count"] = (
-        stats["quarantined"].get("wrong_field_count", 0) + len(bad))
-    return pd.concat([quarantine, bad], ignore_index=True)
-
-
-def read_and_clean(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read one input with the ETL reader and clean it with its kind's cleaner.
-
-    In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
-    quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`); raises
-    if the counts do not add up (:func:`check_invariant`).
-    """
-    raw, bad = read_raw_csv(path)
-    clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
-    quarantine = add_bad_lines(quarantine, stats, bad)
-    check_invariant(stats, kind)
-    return clean, quarantine, stats
-
-
-def run_input(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read and clean one input file (:func:`read_and_clean`), timed and checksummed.
-
-    In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
-    quarantine, stats)`` where stats also carries the file's path, sha256 and seconds.
-    """
-    path = Path(path)
-    with timed(log, f"{kind} ({path.name})") as t:
-        clean, quarantine, stats = read_and_clean(kind, path)
-    stats = {"file": str(path), "sha256": sha256_file(path), **stats,
-             "seconds": round(t["seconds"], 3)}
-    return clean, quarantine, stats
-
-
-def check_invariant(stats: dict, what: str) -> None:
-    """Raise if ``rows_in != rows_out + sum(quarantined) + duplicates_dropped`` (a row was
-    lost or invented: a bug, never a data problem)."""
-    accounted = stats["rows_out"] + sum(stats["quarantined"].values()) + stats["duplicates_dropped"]
-    if stats["rows_in"] != accounted:
-        raise RuntimeError(f"{what}: {stats['rows_in']} rows in but {accounted} accounted for "
-                           f"({stats})")
-
 
 def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | None]:
     """Inputs to use: the given ones if any was given, else those found in ``paths.raw``.

@@ -13,8 +13,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from src.config import ITEM_COL, RATING_COL, RATING_SCALE, TIMESTAMP_COL, TMDB_COL, USER_COL
-from src.data.clean import LINE_COL, add_reason, id_reasons, new_stats, resolve_duplicates, split_quarantine
+from src.config import (
+    ITEM_COL,
+    RATING_COL,
+    RATING_SCALE,
+    TIMESTAMP_COL,
+    TMDB_COL,
+    USER_COL,
+)
+from src.data.clean import (
+    LINE_COL,
+    add_reason,
+    id_reasons,
+    new_stats,
+    resolve_duplicates,
+    split_quarantine,
+)
 from src.data.convert import to_float, to_int
 from src.data.readers import require_columns
 from src.utils.logging import get_logger

@@ -19,7 +19,12 @@ from src.config import (
     RAW_MOVIES_NAMES,
     RAW_RATINGS_NAMES,
 )
-from src.data.schema import MOVIES_METADATA_COLUMNS, SCHEMA_MOVIES_METADATA, SCHEMA_TMDB5000, TMDB5000_COLUMNS
+from src.data.schema import (
+    MOVIES_METADATA_COLUMNS,
+    SCHEMA_MOVIES_METADATA,
+    SCHEMA_TMDB5000,
+    TMDB5000_COLUMNS,
+)
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)

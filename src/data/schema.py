@@ -29,7 +29,7 @@ TMDB5000_COLUMNS = (
 )
 SCHEMA_MOVIES_METADATA = "movies_metadata"
 SCHEMA_TMDB5000 = "tmdb_5000"
-# Optional columns a batch may carry (series support, fed by src.data.update).
+# Optional columns a batch may carry (series support, fed by src.pipeline.update).
 SERIES_COLUMNS = ("media_type", "number_of_seasons", "number_of_episodes", "first_air_date")
 MEDIA_TYPES = ("movie", "series")
 DEFAULT_MEDIA_TYPE = "movie"

@@ -18,12 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from src.config import (
-    RAW_CREDITS_NAMES, RAW_KEYWORDS_NAMES, RAW_LINKS_NAMES, RAW_MOVIES_NAMES, RAW_RATINGS_NAMES,
-    SYNTHETIC_MANIFEST, SYNTHETIC_MIN_RATINGS_PER_USER, SYNTHETIC_SCALES,
+    RAW_CREDITS_NAMES,
+    RAW_KEYWORDS_NAMES,
+    RAW_LINKS_NAMES,
+    RAW_MOVIES_NAMES,
+    RAW_RATINGS_NAMES,
+    SYNTHETIC_MANIFEST,
+    SYNTHETIC_MIN_RATINGS_PER_USER,
+    SYNTHETIC_SCALES,
 )
 from src.data import synthetic_ratings as model
 from src.data.synthetic_catalogue import (
-    MOVIE_COLUMNS, build_rows, draw_skeleton, genre_probabilities, plant_messy_rows,
+    MOVIE_COLUMNS,
+    build_rows,
+    draw_skeleton,
+    genre_probabilities,
+    plant_messy_rows,
 )
 from src.data.synthetic_people import build_credits, make_people
 from src.data.synthetic_vocab import GENRE_NAMES

@@ -18,9 +18,21 @@ from tqdm.auto import tqdm
 from src.data import synthetic_literals as lit
 from src.data.synthetic_people import overdispersed_counts, random_paths
 from src.data.synthetic_vocab import (
-    COMPANIES, EXTRA_COUNTRIES, FIRST_NAMES_F, FIRST_NAMES_M, GENERIC_KEYWORDS, GENRE_NAMES,
-    GENRE_WORDS, GENRES, LANGUAGES, OVERVIEW_PLACES, SEQUEL_SUBTITLES, STATUSES, STUDIO_WORDS,
-    TAGLINES, TITLE_PLACES,
+    COMPANIES,
+    EXTRA_COUNTRIES,
+    FIRST_NAMES_F,
+    FIRST_NAMES_M,
+    GENERIC_KEYWORDS,
+    GENRE_NAMES,
+    GENRE_WORDS,
+    GENRES,
+    LANGUAGES,
+    OVERVIEW_PLACES,
+    SEQUEL_SUBTITLES,
+    STATUSES,
+    STUDIO_WORDS,
+    TAGLINES,
+    TITLE_PLACES,
 )
 
 MOVIE_COLUMNS: tuple[str, ...] = (

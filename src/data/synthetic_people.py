@@ -14,7 +14,12 @@ from tqdm.auto import tqdm
 
 from src.data import synthetic_literals as lit
 from src.data.synthetic_vocab import (
-    CREW_JOBS, FIRST_NAMES_F, FIRST_NAMES_M, LAST_NAMES, MIDDLE_INITIALS, STOCK_CHARACTERS,
+    CREW_JOBS,
+    FIRST_NAMES_F,
+    FIRST_NAMES_M,
+    LAST_NAMES,
+    MIDDLE_INITIALS,
+    STOCK_CHARACTERS,
 )
 
 # Share of people whose TMDB gender is 0 (unknown), and of people with no profile image.

@@ -28,8 +28,20 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from src.config import (EASE_SCORE_OFFSET, GENRE_AFFINITY_WEIGHT, HYBRID_CANDIDATES, ID_COL, ITEM_ID_COL, MAX_N,
-                        PATHS, RATING_COL, RATING_SCALE, RECOMMEND_PRECOMPUTE_MB, USER_COL, Paths)
+from src.config import (
+    EASE_SCORE_OFFSET,
+    GENRE_AFFINITY_WEIGHT,
+    HYBRID_CANDIDATES,
+    ID_COL,
+    ITEM_ID_COL,
+    MAX_N,
+    PATHS,
+    RATING_COL,
+    RATING_SCALE,
+    RECOMMEND_PRECOMPUTE_MB,
+    USER_COL,
+    Paths,
+)
 from src.models.topn import blend_genre_affinity
 from src.utils.logging import get_logger, timed
 

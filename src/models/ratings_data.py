@@ -22,8 +22,15 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
-    ITEM_COL, ITEM_ID_COL, PATHS, RATING_COL, RATING_SCALE, TIMESTAMP_COL, TMDB_COL,
-    USER_COL, Paths,
+    ITEM_COL,
+    ITEM_ID_COL,
+    PATHS,
+    RATING_COL,
+    RATING_SCALE,
+    TIMESTAMP_COL,
+    TMDB_COL,
+    USER_COL,
+    Paths,
 )
 from src.utils.logging import get_logger
 
@@ -141,7 +148,9 @@ def _feedback(paths: Paths) -> pd.DataFrame | None:
     """
     if not paths.ratings_db.exists():
         return None
-    from src.serving.store import RatingStore  # lazy: serving is not needed to train
+    from src.data.feedback_store import (
+        RatingStore,  # lazy: serving is not needed to train
+    )
 
     with RatingStore(paths.ratings_db) as store:
         fb = store.all_ratings()

@@ -24,9 +24,16 @@ import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
 
-from src.config import (EASE_FIT_THRESHOLD, EASE_LAMBDA, EASE_MAX_ITEMS, EASE_MIN_COUNT, EASE_SCORE_OFFSET,
-                        ITEM_ID_COL,
-                        RATING_COL, USER_COL)
+from src.config import (
+    EASE_FIT_THRESHOLD,
+    EASE_LAMBDA,
+    EASE_MAX_ITEMS,
+    EASE_MIN_COUNT,
+    EASE_SCORE_OFFSET,
+    ITEM_ID_COL,
+    RATING_COL,
+    USER_COL,
+)
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)

@@ -17,11 +17,25 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import (
-    ITEM_ID_COL, PATHS, SEED, SVD_DEFAULT_PARAMS, SVD_PARAM_GRID, SVD_TUNE_FOLDS, SVD_TUNE_N_ITER,
-    SVD_TUNE_N_JOBS, SVD_TUNED_PARAMS, USER_COL, Paths,
+    ITEM_ID_COL,
+    PATHS,
+    SEED,
+    SVD_DEFAULT_PARAMS,
+    SVD_PARAM_GRID,
+    SVD_TUNE_FOLDS,
+    SVD_TUNE_N_ITER,
+    SVD_TUNE_N_JOBS,
+    SVD_TUNED_PARAMS,
+    USER_COL,
+    Paths,
 )
 from src.models.bundle import ModelBundle, save_bundle
-from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256, to_surprise
+from src.models.ratings_data import (
+    FrameOrPath,
+    load_ratings,
+    ratings_sha256,
+    to_surprise,
+)
 from src.models.topn import fit_ranker
 from src.utils.io import write_json_atomic
 from src.utils.logging import get_logger, timed

@@ -22,12 +22,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from src.config import API_HOST, API_PORT, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
+from src.data.feedback_store import MAX_ID
 from src.serving.schemas import (
-    DeleteResult, ErrorOut, Health, MediaType, Movie, MovieDetail, RatingIn, RatingOut,
-    RecommendationList, ReloadResult,
+    DeleteResult,
+    ErrorOut,
+    Health,
+    MediaType,
+    Movie,
+    MovieDetail,
+    RatingIn,
+    RatingOut,
+    RecommendationList,
+    ReloadResult,
 )
 from src.serving.service import MAX_QUERY_LEN, ReloadError, Service
-from src.serving.store import MAX_ID
 from src.utils.logging import get_logger, setup_logging
 
 log = get_logger(__name__)
@@ -191,9 +199,9 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
         return service.reload()
 
     if with_ui:
-        from src.serving.ui import build_ui  # first: it turns Gradio's analytics off
-
         import gradio as gr
+
+        from src.serving.ui import build_ui  # first: it turns Gradio's analytics off
 
         app = gr.mount_gradio_app(app, build_ui(service), path="/ui")
     # Gradio, pandas and the model leave millions of long-lived objects on the heap; every

@@ -10,7 +10,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from src.serving.store import MAX_ID, validate_rating
+from src.data.feedback_store import MAX_ID, validate_rating
 
 MediaType = Literal["movie", "series"]
 

@@ -1,7 +1,7 @@
 """The serving layer shared by the HTTP API (``app.py``) and the web UI (``ui.py``).
 
 It owns the loaded :class:`~src.models.predict_model.Recommender` and the SQLite
-:class:`~src.serving.store.RatingStore`, validates every input (ValueError naming the field,
+:class:`~src.data.feedback_store.RatingStore`, validates every input (ValueError naming the field,
 KeyError for an unknown id) and returns plain JSON-ready dicts. Both front ends call these
 methods directly, so the UI never makes HTTP calls to its own server.
 
@@ -28,8 +28,13 @@ import numpy as np
 import pandas as pd
 
 from src.config import LIST_SEP, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
+from src.data.feedback_store import (
+    RatingStore,
+    validate_id,
+    validate_int,
+    validate_rating,
+)
 from src.data.schema import split_list
-from src.serving.store import RatingStore, validate_id, validate_int, validate_rating
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)

@@ -19,8 +19,8 @@ import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from src.config import MAX_N  # noqa: E402
+from src.data.feedback_store import validate_id  # noqa: E402
 from src.serving.service import Service  # noqa: E402
-from src.serving.store import validate_id  # noqa: E402
 from src.utils.logging import get_logger  # noqa: E402
 
 log = get_logger(__name__)

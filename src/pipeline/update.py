@@ -2,7 +2,7 @@
 
 ``invoke update --movies batch.csv [--credits c.csv] [--keywords k.csv]`` or ``--inbox``
 (cron). One batch goes through the ETL's own reading, cleaning, quarantining and flattening
-(:mod:`src.data.update_etl` adapts them), is diffed against ``merged_data6.csv`` by ``id``
+(:mod:`src.pipeline.update_etl` adapts them), is diffed against ``merged_data6.csv`` by ``id``
 (:mod:`src.data.catalogue_diff`), and when anything changed a complete new generation of
 every derived artifact (merged catalogue, interim tables, features, quarantine file and the
 batch report) is staged and swapped in through a journal (:mod:`src.data.catalogue_store`),
@@ -39,7 +39,6 @@ from src.config import (
     UPDATE_SERVER_URL_ENV,
     Paths,
 )
-from src.data import update_etl
 from src.data.catalogue_diff import merge_batch, supplied_columns
 from src.data.catalogue_store import (
     UpdateLockedError,
@@ -51,8 +50,9 @@ from src.data.catalogue_store import (
     update_lock,
 )
 from src.data.csv_out import write_frame_csv_atomic
-from src.data.inbox import file_batch, scan_inbox
 from src.data.readers import input_name
+from src.pipeline import update_etl
+from src.pipeline.inbox import file_batch, scan_inbox
 from src.utils.io import sha256_file, write_json_atomic, write_parquet_atomic
 from src.utils.logging import get_logger, setup_logging, timed
 
@@ -243,7 +243,7 @@ def maybe_retrain(paths: Paths = PATHS, min_new: int = RETRAIN_MIN_NEW_RATINGS) 
         out["reason"] = f"no feedback store at {paths.ratings_db}: no new ratings"
         out["new_ratings"] = 0
     else:
-        from src.serving.store import RatingStore
+        from src.data.feedback_store import RatingStore
 
         created = _epoch(read_sidecar(paths.model_bundle).get("created_at"))
         with RatingStore(paths.ratings_db) as store:

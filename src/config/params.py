@@ -1,167 +1,9 @@
-"""The one place for StreamRec's paths, file names, column names and tunable parameters.
+"""Tunable parameters of every stage: seeds, synthetic sizes, features, models, serving, updates.
 
-Stages import from here; nobody builds a data path from strings elsewhere. Paths hang off
-a :class:`Paths` value so a test or a server can point a whole stage at another workspace
-(``Paths.from_root(tmp)``, or ``STREAMREC_HOME=/some/dir``) without touching the repo.
+Changing a number here changes behaviour; each says why it has its value.
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass
-from pathlib import Path
-
-from src.utils.paths import project_root
-
-PROJ_ROOT: Path = project_root()
-
-# Real sample data beside the checkout (read-only; never copied into the repo).
-SHARED_DATA_DIR: Path = Path(
-    os.environ.get("STREAMREC_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data" / "movies")
-)
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Every folder and file a StreamRec workspace uses, derived from one root."""
-
-    root: Path
-
-    @classmethod
-    def from_root(cls, root: str | os.PathLike) -> "Paths":
-        """Build the paths of a workspace rooted at ``root`` (folders are not created)."""
-        return cls(Path(root).resolve())
-
-    # --- folders (cookiecutter-data-science layout) ---
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def raw(self) -> Path:
-        return self.data / "raw"
-
-    @property
-    def interim(self) -> Path:
-        return self.data / "interim"
-
-    @property
-    def processed(self) -> Path:
-        return self.data / "processed"
-
-    @property
-    def external(self) -> Path:
-        return self.data / "external"
-
-    @property
-    def quarantine(self) -> Path:
-        return self.interim / "quarantine"
-
-    @property
-    def models(self) -> Path:
-        return self.root / "models"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
-
-    @property
-    def figures(self) -> Path:
-        return self.reports / "figures"
-
-    @property
-    def notebooks(self) -> Path:
-        return self.root / "notebooks"
-
-    # --- processed files ---
-    @property
-    def merged(self) -> Path:
-        """The merged catalogue, one row per title (``merged_data6.csv``)."""
-        return self.processed / "merged_data6.csv"
-
-    @property
-    def etl_report(self) -> Path:
-        return self.processed / "etl_report.json"
-
-    @property
-    def ratings(self) -> Path:
-        """Cleaned MovieLens ratings with a ``tmdbId`` column mapped through links."""
-        return self.processed / "ratings.csv"
-
-    @property
-    def links(self) -> Path:
-        return self.processed / "links.csv"
-
-    @property
-    def features(self) -> Path:
-        return self.processed / "features.parquet"
-
-    @property
-    def updates(self) -> Path:
-        """Batch reports of incremental catalogue updates."""
-        return self.processed / "updates"
-
-    # --- external / serving ---
-    @property
-    def ratings_db(self) -> Path:
-        """SQLite store of ratings given through the API/UI."""
-        return self.external / "ratings.db"
-
-    @property
-    def inbox(self) -> Path:
-        """Drop folder for new catalogue batches (``invoke update --inbox``)."""
-        return self.external / "incoming"
-
-    # --- models ---
-    @property
-    def model_bundle(self) -> Path:
-        return self.models / "svd_model.pkl"
-
-    @property
-    def best_params(self) -> Path:
-        return self.models / "svd_best_params.json"
-
-    @property
-    def metrics(self) -> Path:
-        return self.reports / "metrics.json"
-
-    @property
-    def benchmarks(self) -> Path:
-        return self.reports / "benchmarks.md"
-
-    def ensure(self) -> "Paths":
-        """Create every folder of the workspace; return self."""
-        for p in (
-            self.raw, self.interim, self.processed, self.external, self.quarantine,
-            self.models, self.figures, self.updates, self.inbox,
-        ):
-            p.mkdir(parents=True, exist_ok=True)
-        return self
-
-
-PATHS = Paths.from_root(PROJ_ROOT)
-
-# --- raw input file names, searched in data/raw (plain or .gz) in this order ---
-RAW_MOVIES_NAMES = ("movies_dataset.csv", "movies_metadata.csv", "tmdb_5000_movies.csv")
-RAW_CREDITS_NAMES = ("credits.csv", "credits_sample.csv")
-RAW_KEYWORDS_NAMES = ("keywords.csv",)
-RAW_LINKS_NAMES = ("links.csv", "links_small.csv")
-RAW_RATINGS_NAMES = ("ratings.csv", "ratings_small.csv")
-# ETL (src.data.make_dataset): a credits file at least this big (MB on disk) is parsed and
-# flattened in a second process while the main one handles the other inputs (the two
-# halves take similar time at full scale); smaller ones stay in-process (no ~1 s spawn).
-ETL_PARALLEL_CREDITS_MIN_MB = 16.0
-
-# --- column names (one spelling everywhere) ---
-ID_COL = "id"            # catalogue (TMDB) id
-USER_COL = "userId"
-ITEM_COL = "movieId"     # MovieLens item id
-TMDB_COL = "tmdbId"
-RATING_COL = "rating"
-TIMESTAMP_COL = "timestamp"
-# Item column of model-ready ratings: the catalogue id (tmdbId) when links map it, else movieId.
-ITEM_ID_COL = "itemId"
-LIST_SEP = "|"           # separator of list-valued cells in merged_data6.csv / features
 
 # --- reproducibility ---
 SEED = 0
@@ -203,7 +45,6 @@ SCORE_VOTE_COUNT_REF = 10_000.0
 SCORE_POPULARITY_REF = 500.0
 TOP_CAST = 3
 RUNTIME_BINS = (90, 120, 150)  # minutes: <90, 90-120, 120-150, >150 (left-closed), else "unknown"
-GENRE_PREFIX = "genre_"        # dummy column = GENRE_PREFIX + genre name with spaces as "_"
 
 # --- models (issue 4) ---
 RATING_SCALE = (0.5, 5.0)
@@ -259,7 +100,7 @@ MAX_N = 100
 # ratings (so a new rating or a reload never serves a stale list). 0 disables the cache.
 RECOMMEND_CACHE_SIZE = 4096
 
-# --- catalogue updates (issue 6, src.data.update) ---
+# --- catalogue updates (issue 6, src.pipeline.update) ---
 # Retrain (`invoke update --retrain`) only once this many viewer ratings reached the SQLite
 # feedback store since the model's created_at: retraining on a handful is wasted minutes.
 RETRAIN_MIN_NEW_RATINGS = 100

@@ -19,8 +19,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from src.config import (
-    CV_FOLDS, CV_RANDOM_STATE, ITEM_ID_COL, KNN_BASELINE_PARAMS, RATING_BLENDS, RATING_COL, SEED,
-    SVD_TUNED_PARAMS, TOPN_TEST_FRACTION, USER_COL,
+    CV_FOLDS,
+    CV_RANDOM_STATE,
+    ITEM_ID_COL,
+    KNN_BASELINE_PARAMS,
+    RATING_BLENDS,
+    RATING_COL,
+    SEED,
+    SVD_TUNED_PARAMS,
+    TOPN_TEST_FRACTION,
+    USER_COL,
 )
 from src.models.ratings_data import to_surprise
 from src.models.split import bernoulli_split

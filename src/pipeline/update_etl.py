@@ -19,7 +19,7 @@ from src.config import ID_COL, Paths
 from src.data.clean import clean_movies
 from src.data.csv_out import write_frame_csv_atomic
 from src.data.flatten import TIDY_SPECS, flatten_catalogue
-from src.data.make_dataset import add_bad_lines, check_invariant, read_and_clean
+from src.data.ingest import add_bad_lines, check_invariant, read_and_clean
 from src.data.readers import input_name, read_raw_csv
 from src.utils.logging import get_logger
 

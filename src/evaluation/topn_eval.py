@@ -20,11 +20,24 @@ import time
 import numpy as np
 import pandas as pd
 
-from src.config import (GENRE_AFFINITY_WEIGHT, ITEM_ID_COL, RATING_COL, RELEVANT_THRESHOLD, SEED, TOPN_K,
-                        TOPN_TEST_FRACTION, USER_COL)
-from src.models.metrics import mean_ranking_metrics
+from src.config import (
+    GENRE_AFFINITY_WEIGHT,
+    ITEM_ID_COL,
+    RATING_COL,
+    RELEVANT_THRESHOLD,
+    SEED,
+    TOPN_K,
+    TOPN_TEST_FRACTION,
+    USER_COL,
+)
+from src.evaluation.metrics import mean_ranking_metrics
 from src.models.split import bernoulli_split
-from src.models.topn import blend_genre_affinity, check_ratings_frame, fit_ranker, genre_matrix
+from src.models.topn import (
+    blend_genre_affinity,
+    check_ratings_frame,
+    fit_ranker,
+    genre_matrix,
+)
 from src.models.train_model import fit_svd  # the same SVD fit training uses
 from src.utils.logging import get_logger, timed
 

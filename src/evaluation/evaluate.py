@@ -5,10 +5,11 @@ Two questions, each answered against baselines measured in the same run:
 * rating accuracy — 5-fold CV RMSE/MAE (same folds for all) of NormalPredictor,
   BaselineOnly, KNNBaseline, NMF, SVD defaults, SVD tuned (and SVD++ on request);
 * top-N quality — precision/recall/NDCG/MAP@10 and coverage of popularity, SVD ranked by
-  predicted rating, and the production recommender (:func:`src.models.topn_eval.evaluate_topn`).
+  predicted rating, and the production recommender (:func:`src.evaluation.topn_eval.evaluate_topn`).
 
 Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
-``reports/metrics.md`` and comparison figures in ``reports/figures``.
+``reports/metrics.md``. Figures are drawn from that JSON by the visualization layer
+(``src.visualization.model_plots.main``; ``invoke evaluate`` calls both).
 """
 
 from __future__ import annotations
@@ -20,14 +21,27 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import (
-    CV_FOLDS, CV_RANDOM_STATE, ITEM_ID_COL, PATHS, RELEVANT_THRESHOLD, RMSE_TARGET, SEED,
-    TOPN_K, TOPN_TEST_FRACTION, USER_COL, Paths,
+    CV_FOLDS,
+    CV_RANDOM_STATE,
+    ITEM_ID_COL,
+    PATHS,
+    RELEVANT_THRESHOLD,
+    RMSE_TARGET,
+    SEED,
+    TOPN_K,
+    TOPN_TEST_FRACTION,
+    USER_COL,
+    Paths,
 )
-from src.models.rating_cv import (
-    BASELINE, SVD_DEFAULT, SVD_TUNED, cross_validate_ratings, rating_algorithms,
+from src.evaluation.rating_cv import (
+    BASELINE,
+    SVD_DEFAULT,
+    SVD_TUNED,
+    cross_validate_ratings,
+    rating_algorithms,
 )
+from src.evaluation.topn_eval import evaluate_topn
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
-from src.models.topn_eval import evaluate_topn
 from src.models.train_model import svd_params_for_training
 from src.utils.io import write_json_atomic, write_text_atomic
 from src.utils.logging import get_logger, timed
@@ -140,13 +154,13 @@ def metrics_markdown(metrics: dict) -> str:
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
          svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
-         n_splits: int = CV_FOLDS, topn: bool = True, figures: bool = True) -> dict:
-    """Run the rating CV and the top-N protocol; write metrics JSON, Markdown and figures.
+         n_splits: int = CV_FOLDS, topn: bool = True) -> dict:
+    """Run the rating CV and the top-N protocol; write metrics JSON and Markdown.
 
     In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
     processed ratings + viewer feedback), ``out`` JSON path (default ``paths.metrics``),
     ``svdpp`` to add SVD++; for quick runs ``models`` restricts the rating models,
-    ``n_splits`` the folds, ``topn``/``figures`` switch those parts off. Out: the metrics
+    ``n_splits`` the folds, ``topn`` switches that part off. Out: the metrics
     dict ``{"dataset", "protocol", "rating", "topn", "targets", "created_at", "files"}``.
     """
     out = Path(out) if out is not None else paths.metrics
@@ -183,10 +197,6 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     }
     md_path = paths.reports / "metrics.md"
     files = [str(out), str(md_path)]
-    if figures:
-        from src.visualization.model_plots import plot_model_comparison
-
-        files += [str(p) for p in plot_model_comparison(metrics, paths.figures)]
     metrics["files"] = files
     write_json_atomic(metrics, out)
     write_text_atomic(metrics_markdown(metrics), md_path)

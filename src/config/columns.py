@@ -1,0 +1,16 @@
+"""Column names and list-cell separator: one spelling everywhere (Microsoft Recommenders style)."""
+
+from __future__ import annotations
+
+# --- column names (one spelling everywhere) ---
+ID_COL = "id"            # catalogue (TMDB) id
+USER_COL = "userId"
+ITEM_COL = "movieId"     # MovieLens item id
+TMDB_COL = "tmdbId"
+RATING_COL = "rating"
+TIMESTAMP_COL = "timestamp"
+# Item column of model-ready ratings: the catalogue id (tmdbId) when links map it, else movieId.
+ITEM_ID_COL = "itemId"
+LIST_SEP = "|"           # separator of list-valued cells in merged_data6.csv / features
+
+GENRE_PREFIX = "genre_"        # dummy column = GENRE_PREFIX + genre name with spaces as "_"

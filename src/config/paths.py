@@ -1,0 +1,153 @@
+"""Where StreamRec's files live: the workspace folders and files, and raw input names.
+
+Stages import from here; nobody builds a data path from strings elsewhere. Paths hang off
+a :class:`Paths` value so a test or a server can point a whole stage at another workspace
+(``Paths.from_root(tmp)``, or ``STREAMREC_HOME=/some/dir``) without touching the repo.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.utils.paths import project_root
+
+PROJ_ROOT: Path = project_root()
+
+# Real sample data beside the checkout (read-only; never copied into the repo).
+SHARED_DATA_DIR: Path = Path(
+    os.environ.get("STREAMREC_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data" / "movies")
+)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every folder and file a StreamRec workspace uses, derived from one root."""
+
+    root: Path
+
+    @classmethod
+    def from_root(cls, root: str | os.PathLike) -> "Paths":
+        """Build the paths of a workspace rooted at ``root`` (folders are not created)."""
+        return cls(Path(root).resolve())
+
+    # --- folders (cookiecutter-data-science layout) ---
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw"
+
+    @property
+    def interim(self) -> Path:
+        return self.data / "interim"
+
+    @property
+    def processed(self) -> Path:
+        return self.data / "processed"
+
+    @property
+    def external(self) -> Path:
+        return self.data / "external"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.interim / "quarantine"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def figures(self) -> Path:
+        return self.reports / "figures"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    # --- processed files ---
+    @property
+    def merged(self) -> Path:
+        """The merged catalogue, one row per title (``merged_data6.csv``)."""
+        return self.processed / "merged_data6.csv"
+
+    @property
+    def etl_report(self) -> Path:
+        return self.processed / "etl_report.json"
+
+    @property
+    def ratings(self) -> Path:
+        """Cleaned MovieLens ratings with a ``tmdbId`` column mapped through links."""
+        return self.processed / "ratings.csv"
+
+    @property
+    def links(self) -> Path:
+        return self.processed / "links.csv"
+
+    @property
+    def features(self) -> Path:
+        return self.processed / "features.parquet"
+
+    @property
+    def updates(self) -> Path:
+        """Batch reports of incremental catalogue updates."""
+        return self.processed / "updates"
+
+    # --- external / serving ---
+    @property
+    def ratings_db(self) -> Path:
+        """SQLite store of ratings given through the API/UI."""
+        return self.external / "ratings.db"
+
+    @property
+    def inbox(self) -> Path:
+        """Drop folder for new catalogue batches (``invoke update --inbox``)."""
+        return self.external / "incoming"
+
+    # --- models ---
+    @property
+    def model_bundle(self) -> Path:
+        return self.models / "svd_model.pkl"
+
+    @property
+    def best_params(self) -> Path:
+        return self.models / "svd_best_params.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.reports / "metrics.json"
+
+    @property
+    def benchmarks(self) -> Path:
+        return self.reports / "benchmarks.md"
+
+    def ensure(self) -> "Paths":
+        """Create every folder of the workspace; return self."""
+        for p in (
+            self.raw, self.interim, self.processed, self.external, self.quarantine,
+            self.models, self.figures, self.updates, self.inbox,
+        ):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+PATHS = Paths.from_root(PROJ_ROOT)
+
+# --- raw input file names, searched in data/raw (plain or .gz) in this order ---
+RAW_MOVIES_NAMES = ("movies_dataset.csv", "movies_metadata.csv", "tmdb_5000_movies.csv")
+RAW_CREDITS_NAMES = ("credits.csv", "credits_sample.csv")
+RAW_KEYWORDS_NAMES = ("keywords.csv",)
+RAW_LINKS_NAMES = ("links.csv", "links_small.csv")
+RAW_RATINGS_NAMES = ("ratings.csv", "ratings_small.csv")
+# ETL (src.data.make_dataset): a credits file at least this big (MB on disk) is parsed and
+# flattened in a second process while the main one handles the other inputs (the two
+# halves take similar time at full scale); smaller ones stay in-process (no ~1 s spawn).
+ETL_PARALLEL_CREDITS_MIN_MB = 16.0

@@ -1,0 +1,1 @@
+"""Evaluation: rating-prediction CV, top-N protocols and metrics (above models, beside serving)."""
