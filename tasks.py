@@ -20,10 +20,36 @@ def _paths(home: str | None = None):
     return Paths.from_root(home) if home else PATHS
 
 
-def _log():
+def _log(verbose: bool = True):
+    """Configure logging: INFO for pipeline stages; interactive commands pass ``verbose`` from
+    ``-v`` and default to WARNING so their output is the answer, not the log."""
+    import logging
+
     from src.utils.logging import setup_logging
 
-    return setup_logging()
+    return setup_logging(logging.INFO if verbose else logging.WARNING)
+
+
+def _fail(task_name: str, exc: BaseException):
+    """A one-line error for bad input or a missing extra, exit code 2 (never a traceback)."""
+    from invoke.exceptions import Exit
+
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    return Exit(f"invoke {task_name}: {msg}", code=2)
+
+
+def _int_arg(task_name: str, value, field: str, lo: int, hi: int) -> int:
+    """An integer option checked before any work (the same validator the API uses).
+
+    Integer options have *string* defaults in the task signatures: invoke casts a value to
+    the default's type itself and would print a traceback for ``-n abc``.
+    """
+    from src.data.feedback_store import validate_int
+
+    try:
+        return validate_int(value, field, lo, hi)
+    except ValueError as exc:
+        raise _fail(task_name, exc) from None
 
 
 def _split(csv: str | None) -> list[str] | None:
@@ -36,12 +62,17 @@ def _split(csv: str | None) -> list[str] | None:
     "out_dir": "where to write the CSVs (default data/raw)",
     "seed": "random seed",
 })
-def demo_data(c, scale="small", out_dir=None, seed=0):
+def demo_data(c, scale="small", out_dir=None, seed="0"):
     """Generate a synthetic dataset in the exact Kaggle shapes (movies, credits, keywords, links, ratings)."""
+    from src.config import SYNTHETIC_SCALES
+
+    if scale not in SYNTHETIC_SCALES:
+        raise _fail("demo-data", ValueError(f"--scale must be one of {', '.join(SYNTHETIC_SCALES)}, got {scale!r}"))
+    seed = _int_arg("demo-data", seed, "--seed", 0, 2**32 - 1)
     _log()
     from src.data.synthetic import generate
 
-    generate(out_dir or _paths().raw, scale=scale, seed=int(seed))
+    generate(out_dir or _paths().raw, scale=scale, seed=seed)
 
 
 @task(help={
@@ -114,23 +145,23 @@ def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
     plot_model_comparison(metrics, paths.figures)
 
 
-@task(help={"user": "user id", "genres": "comma-separated genre filter",
-            "n": "how many (invoke spells one-letter options -n)"})
-def recommend(c, user=None, genres=None, n=10):
+@task(help={"user": "user id (integer, as in the API)",
+            "genres": "comma-separated genre filter, any case (drama,Comedy)",
+            "n": "how many, 1..MAX_N (invoke spells one-letter options -n)",
+            "verbose": "log progress at INFO (default: warnings only)"})
+def recommend(c, user=None, genres=None, n="10", verbose=False):
     """Print top-N recommendations for a user (cold start for unknown users)."""
-    from invoke.exceptions import Exit
-
     # ``user`` has a default so that invoke parses it as a flag only: an argument without a
     # default is positional and would swallow ``--help`` as the user id.
     if user is None:
-        raise Exit("invoke recommend: --user is required", code=2)
-    _log()
-    from src.models.predict_model import main
-
+        raise _fail("recommend", ValueError("--user is required"))
+    _log(verbose)
     try:
-        main(user_id=int(user), genres=_split(genres), n=int(n), paths=_paths())
-    except (ValueError, KeyError, FileNotFoundError) as exc:  # a message, not a traceback
-        raise Exit(f"invoke recommend: {exc}", code=2) from exc
+        from src.serving.cli import print_recommendations
+
+        print_recommendations(user, genres=genres, n=n, paths=_paths())
+    except (ValueError, KeyError, FileNotFoundError, ImportError) as exc:  # a message, not a traceback
+        raise _fail("recommend", exc) from exc
 
 
 @task
@@ -146,18 +177,27 @@ def report(c):
 def notebooks(c):
     """Execute every notebook headlessly and export HTML to reports/."""
     _log()
-    from src.pipeline.notebooks import main
+    try:
+        from src.pipeline.notebooks import main
+    except ImportError as exc:  # the [notebooks] extra is missing: say which
+        raise _fail("notebooks", exc) from exc
 
     main(paths=_paths())
 
 
 @task(help={"host": "bind address", "port": "port"})
-def serve(c, host="127.0.0.1", port=8000):
+def serve(c, host="127.0.0.1", port="8000"):
     """Serve the FastAPI API and the Gradio UI (at /ui) from one process."""
+    port = _int_arg("serve", port, "--port", 1, 65535)
+    if not str(host).strip():
+        raise _fail("serve", ValueError("--host must not be empty"))
     _log()
-    from src.serving.app import serve as run_serve
+    try:
+        from src.serving.app import serve as run_serve
+    except ImportError as exc:  # the [serve] extra is missing: say which
+        raise _fail("serve", exc) from exc
 
-    run_serve(host=host, port=int(port), paths=_paths())
+    run_serve(host=host, port=port, paths=_paths())
 
 
 @task(help={
@@ -186,15 +226,27 @@ def bench(c, full=False):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
 
 
-@task(help={"k": "only tests matching this expression", "x": "stop at first failure"})
-def test(c, k=None, x=False):
-    """Run the test suite (unit, integration on ../shared/data, API, browser)."""
+@task(help={"k": "only tests matching this expression", "x": "stop at first failure",
+            "quick": "skip the tests marked slow (browser, crash, notebooks, end-to-end): -m 'not slow'"})
+def test(c, k=None, x=False, quick=False):
+    """Run the test suite (unit, integration on ../shared/data, API, browser); installs Chromium if missing."""
+    import shlex
+
+    from src.pipeline.browser import ensure_chromium
+
+    # The browser test needs Debian's Chromium: install it (root + apt-get) or say why not,
+    # before pytest starts, so the README's command sets up a fresh machine on its own.
+    problem = None if quick else ensure_chromium()
+    if problem:
+        raise _fail("test", RuntimeError(problem))
     args = ["-q", "-ra"]
     if k:
-        args += ["-k", f'"{k}"']
+        args += ["-k", k]
     if x:
         args.append("-x")
-    c.run(f"{sys.executable} -m pytest {' '.join(args)}", pty=False)
+    if quick:
+        args += ["-m", "not slow"]
+    c.run(f"{shlex.quote(sys.executable)} -m pytest {shlex.join(args)}", pty=False)
 
 
 @task

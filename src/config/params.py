@@ -112,3 +112,12 @@ INBOX_PROCESSED = "processed"  # sub-folders of paths.inbox that files are moved
 INBOX_FAILED = "failed"
 # Sibling files of an inbox batch `<stem>.csv[.gz]`: `<stem>.credits.csv[.gz]`, `<stem>.keywords.csv[.gz]`.
 INBOX_SIBLING_KINDS = ("credits", "keywords")
+
+# --- optional dependency groups (setup.py extras; src.utils.extras.require_extra) ---
+# The import names each extra must provide, checked before the modules that use them import
+# anything: the web stack is ~400 MB and Jupyter ~300 MB, so the core install leaves them out.
+# Keep in step with EXTRAS_REQUIRE in setup.py (tests/test_deploy.py compares the two).
+EXTRA_MODULES = {
+    "serve": ("fastapi", "uvicorn", "gradio", "orjson", "httpx"),
+    "notebooks": ("nbformat", "nbclient", "nbconvert", "ipykernel"),
+}

@@ -151,3 +151,10 @@ RAW_RATINGS_NAMES = ("ratings.csv", "ratings_small.csv")
 # flattened in a second process while the main one handles the other inputs (the two
 # halves take similar time at full scale); smaller ones stay in-process (no ~1 s spawn).
 ETL_PARALLEL_CREDITS_MIN_MB = 16.0
+
+# --- the browser the UI test drives (src.pipeline.browser; invoke test installs it) ---
+# Debian's package, not a Playwright download: CI and developer machines reach Debian's
+# mirrors but no browser-build host, and one binary serves every Playwright version.
+CHROMIUM_APT_PACKAGE = "chromium"
+CHROMIUM_ENV = "STREAMREC_CHROMIUM"          # set to use another Chromium build
+CHROMIUM_FALLBACK = "/usr/bin/chromium"      # where Debian's package puts it

@@ -14,15 +14,21 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-from nbconvert import HTMLExporter
-from tqdm.auto import tqdm
+from src.config import EXTRA_MODULES
+from src.utils.extras import require_extra
 
-from src.config import PATHS, Paths
-from src.utils.io import write_text_atomic
-from src.utils.logging import get_logger, setup_logging, timed
+# Before the Jupyter imports: without the extra, one line naming the pip command.
+require_extra("notebooks", EXTRA_MODULES["notebooks"], "src.pipeline.notebooks")
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import CellExecutionError  # noqa: E402
+from nbconvert import HTMLExporter  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from src.config import PATHS, Paths  # noqa: E402
+from src.utils.io import write_text_atomic  # noqa: E402
+from src.utils.logging import get_logger, setup_logging, timed  # noqa: E402
 
 log = get_logger(__name__)
 

@@ -16,7 +16,13 @@ import contextlib
 import gc
 from typing import Annotated, AsyncIterator, Optional
 
-import orjson
+from src.config import EXTRA_MODULES
+from src.utils.extras import require_extra
+
+# Before FastAPI/Gradio imports: without the [serve] extra, one line naming the pip command.
+require_extra("serve", EXTRA_MODULES["serve"], __name__)
+
+import orjson  # noqa: E402
 from fastapi import FastAPI, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response

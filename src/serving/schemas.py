@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from src.config import EXTRA_MODULES
+from src.utils.extras import require_extra
 
-from src.data.feedback_store import MAX_ID, validate_rating
+# Before FastAPI/Gradio imports: without the [serve] extra, one line naming the pip command.
+require_extra("serve", EXTRA_MODULES["serve"], __name__)
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator  # noqa: E402
+
+from src.data.feedback_store import MAX_ID, validate_rating  # noqa: E402
 
 MediaType = Literal["movie", "series"]
 

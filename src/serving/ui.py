@@ -15,6 +15,12 @@ from typing import Any, Callable
 # calls, and the variable is read when gradio is imported, hence before the import.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from src.config import EXTRA_MODULES  # noqa: E402
+from src.utils.extras import require_extra  # noqa: E402
+
+# Before FastAPI/Gradio imports: without the [serve] extra, one line naming the pip command.
+require_extra("serve", EXTRA_MODULES["serve"], __name__)
+
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 
