@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from src.config import LIST_SEP, USER_COL
 from src.serving.schemas import RecommendationList
 
-pytestmark = pytest.mark.timeout(300)
+# Slow: a real uvicorn + Gradio server and load/fuzz clients (~20 s); `invoke test --quick` leaves it out.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

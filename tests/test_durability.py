@@ -14,7 +14,8 @@ import pytest
 from src.data.feedback_store import RatingStore
 from tests.harness.launcher import ServerProcess
 
-pytestmark = pytest.mark.timeout(300)
+# Slow: SIGKILL of a real server under load (~10 s); `invoke test --quick` leaves it out.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 BASE_USER = 900_000  # far above the synthetic MovieLens user ids
 

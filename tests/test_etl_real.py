@@ -15,6 +15,9 @@ from src.data.make_dataset import find_raw_inputs, main
 from src.data.schema import MERGED_COLUMNS, MOVIES_METADATA_COLUMNS, split_list
 from src.utils.io import sha256_file
 
+# Slow: end-to-end ETL on the real sample files, several full runs (~9 s); `invoke test --quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def _report(paths) -> dict:
     return json.loads(paths.etl_report.read_text())

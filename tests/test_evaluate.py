@@ -93,6 +93,7 @@ def test_plots_refuse_empty_metrics(tmp_path, workspace):
         model_plots.main(workspace)
 
 
+@pytest.mark.slow  # end-to-end evaluate (~3 s on an idle box, more when shared)
 def test_evaluate_main_end_to_end_writes_json_markdown_and_figures(workspace, real_subsample,
                                                                    shared_data):
     rpath = workspace.raw / "ratings_subsample.csv"

@@ -26,6 +26,7 @@ def _check_png(path):
     assert len(pd.unique(img.reshape(-1, img.shape[-1])[:, 0])) > 10
 
 
+@pytest.mark.slow  # ETL + features + every figure on real data (~13 s)
 def test_every_figure_on_real_data(real_features):
     written = main(paths=real_features)
     names = [p.stem for p in written]

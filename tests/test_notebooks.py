@@ -45,6 +45,7 @@ def test_committed_notebooks_are_clean_and_conventional():
         assert "def " not in "".join(c.source for c in code), f"{path.name} defines logic src lacks"
 
 
+@pytest.mark.slow  # executes notebooks in Jupyter kernels (5-35 s)
 def test_every_notebook_runs_on_the_synthetic_workspace(synthetic_pipeline, tmp_path):
     # A private copy: the notebooks retrain and re-evaluate, and the session workspace is shared.
     ws = Paths.from_root(shutil.copytree(synthetic_pipeline.root, tmp_path / "ws"))
@@ -60,6 +61,7 @@ def test_every_notebook_runs_on_the_synthetic_workspace(synthetic_pipeline, tmp_
     assert _digest(list_notebooks()) == before              # sources never get outputs written back
 
 
+@pytest.mark.slow  # executes notebooks in Jupyter kernels (5-35 s)
 def test_failing_cell_names_notebook_and_cell(workspace, tmp_path):
     nb_dir = tmp_path / "nbs"
     nb_dir.mkdir()

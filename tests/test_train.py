@@ -151,6 +151,7 @@ def test_svd_recovers_planted_structure():
     assert svd < 0.45 * normal and svd < 0.8 * base, res
 
 
+@pytest.mark.slow  # CV of several models on the real ratings (~3 s idle)
 def test_tuned_svd_beats_baselines_on_real_ratings(shared_data):
     df = load_ratings(shared_data / "ratings_small.csv.gz", shared_data / "links_small.csv.gz",
                       include_feedback=False)

@@ -3,22 +3,20 @@ against a real server. Fills each tab's form, checks the results, and saves a sc
 the Recommendations tab to ``reports/figures/ui.png``.
 
 Chromium: ``/usr/bin/chromium`` or ``$STREAMREC_CHROMIUM``. A missing browser fails the test
-with a clear message (never a skip): CI installs it (see ``.ci/run``).
+with a clear message (never a skip): ``invoke test`` installs it first (src.pipeline.browser).
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 
 from src.config import PATHS, USER_COL
+from src.pipeline.browser import find_chromium
 
-pytestmark = pytest.mark.timeout(300)
+# Slow: a real server and a real browser (~30 s); `invoke test --quick` leaves it out.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
@@ -28,11 +26,11 @@ WAIT_MS = 60_000
 
 def chromium_path() -> str:
     """The Chromium binary to drive; fails the test (not skip) when none is installed."""
-    path = os.environ.get("STREAMREC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(f"Chromium not found at {path!r}: install Debian's 'chromium' package "
-                    "(apt-get install chromium) or set STREAMREC_CHROMIUM to a Chromium binary")
-    return path
+    path = find_chromium()  # the same lookup `invoke test` uses to install it when missing
+    if path is None:
+        pytest.fail("Chromium not found: install Debian's 'chromium' package "
+                    "(apt-get install chromium; `invoke test` does it as root) or set STREAMREC_CHROMIUM")
+    return str(path)
 
 
 @pytest.fixture(scope="module")

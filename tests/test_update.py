@@ -55,6 +55,7 @@ def _big_batch(tmp_path, seed=3):
     return rows, write_batch(tmp_path / "batch", "big", rows)
 
 
+@pytest.mark.slow  # a real server / 550-title batches end to end (~4-7 s)
 def test_add_500_movies_and_50_series_then_rerun_is_a_noop(ws, tmp_path):
     before = pd.read_csv(ws.merged, dtype=str, keep_default_na=False)
     rows, files = _big_batch(tmp_path)
@@ -244,6 +245,7 @@ def test_retrain_threshold_counts_new_feedback(ws, tmp_path, monkeypatch):
     assert upd.maybe_retrain(ws, min_new=5)["new_ratings"] == 0
 
 
+@pytest.mark.slow  # a real server / 550-title batches end to end (~4-7 s)
 def test_running_server_serves_new_titles_after_reload(ws, tmp_path):
     from tests.harness.launcher import ServerProcess
 

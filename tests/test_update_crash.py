@@ -28,6 +28,9 @@ from src.utils.paths import project_root
 from tests.harness.launcher import copy_workspace
 from tests.update_batches import artifact_hashes, batch_rows, write_batch
 
+# Slow: SIGKILL of real update processes (~13 s); `invoke test --quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 BASE_ID = 8_000_000
 PRE_COMMIT = ("read", "staged", "before_commit")
 POST_COMMIT = ("committed", "swapping", "swapped")

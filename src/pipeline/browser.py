@@ -21,9 +21,11 @@ from src.utils.logging import get_logger
 log = get_logger(__name__)
 
 
-def find_chromium(env: dict | None = None, which: Callable[[str], str | None] = shutil.which) -> Path | None:
+def find_chromium(env: dict | None = None, which: Callable[[str], str | None] = shutil.which,
+                  fallback: str = CHROMIUM_FALLBACK) -> Path | None:
     """Out: the Chromium binary to use (``$STREAMREC_CHROMIUM``, ``chromium`` on PATH, then
-    ``/usr/bin/chromium``), or None when none exists. ``env``/``which`` are injectable for tests."""
+    ``fallback`` = ``/usr/bin/chromium``), or None when none exists. ``env``/``which``/
+    ``fallback`` are injectable for tests."""
     env = os.environ if env is None else env
     if env.get(CHROMIUM_ENV):
         # An explicit choice is never second-guessed: a wrong path is reported, not replaced.
@@ -32,8 +34,7 @@ def find_chromium(env: dict | None = None, which: Callable[[str], str | None] = 
     found = which("chromium")
     if found:
         return Path(found)
-    fallback = Path(CHROMIUM_FALLBACK)
-    return fallback if fallback.exists() else None
+    return Path(fallback) if Path(fallback).exists() else None
 
 
 def install_command(is_root: bool, apt_get: str | None) -> list[str] | None:
@@ -47,12 +48,13 @@ def install_command(is_root: bool, apt_get: str | None) -> list[str] | None:
 
 
 def ensure_chromium(env: dict | None = None, which: Callable[[str], str | None] = shutil.which,
-                    is_root: bool | None = None, run: Callable[..., int] | None = None) -> str | None:
+                    is_root: bool | None = None, run: Callable[..., int] | None = None,
+                    fallback: str = CHROMIUM_FALLBACK) -> str | None:
     """Make sure Chromium is installed. Out: None when it is (found or just installed), else a
-    one-line message saying why not and what to do. Injectable ``env``/``which``/``is_root``/``run``
+    one-line message saying why not and what to do. Injectable ``env``/``which``/``is_root``/``run``/``fallback``
     let tests exercise every branch without touching the machine."""
     env = os.environ if env is None else env
-    if find_chromium(env, which):
+    if find_chromium(env, which, fallback):
         return None
     if env.get(CHROMIUM_ENV):
         return f"{CHROMIUM_ENV}={env[CHROMIUM_ENV]} does not exist; point it at a Chromium binary"
@@ -66,6 +68,6 @@ def ensure_chromium(env: dict | None = None, which: Callable[[str], str | None] 
     log.warning("Chromium is missing: installing Debian's %s package (apt-get, one time)", CHROMIUM_APT_PACKAGE)
     run = run or (lambda c: subprocess.run(c, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}).returncode)
     rc = run(cmd)
-    if rc != 0 or not find_chromium(env, which):
+    if rc != 0 or not find_chromium(env, which, fallback):
         return f"apt-get could not install {CHROMIUM_APT_PACKAGE} (exit {rc}): {manual}"
     return None
