@@ -32,6 +32,13 @@ SYNTHETIC_SCALES = {
 }
 SYNTHETIC_MIN_RATINGS_PER_USER = 20
 SYNTHETIC_MANIFEST = "synthetic_manifest.json"
+# Data provenance (src.data.provenance): captions show this many hex digits of a sha256 —
+# 48 bits, unambiguous among a project's inputs and short enough for a figure footer;
+# reports and metrics.json keep the full digest.
+PROVENANCE_SHA_CHARS = 12
+# Figures (src.visualization): 110 dpi keeps a 7.5-inch figure readable on a laptop screen
+# and each PNG under ~100 kB in the report.
+FIGURE_DPI = 110
 
 # --- features (issue 3) ---
 FOCUS_GENRES = ("Drama", "Comedy", "Horror", "Romance")

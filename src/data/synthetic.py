@@ -37,7 +37,7 @@ from src.data.synthetic_catalogue import (
 )
 from src.data.synthetic_people import build_credits, make_people
 from src.data.synthetic_vocab import GENRE_NAMES
-from src.utils.io import atomic_path, write_json_atomic
+from src.utils.io import atomic_path, sha256_file, write_json_atomic
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
@@ -188,7 +188,10 @@ def generate(out_dir: str | os.PathLike, scale: str = "small", seed: int = 0) ->
         "generator": "src.data.synthetic.generate",
         "scale": scale,
         "seed": int(seed),
-        "files": {FILE_NAMES[k]: {"rows": n_rows[k], "bytes": sizes[k]} for k in paths},
+        # sha256 of each file as written: src.data.provenance recognises synthetic inputs
+        # by content (a renamed or moved file is still known; a real file never matches).
+        "files": {FILE_NAMES[k]: {"rows": n_rows[k], "bytes": sizes[k], "sha256": sha256_file(p)}
+                  for k, p in paths.items()},
         "movies": {
             "rows": len(movie_rows),
             "valid_unique_ids": n,

@@ -8,7 +8,8 @@ Two questions, each answered against baselines measured in the same run:
   predicted rating, and the production recommender (:func:`src.evaluation.topn_eval.evaluate_topn`).
 
 Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
-``reports/metrics.md``. Figures are drawn from that JSON by the visualization layer
+``reports/metrics.md``. Both name the data source (``dataset.provenance``, from
+:mod:`src.data.provenance`); on synthetic data the real-data RMSE target reads "n/a". Figures are drawn from that JSON by the visualization layer
 (``src.visualization.model_plots.main``; ``invoke evaluate`` calls both).
 """
 
@@ -33,6 +34,15 @@ from src.config import (
     USER_COL,
     Paths,
 )
+from src.data.provenance import (
+    classify,
+    files_provenance,
+    is_real,
+    na_reason,
+    target_verdict,
+    workspace_provenance,
+)
+from src.data.provenance import markdown as provenance_markdown
 from src.evaluation.rating_cv import (
     BASELINE,
     SVD_DEFAULT,
@@ -47,6 +57,20 @@ from src.utils.io import write_json_atomic, write_text_atomic
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
+
+# Targets with a fixed number set on real MovieLens data; judged only on real data.
+ABSOLUTE_TARGETS = ("best_rmse", "served_svd_rmse")
+
+
+def data_provenance(ratings: FrameOrPath, links: FrameOrPath, paths: Paths) -> dict:
+    """Where the evaluated ratings come from (:mod:`src.data.provenance`): the workspace's ETL
+    inputs by default, the given files' own content otherwise; an in-memory frame is "unknown"."""
+    given = [x for x in (ratings, links) if x is not None]
+    if any(isinstance(x, pd.DataFrame) for x in given):
+        return classify([], [])  # nothing on disk to identify
+    if given:
+        return files_provenance(given, paths)
+    return workspace_provenance(paths)
 
 
 def catalogue_genres(paths: Paths) -> pd.Series | None:
@@ -63,12 +87,17 @@ def catalogue_genres(paths: Paths) -> pd.Series | None:
     return feats.set_index("id")["genres"]
 
 
-def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
+def compute_targets(rating: dict, topn: dict, k: int = TOPN_K, provenance: dict | None = None) -> dict:
     """Return the target verdicts: best RMSE vs ``RMSE_TARGET``, tuned SVD vs baselines, top-N vs popularity.
 
-    In: the "rating" and "topn" parts of metrics.json. Out: ``{name: {target, value, met, ...}}``.
+    In: the "rating" and "topn" parts of metrics.json, and the data's provenance
+    (:mod:`src.data.provenance`; None = real, for callers that measured real data). Out:
+    ``{name: {target, value, met, ...}}``. ``RMSE_TARGET`` was set on real MovieLens ratings,
+    so on synthetic (or unknown) data those absolute targets get ``met: None`` and a
+    ``verdict`` of "n/a: synthetic data"; comparisons with baselines of the same run stay.
     """
     out: dict = {}
+    real = provenance is None or is_real(provenance)
     if rating:
         best = min(rating, key=lambda m: rating[m]["rmse"])
         out["best_rmse"] = {"target": f"<= {RMSE_TARGET}", "model": best,
@@ -99,6 +128,10 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
         prod, svd = topn["production"][key], topn["svd_predicted"][key]
         out["production_beats_svd_predicted"] = {
             "target": f"{key} > svd_predicted", "value": prod, "baseline": svd, "met": prod > svd}
+    if not real:
+        for name in ABSOLUTE_TARGETS:
+            if name in out:
+                out[name].update(met=None, verdict=na_reason(provenance))
     return out
 
 
@@ -112,14 +145,13 @@ def _fmt(v) -> str:
 def target_row(name: str, t: dict) -> str:
     """One Markdown table row ``| check | target | value | baseline | verdict |`` for a target."""
     value = _fmt(t.get("value")) + (f" ({t['model']})" if t.get("model") else "")
-    return (f"| {name} | {t.get('target')} | {value} | {_fmt(t.get('baseline'))} | "
-            f"{'met' if t.get('met') else 'NOT met'} |")
+    return (f"| {name} | {t.get('target')} | {value} | {_fmt(t.get('baseline'))} | {target_verdict(t)} |")
 
 
 def metrics_markdown(metrics: dict) -> str:
     """Render metrics.json as Markdown: dataset line, rating table, top-N table, target verdicts."""
     ds = metrics.get("dataset", {})
-    lines = ["# StreamRec model metrics", "",
+    lines = ["# StreamRec model metrics", "", provenance_markdown(ds.get("provenance")),
              f"Data: {ds.get('n_ratings', '?')} ratings, {ds.get('n_users', '?')} users, "
              f"{ds.get('n_items', '?')} items (sha256 `{str(ds.get('sha256', ''))[:12]}`); "
              f"created {metrics.get('created_at', '?')}.", ""]
@@ -165,6 +197,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     """
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
+    provenance = data_provenance(ratings, links, paths)
+    log.info("evaluating on %s", provenance["label"])
     # The same rule training uses, so the evaluated ``svd_tuned`` is the served model
     # (``paths.best_params`` if tune ran, else config SVD_TUNED_PARAMS).
     tuned, tuned_source = svd_params_for_training(paths)
@@ -182,6 +216,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
             "source": ("DataFrame" if isinstance(ratings, pd.DataFrame)
                        else str(ratings if ratings is not None else paths.ratings)),
             **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()},
+            "provenance": provenance,
         },
         "protocol": {
             "rating": {"folds": n_splits, "kfold_random_state": CV_RANDOM_STATE,
@@ -192,7 +227,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         },
         "rating": rating,
         "topn": topn_res,
-        "targets": compute_targets(rating, topn_res),
+        "targets": compute_targets(rating, topn_res, provenance=provenance),
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     md_path = paths.reports / "metrics.md"
@@ -201,5 +236,5 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     write_json_atomic(metrics, out)
     write_text_atomic(metrics_markdown(metrics), md_path)
     for name, t in metrics["targets"].items():
-        log.info("target %-32s %s (value %s)", name, "met" if t["met"] else "NOT met", t["value"])
+        log.info("target %-32s %s (value %s)", name, target_verdict(t), t["value"])
     return metrics

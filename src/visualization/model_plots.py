@@ -1,7 +1,7 @@
 """Model comparison figures from ``reports/metrics.json``: rating error and top-N quality per model.
 
 ``plot_model_comparison(metrics, out_dir)`` draws two PNGs — RMSE/MAE bars per rating model
-(with the RMSE target line) and top-N metric bars per ranking model — and ``main(paths)``
+(with the RMSE target line, on real data only) and top-N metric bars per ranking model — and ``main(paths)``
 does it for the workspace's metrics file (called by ``invoke figures``). Figures use the
 object API (no pyplot registry) and are written atomically.
 """
@@ -16,31 +16,22 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from src.config import PATHS, RMSE_TARGET, TOPN_K, Paths
-from src.utils.io import atomic_path
+from src.data.provenance import is_real
 from src.utils.logging import get_logger
+from src.visualization.figure_io import save_png
 
 log = get_logger(__name__)
 
-FIGURE_DPI = 110
 RATING_FIGURE = "model_rating_error.png"
 TOPN_FIGURE = "model_topn_quality.png"
 TOPN_METRICS = ("precision", "recall", "ndcg", "map")
 
 
-def _save(fig: Figure, target: Path) -> Path:
-    """Write ``fig`` as PNG atomically at ``target``; free it; return ``target``."""
-    try:
-        with atomic_path(target, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=FIGURE_DPI, format="png", bbox_inches="tight")
-    finally:
-        fig.clear()
-    return target
-
-
-def rating_error_figure(rating: dict) -> Figure:
+def rating_error_figure(rating: dict, real_data: bool = True) -> Figure:
     """Grouped bars of RMSE and MAE per rating model (best first) with the RMSE target line.
 
-    In: the "rating" part of metrics.json ``{model: {"rmse", "mae", ...}}``. Out: a Figure.
+    In: the "rating" part of metrics.json ``{model: {"rmse", "mae", ...}}``; ``real_data``
+    False leaves the target line out (it was set on real MovieLens ratings). Out: a Figure.
     """
     if not rating:
         raise ValueError("metrics 'rating' is empty: nothing to plot")
@@ -53,11 +44,12 @@ def rating_error_figure(rating: dict) -> Figure:
         vals = [rating[n][key] for n in names]
         bars = ax.bar(x + off, vals, w, label=label)
         ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
-    ax.axhline(RMSE_TARGET, color="crimson", linestyle="--", linewidth=1,
-               label=f"RMSE target {RMSE_TARGET}")
+    if real_data:
+        ax.axhline(RMSE_TARGET, color="crimson", linestyle="--", linewidth=1,
+                   label=f"RMSE target {RMSE_TARGET}")
     top = max(max(rating[n]["rmse"], rating[n]["mae"]) for n in names)
     # Head-room above the tallest bar (NormalPredictor) keeps its label clear of the legend.
-    ax.set_ylim(0, max(top, RMSE_TARGET) * 1.2)
+    ax.set_ylim(0, max(top, RMSE_TARGET if real_data else 0) * 1.2)
     ax.set_xticks(x, names, rotation=25, ha="right")
     ax.set_ylabel("error on held-out ratings (lower is better)")
     ax.set_xlabel("rating model")
@@ -102,12 +94,16 @@ def plot_model_comparison(metrics: dict, out_dir: str | os.PathLike) -> list[Pat
     """
     out_dir = Path(out_dir)
     written = []
+    # metrics.json names its data (src.evaluation.evaluate); older files without it count as
+    # unknown, so no real-data target line is drawn for them.
+    prov = (metrics.get("dataset") or {}).get("provenance")
     if metrics.get("rating"):
-        written.append(_save(rating_error_figure(metrics["rating"]), out_dir / RATING_FIGURE))
+        written.append(save_png(rating_error_figure(metrics["rating"], real_data=is_real(prov)),
+                                out_dir / RATING_FIGURE, prov))
     else:
         log.info("no rating metrics: skipping %s", RATING_FIGURE)
     if metrics.get("topn"):
-        written.append(_save(topn_quality_figure(metrics["topn"]), out_dir / TOPN_FIGURE))
+        written.append(save_png(topn_quality_figure(metrics["topn"]), out_dir / TOPN_FIGURE, prov))
     else:
         log.info("no top-N metrics: skipping %s", TOPN_FIGURE)
     return written

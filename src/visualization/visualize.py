@@ -2,7 +2,8 @@
 (``invoke figures``).
 
 Reads ``features.parquet`` and, if present, the processed ``ratings.csv``; each figure is
-built by :mod:`src.visualization.plots` and saved atomically as PNG.
+built by :mod:`src.visualization.plots` and saved atomically as PNG with a footer naming the
+data source (:mod:`src.data.provenance`, via :mod:`src.visualization.figure_io`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from src.config import FOCUS_GENRES, ITEM_COL, PATHS, RATING_COL, Paths
-from src.utils.io import atomic_path
+from src.data.provenance import workspace_provenance
 from src.utils.logging import get_logger, setup_logging, timed
 from src.visualization import model_plots, plots
+from src.visualization.figure_io import save_png
 
 log = get_logger(__name__)
-
-FIGURE_DPI = 110
 
 # File stem -> builder over the features frame, in report order.
 FEATURE_FIGURES: dict[str, Callable[[pd.DataFrame], Figure]] = {
@@ -35,14 +35,9 @@ FEATURE_FIGURES: dict[str, Callable[[pd.DataFrame], Figure]] = {
 RATINGS_FIGURES = ("ratings_distribution", "ratings_per_title_long_tail")
 
 
-def save_figure(fig: Figure, target: Path) -> Path:
-    """Save ``fig`` as PNG at ``target`` atomically and release its memory; return target."""
-    try:
-        with atomic_path(target, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=FIGURE_DPI, format="png")
-    finally:
-        fig.clear()  # Figure objects are not in pyplot's registry: clearing frees them
-    return target
+def save_figure(fig: Figure, target: Path, provenance: dict | None = None) -> Path:
+    """Save ``fig`` as PNG at ``target`` (atomic, data-source footer); return target."""
+    return save_png(fig, target, provenance)
 
 
 def load_features(paths: Paths) -> pd.DataFrame:
@@ -52,7 +47,7 @@ def load_features(paths: Paths) -> pd.DataFrame:
     return pd.read_parquet(paths.features)
 
 
-def ratings_figures(paths: Paths) -> list[Path]:
+def ratings_figures(paths: Paths, provenance: dict | None = None) -> list[Path]:
     """Ratings histogram and per-title long tail from ``paths.ratings``; [] (logged) if absent."""
     if not paths.ratings.exists():
         log.info("no ratings at %s: skipping the ratings figures", paths.ratings)
@@ -62,9 +57,9 @@ def ratings_figures(paths: Paths) -> list[Path]:
     with plots.styled():
         return [
             save_figure(plots.ratings_distribution(ratings[RATING_COL]),
-                        paths.figures / f"{RATINGS_FIGURES[0]}.png"),
+                        paths.figures / f"{RATINGS_FIGURES[0]}.png", provenance),
             save_figure(plots.ratings_long_tail(ratings[ITEM_COL]),
-                        paths.figures / f"{RATINGS_FIGURES[1]}.png"),
+                        paths.figures / f"{RATINGS_FIGURES[1]}.png", provenance),
         ]
 
 
@@ -82,12 +77,13 @@ def main(paths: Paths = PATHS) -> list[Path]:
     paths.figures.mkdir(parents=True, exist_ok=True)
     with timed(log, "figures"):
         features = load_features(paths)
-        log.info("figures from %d titles", len(features))
+        provenance = workspace_provenance(paths)
+        log.info("figures from %d titles (%s)", len(features), provenance["label"])
         written: list[Path] = []
         with plots.styled():
             for stem, build in tqdm(FEATURE_FIGURES.items(), desc="figures", unit="fig"):
-                written.append(save_figure(build(features), paths.figures / f"{stem}.png"))
-        written += ratings_figures(paths)
+                written.append(save_figure(build(features), paths.figures / f"{stem}.png", provenance))
+        written += ratings_figures(paths, provenance)
         written += model_figures(paths)
         log.info("wrote %d figures to %s", len(written), paths.figures)
     return written
