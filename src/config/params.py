@@ -128,3 +128,6 @@ EXTRA_MODULES = {
     "serve": ("fastapi", "uvicorn", "gradio", "orjson", "httpx"),
     "notebooks": ("nbformat", "nbclient", "nbconvert", "ipykernel"),
 }
+
+# --- deploy (app.py): Hugging Face Spaces routes its Gradio SDK apps to this port ---
+HF_SPACES_PORT = 7860
