@@ -57,6 +57,17 @@ def _split(csv: str | None) -> list[str] | None:
     return [g.strip() for g in csv.split(",") if g.strip()] if csv else None
 
 
+def _input_files(task_name: str, **options) -> None:
+    """Every input-file option that was given names an existing file (one-line error, exit 2,
+    before any stage starts; what is *in* the file is the stage's to check)."""
+    from pathlib import Path
+
+    for name, value in options.items():
+        if value is not None and not Path(value).is_file():
+            flag = "--" + name.replace("_", "-")
+            raise _fail(task_name, FileNotFoundError(f"{flag} {value}: no such file"))
+
+
 @task(help={
     "scale": "small (seconds; whole pipeline < 1 min) or full (45k movies, ~190 MB credits, 1M+ ratings)",
     "out_dir": "where to write the CSVs (default data/raw)",
@@ -85,6 +96,7 @@ def demo_data(c, scale="small", out_dir=None, seed="0"):
 })
 def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None):
     """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv."""
+    _input_files("data", movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings)
     _log()
     from src.data.make_dataset import main
 
@@ -113,6 +125,7 @@ def figures(c):
 @task(help={"ratings": "ratings CSV (default: processed ratings)", "links": "links CSV mapping movieId->tmdbId"})
 def tune(c, ratings=None, links=None):
     """Grid-search SVD hyper-parameters; save the best next to the model."""
+    _input_files("tune", ratings=ratings, links=links)
     _log()
     from src.models.train_model import tune as run_tune
 
@@ -122,6 +135,7 @@ def tune(c, ratings=None, links=None):
 @task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV"})
 def train(c, ratings=None, links=None):
     """Train the SVD rating model and top-N ranker on real user ratings; save a checksummed bundle."""
+    _input_files("train", ratings=ratings, links=links)
     _log()
     from src.models.train_model import main
 
@@ -136,6 +150,7 @@ def train(c, ratings=None, links=None):
 })
 def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
     """5-fold CV RMSE/MAE and top-N ranking metrics against baselines."""
+    _input_files("evaluate", ratings=ratings, links=links)
     _log()
     from src.evaluation.evaluate import main
     from src.visualization.model_plots import plot_model_comparison
@@ -210,6 +225,11 @@ def serve(c, host="127.0.0.1", port="8000"):
 })
 def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
+    if bool(movies) == bool(inbox):
+        raise _fail("update", ValueError("give either --movies PATH or --inbox"))
+    if not movies and (credits or keywords):
+        raise _fail("update", ValueError("--credits/--keywords go with --movies"))
+    _input_files("update", movies=movies, credits=credits, keywords=keywords)
     _log()
     from src.pipeline.update import main
 

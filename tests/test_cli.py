@@ -37,6 +37,12 @@ def test_bad_arguments_fail_before_anything_loads(workspace):
     _one_line_error(run_invoke(["demo-data", "--seed", "x"], home=workspace.root), "--seed")
     _one_line_error(run_invoke(["demo-data", "--scale", "huge"], home=workspace.root), "--scale")
     _one_line_error(run_invoke(["serve", "--port", "70000"], home=workspace.root), "--port")
+    for args in (["data", "--movies", "/no/such.csv"], ["evaluate", "--ratings", "/no/such.csv"],
+                 ["train", "--links", "/no/such.csv"], ["update", "--movies", "/no/such.csv"]):
+        _one_line_error(run_invoke(args, home=workspace.root), "/no/such.csv: no such file")
+    _one_line_error(run_invoke(["update"], home=workspace.root), "either --movies PATH or --inbox")
+    _one_line_error(run_invoke(["update", "--inbox", "--credits", "c.csv"], home=workspace.root),
+                    "go with --movies")
     assert not any(workspace.raw.iterdir()), "demo-data wrote files despite a bad argument"
     # Valid arguments on the empty workspace reach the next check: a one-line hint.
     _one_line_error(run_invoke(["recommend", "--user", "5"], home=workspace.root), "invoke all")

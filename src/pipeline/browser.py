@@ -43,7 +43,7 @@ def install_command(is_root: bool, apt_get: str | None) -> list[str] | None:
     if not is_root or not apt_get:
         return None
     # ``apt-get update`` first: a fresh container has no package lists yet.
-    return ["sh", "-c", f"{apt_get} update -qq && {apt_get} install -y -qq --no-install-recommends "
+    return ["sh", "-c", f"{apt_get} update -qq && {apt_get} install -y -qq "
                         f"{CHROMIUM_APT_PACKAGE} >/dev/null"]
 
 
