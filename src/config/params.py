@@ -112,3 +112,27 @@ INBOX_PROCESSED = "processed"  # sub-folders of paths.inbox that files are moved
 INBOX_FAILED = "failed"
 # Sibling files of an inbox batch `<stem>.csv[.gz]`: `<stem>.credits.csv[.gz]`, `<stem>.keywords.csv[.gz]`.
 INBOX_SIBLING_KINDS = ("credits", "keywords")
+
+# --- untrusted input limits (issue 11, src.data.readers; references/untrusted_input.md) ---
+# Bytes of one input file after decompression: the full Kaggle credits.csv is ~190 MB, so
+# 2 GiB leaves ten times headroom while refusing a gzip bomb before it fills the memory.
+MAX_INPUT_FILE_BYTES = 2 * 1024**3
+# One cell / one record (UTF-8 bytes). The largest real cells are credits' crew lists (25 KB
+# in the shared sample, a few hundred KB in the full Kaggle file); 2 MiB keeps every real row
+# while a 50 MB genres cell (which once grew features.parquet to 425 MB) is quarantined.
+MAX_CELL_BYTES = 2 * 1024**2
+MAX_ROW_BYTES = 4 * 1024**2
+# Delimiters tried when a header holds a single field (a ';'- or tab-separated export).
+ALT_DELIMITERS = (";", "\t", "|")
+# A rebuild (`invoke data`) or update that leaves fewer than this fraction of the current
+# catalogue's titles (or none) is refused unless `--force`: losing half the catalogue is far
+# more often a broken input file than a real withdrawal.
+CATALOGUE_MIN_KEEP_FRACTION = 0.5
+# Inbox: a file is picked up only once it has not been modified for this many seconds (a
+# writer that does not use the `.part`-then-rename convention is still writing it before).
+INBOX_SETTLE_SECONDS = 5.0
+# Longest file name the inbox writes (bytes); ext4/xfs/btrfs allow 255.
+INBOX_MAX_NAME_BYTES = 255
+# A quarantined record's raw text is kept up to this many characters (then cut, with its
+# size noted): enough to see what was wrong, without copying a 50 MB cell into quarantine.
+QUARANTINE_RAW_MAX_CHARS = 10_000
