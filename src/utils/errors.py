@@ -31,3 +31,7 @@ class ShrinkRefusedError(StreamRecError):
 
 class UpdateLockedError(StreamRecError, RuntimeError):
     """Another update (or ETL) holds the workspace's update lock."""
+
+
+class OutputVerifyError(StreamRecError):
+    """A staged output did not read back; it was not committed (the previous one stays)."""
