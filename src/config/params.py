@@ -136,3 +136,11 @@ INBOX_MAX_NAME_BYTES = 255
 # A quarantined record's raw text is kept up to this many characters (then cut, with its
 # size noted): enough to see what was wrong, without copying a 50 MB cell into quarantine.
 QUARANTINE_RAW_MAX_CHARS = 10_000
+# Charset detection (src.data.decode): on short non-UTF-8 text charset-normalizer often rates
+# several single-byte code pages alike (a Latin-1 "crème" scores best as Baltic cp1257,
+# giving "črème"). Catalogue exports that are not UTF-8 are overwhelmingly Western European,
+# so cp1252 (a superset of Latin-1's letters) wins when it is a candidate whose "chaos"
+# (mess ratio, 0-1) is within this margin of the best; clearly other scripts (Cyrillic
+# cp1251, ...) never list cp1252 and keep their own match.
+CHARSET_PREFERRED = "cp1252"
+CHARSET_PREFER_MARGIN = 0.05

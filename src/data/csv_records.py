@@ -11,8 +11,9 @@ record's span is tracked with ``line_num``, so :func:`split_records` can prove t
 ``header + blank + every record's lines == physical lines`` and raises if not (a bug).
 
 Reasons: ``wrong_field_count``, ``unterminated_quote`` (a quote opened and never closed
-before the end of the file: that line is quarantined and parsing resumes on the next line,
-so the lines after it are not swallowed), ``bad_quoting`` (e.g. ``"a"b``), ``cell_too_large``
+before the end of the file), ``bad_quoting`` (e.g. ``"a"b``, or a stray quote closed by a
+quote on a later line); for both, only the line the record starts on is quarantined and
+parsing resumes on the next line, so the lines after it are not swallowed; ``cell_too_large``
 (a cell over ``MAX_CELL_BYTES``), ``row_too_large`` (a record over ``MAX_ROW_BYTES``). A
 half-written last line is a record like any other: short ones are ``wrong_field_count``.
 """
@@ -227,15 +228,13 @@ def split_records(text: str, name: str) -> CsvRecords:
                 start = end
             pos = len(lines)
         except csv.Error as exc:
-            if any(e in str(exc) for e in _EOF_ERRORS):
-                # A quote never closed: only its own line is rejected; the lines it would have
-                # swallowed are parsed again as records of their own.
-                end, reason = start + 1, UNTERMINATED_QUOTE
-            else:
-                end, reason = max(pos + reader.line_num, start + 1), BAD_QUOTING
-            out.bad.append((start + 1, excerpt("".join(lines[start:end])), reason))
-            spanned += end - start
-            pos = end
+            # Only the line the broken record starts on is rejected; the lines the parser
+            # had swallowed into it (a quote never closed, or closed by a later line's quote)
+            # are parsed again as records of their own.
+            reason = UNTERMINATED_QUOTE if any(e in str(exc) for e in _EOF_ERRORS) else BAD_QUOTING
+            out.bad.append((start + 1, excerpt(lines[start]), reason))
+            spanned += 1
+            pos = start + 1
     accounted = 1 + out.blank_lines + spanned  # the header line, blank lines, records
     if accounted != len(lines):
         raise RuntimeError(f"{name}: {len(lines)} physical lines but {accounted} accounted for")

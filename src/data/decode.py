@@ -9,7 +9,8 @@ naming the file and the problem; nothing here guesses silently:
 * the decompressed size is capped (``MAX_INPUT_FILE_BYTES``), so a gzip bomb stops early;
 * a UTF-8/UTF-16/UTF-32 byte-order mark decides the encoding; otherwise strict UTF-8 is
   tried first (what every real source uses) and only then charset-normalizer's best guess
-  (Latin-1 / cp1252 exports); bytes nothing decodes, or NUL bytes (binary data), are refused.
+  (cp1252 on a near tie: ``CHARSET_PREFER_MARGIN``); bytes nothing decodes, or NUL bytes
+  (binary data), are refused.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.config import MAX_INPUT_FILE_BYTES
+from src.config import CHARSET_PREFER_MARGIN, CHARSET_PREFERRED, MAX_INPUT_FILE_BYTES
 from src.utils.errors import InputFileError
 from src.utils.logging import get_logger
 
@@ -100,12 +101,22 @@ def _detect(data: bytes, name: str) -> tuple[str, str]:
     """Decode non-UTF-8 bytes with charset-normalizer's best match, logged as a warning."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise InputFileError(f"{name}: not text in any encoding charset-normalizer recognises; "
                              "export it as UTF-8")
-    log.warning("%s: not UTF-8; decoded as %s (charset-normalizer)", name, best.encoding)
-    return str(best), best.encoding
+    text, encoding = str(best), best.encoding
+    # On a near tie the Western code page wins (see CHARSET_PREFER_MARGIN); it is a match
+    # only if it decodes every byte (cp1252 leaves five byte values undefined).
+    preferred = next((m for m in matches if CHARSET_PREFERRED in m.could_be_from_charset), None)
+    if preferred is not None and preferred.chaos <= best.chaos + CHARSET_PREFER_MARGIN:
+        try:
+            text, encoding = data.decode(CHARSET_PREFERRED), CHARSET_PREFERRED
+        except UnicodeDecodeError:
+            pass
+    log.warning("%s: not UTF-8; decoded as %s (charset-normalizer)", name, encoding)
+    return text, encoding
 
 
 def read_text(path: str | os.PathLike) -> DecodedFile:
