@@ -128,9 +128,11 @@ ALT_DELIMITERS = (";", "\t", "|")
 # catalogue's titles (or none) is refused unless `--force`: losing half the catalogue is far
 # more often a broken input file than a real withdrawal.
 CATALOGUE_MIN_KEEP_FRACTION = 0.5
-# Inbox: a file is picked up only once it has not been modified for this many seconds (a
-# writer that does not use the `.part`-then-rename convention is still writing it before).
-INBOX_SETTLE_SECONDS = 5.0
+# Inbox stable-size check: each candidate file is stat'ed, then again after this many seconds;
+# one whose size or mtime moved is still being written (by an uploader that ignores the
+# `.part`-then-rename convention) and waits for the next run. 1 s costs cron nothing and
+# catches any writer that is actively streaming.
+INBOX_STABLE_SECONDS = 1.0
 # Longest file name the inbox writes (bytes); ext4/xfs/btrfs allow 255.
 INBOX_MAX_NAME_BYTES = 255
 # A quarantined record's raw text is kept up to this many characters (then cut, with its

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shutil
-import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -311,6 +310,51 @@ def _after(reports: list[dict], retrain: bool, paths: Paths, server_url: str | N
 
 # --- entry points ----------------------------------------------------------------------
 
+def _error_line(exc: BaseException) -> str:
+    """What an inbox error file says about ``exc``: the project's own one-line messages as
+    they are (they name files and problems, never contents); for anything else only its
+    type, since a library's message may quote the file (the traceback goes to the log)."""
+    if isinstance(exc, StreamRecError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__} (unexpected error; the traceback is in the update log)"
+
+
+def _run_inbox_batch(paths: Paths, b, reports: list[dict]) -> dict:
+    """Apply one inbox batch and file it; never raises for a bad batch. Out: its summary."""
+    if b.problem is not None or b.movies is None:
+        msg = b.problem or (f"no movies file for {b.stem}: expected {b.stem}.csv[.gz] beside "
+                            f"{[p.name for p in b.files()]}")
+        log.error("inbox batch %s not applied: %s", b.stem, msg)
+        file_batch(paths, b, ok=False, error=msg)
+        return {"stem": b.stem, "status": "failed", "error": msg}
+    try:
+        rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name)
+    except Exception as exc:  # one bad file must not block the rest of the inbox
+        msg = _error_line(exc)
+        if isinstance(exc, StreamRecError):
+            log.error("inbox batch %s failed: %s", b.stem, msg)
+        else:
+            log.exception("inbox batch %s failed", b.stem)
+        file_batch(paths, b, ok=False, error=msg)
+        return {"stem": b.stem, "status": "failed", "error": msg}
+    reports.append(rep)
+    summary = {"stem": b.stem, "status": rep["status"], "report": rep["timestamp"],
+               "added": rep["added"], "updated": rep["updated"]}
+    changed = b.changed()
+    if changed:
+        # Still being written while it was applied: what was read is in, the rest is not.
+        # Left in place, the next run applies the whole file again (idempotent by id).
+        log.error("inbox batch %s: %s changed while being applied; left in the inbox for the "
+                  "next run", b.stem, changed)
+        return {**summary, "left_in_inbox": changed}
+    if b.extra:
+        log.warning("inbox: %s has unrecognised files %s (filed with it)",
+                    b.stem, [p.name for p in b.extra])
+    file_batch(paths, b, ok=True)
+    return summary
+
+
+
 def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | None = None) -> dict:
     """Process every batch waiting in ``paths.inbox`` in name order (cron entry point).
 
@@ -328,26 +372,7 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
             results, reports = [], []
             # Progress only matters for a backlog (e.g. after downtime); one batch logs enough.
             for b in tqdm(batches, desc="inbox", unit="batch", disable=len(batches) < 2):
-                if b.movies is None:
-                    msg = (f"no movies file for {b.stem}: expected {b.stem}.csv[.gz] beside "
-                           f"{[p.name for p in b.files()]}")
-                    file_batch(paths, b, ok=False, error=msg)
-                    results.append({"stem": b.stem, "status": "failed", "error": msg})
-                    continue
-                try:
-                    rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name)
-                except Exception as exc:  # one bad file must not block the rest of the inbox
-                    log.error("inbox batch %s failed: %s", b.stem, exc)
-                    file_batch(paths, b, ok=False, error=traceback.format_exc())
-                    results.append({"stem": b.stem, "status": "failed", "error": str(exc)})
-                    continue
-                if b.extra:
-                    log.warning("inbox: %s has unrecognised files %s (filed with it)",
-                                b.stem, [p.name for p in b.extra])
-                file_batch(paths, b, ok=True)
-                reports.append(rep)
-                results.append({"stem": b.stem, "status": rep["status"], "report": rep["timestamp"],
-                                "added": rep["added"], "updated": rep["updated"]})
+                results.append(_run_inbox_batch(paths, b, reports))
             extra = _after(reports, retrain, paths, server_url)
             return {"status": "done", "batches": results, "recovery": recovered, **extra}
     except UpdateLockedError as exc:
