@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -24,15 +22,15 @@ from src.data.make_dataset import main as etl_main
 from src.data.readers import read_raw_csv
 from src.utils.errors import InputFileError, ShrinkRefusedError
 from src.utils.io import sha256_file
+from tests.harness.catalogue import movies_text, run_invoke, small_catalogue
 from tests.update_batches import batch_rows, tmdb_frame
 
-REPO = Path(__file__).resolve().parents[1]
 N_BASE = 40
 
 
 def _movies_text(n: int = N_BASE, start: int = 1) -> str:
     """A tmdb_5000-schema movies CSV of ``n`` valid titles, as text."""
-    return tmdb_frame(batch_rows(start, n_movies=n, seed=start)).to_csv(index=False)
+    return movies_text(n, start)
 
 
 def _lines(n: int = N_BASE) -> list[str]:
@@ -42,11 +40,7 @@ def _lines(n: int = N_BASE) -> list[str]:
     return lines
 
 
-def invoke(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``invoke <args>`` from the repo against the workspace ``home``."""
-    env = {**os.environ, "STREAMREC_HOME": str(home), "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+invoke = run_invoke
 
 
 def assert_one_line_refusal(proc: subprocess.CompletedProcess, *needles: str) -> str:
@@ -63,10 +57,7 @@ def assert_one_line_refusal(proc: subprocess.CompletedProcess, *needles: str) ->
 @pytest.fixture()
 def catalogue(workspace: Paths, tmp_path: Path) -> Paths:
     """A workspace whose ETL ran on ``N_BASE`` good titles."""
-    good = tmp_path / "good.csv"
-    good.write_text(_movies_text())
-    etl_main(movies=good, paths=workspace)
-    return workspace
+    return small_catalogue(workspace, tmp_path / "src", N_BASE)
 
 
 def _etl_file(tmp_path: Path, name: str, data: bytes | str, paths: Paths) -> dict:
