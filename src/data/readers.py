@@ -21,14 +21,14 @@ from src.config import (
     RAW_MOVIES_NAMES,
     RAW_RATINGS_NAMES,
 )
+from src.data.csv_records import LINE_COL, split_records
+from src.data.decode import read_text
 from src.data.schema import (
     MOVIES_METADATA_COLUMNS,
     SCHEMA_MOVIES_METADATA,
     SCHEMA_TMDB5000,
     TMDB5000_COLUMNS,
 )
-from src.data.csv_records import LINE_COL, split_records
-from src.data.decode import read_text
 from src.utils.errors import InputFileError
 from src.utils.logging import get_logger
 

@@ -38,4 +38,4 @@ def run_invoke(home: Path, *args: str, timeout: float = 120) -> subprocess.Compl
     """Run ``invoke <args>`` from the repo against the workspace rooted at ``home``."""
     env = {**os.environ, "STREAMREC_HOME": str(home), "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
