@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "numpy>=1.26",
     "pandas>=2.1",
     "pyarrow>=14",
+    "charset-normalizer>=3.3",  # encoding detection of non-UTF-8 input files (src.data.decode)
     "scipy>=1.11",
     "scikit-learn>=1.4",
     "threadpoolctl>=3.1",

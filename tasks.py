@@ -52,6 +52,26 @@ def _int_arg(task_name: str, value, field: str, lo: int, hi: int) -> int:
         raise _fail(task_name, exc) from None
 
 
+def _guarded(task_name: str, fn, *args, **kwargs):
+    """Run a stage; the project's own errors become one line and exit code 2, no traceback.
+
+    In: the task's name (for the message), the stage function and its arguments. Out: what
+    it returns. ``StreamRecError`` (src.utils.errors: bad input, missing workspace files,
+    a refused shrink, another update running) and a missing file (FileNotFoundError, e.g.
+    ``invoke serve`` on an empty workspace) say what was wrong and what to do next; any
+    other exception is a bug and keeps its traceback.
+    """
+    from invoke.exceptions import Exit
+
+    from src.utils.errors import StreamRecError
+
+    try:
+        return fn(*args, **kwargs)
+    except (StreamRecError, FileNotFoundError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise Exit(f"invoke {task_name}: {first}", code=2) from None
+
+
 def _split(csv: str | None) -> list[str] | None:
     """A comma-separated option (``"Drama, Comedy"``) as a list of names; None when empty."""
     return [g.strip() for g in csv.split(",") if g.strip()] if csv else None
@@ -93,15 +113,17 @@ def demo_data(c, scale="small", out_dir=None, seed="0"):
     "links": "MovieLens links CSV (optional)",
     "ratings": "MovieLens ratings CSV (optional)",
     "out_dir": "processed output folder (default data/processed)",
+    "force": "accept a catalogue that shrinks by more than half (or to 0) vs the current one",
 })
-def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None):
+def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None,
+         force=False):
     """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv."""
     _input_files("data", movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings)
     _log()
     from src.data.make_dataset import main
 
-    main(movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings,
-         out_dir=out_dir, paths=_paths())
+    _guarded("data", main, movies=movies, credits=credits, keywords=keywords, links=links,
+             ratings=ratings, out_dir=out_dir, paths=_paths(), force=force)
 
 
 @task
@@ -110,7 +132,7 @@ def features(c):
     _log()
     from src.features.build_features import main
 
-    main(paths=_paths())
+    _guarded("features", main, paths=_paths())
 
 
 @task
@@ -129,7 +151,7 @@ def tune(c, ratings=None, links=None):
     _log()
     from src.models.train_model import tune as run_tune
 
-    run_tune(ratings=ratings, links=links, paths=_paths())
+    _guarded("tune", run_tune, ratings=ratings, links=links, paths=_paths())
 
 
 @task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV"})
@@ -139,7 +161,7 @@ def train(c, ratings=None, links=None):
     _log()
     from src.models.train_model import main
 
-    main(ratings=ratings, links=links, paths=_paths())
+    _guarded("train", main, ratings=ratings, links=links, paths=_paths())
 
 
 @task(help={
@@ -156,7 +178,8 @@ def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
     from src.visualization.model_plots import plot_model_comparison
 
     paths = _paths()
-    metrics = main(ratings=ratings, links=links, out=out, svdpp=svdpp, paths=paths)
+    metrics = _guarded("evaluate", main, ratings=ratings, links=links, out=out, svdpp=svdpp,
+                       paths=paths)
     plot_model_comparison(metrics, paths.figures)
 
 
@@ -174,7 +197,7 @@ def recommend(c, user=None, genres=None, n="10", verbose=False):
     try:
         from src.serving.cli import print_recommendations
 
-        print_recommendations(user, genres=genres, n=n, paths=_paths())
+        _guarded("recommend", print_recommendations, user, genres=genres, n=n, paths=_paths())
     except (ValueError, KeyError, FileNotFoundError, ImportError) as exc:  # a message, not a traceback
         raise _fail("recommend", exc) from exc
 
@@ -212,7 +235,7 @@ def serve(c, host="127.0.0.1", port="8000"):
     except ImportError as exc:  # the [serve] extra is missing: say which
         raise _fail("serve", exc) from exc
 
-    run_serve(host=host, port=port, paths=_paths())
+    _guarded("serve", run_serve, host=host, port=port, paths=_paths())
 
 
 @task(help={
@@ -222,8 +245,10 @@ def serve(c, host="127.0.0.1", port="8000"):
     "inbox": "process every file in data/external/incoming instead",
     "retrain": "retrain the model afterwards when enough new ratings exist",
     "server_url": "running server to tell to reload (default: $STREAMREC_SERVER_URL)",
+    "force": "accept a batch that would shrink the catalogue past the guard (--movies only)",
 })
-def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None):
+def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None,
+           force=False):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
     if bool(movies) == bool(inbox):
         raise _fail("update", ValueError("give either --movies PATH or --inbox"))
@@ -233,8 +258,8 @@ def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=Fal
     _log()
     from src.pipeline.update import main
 
-    main(movies=movies, credits=credits, keywords=keywords, inbox=inbox, retrain=retrain,
-         paths=_paths(), server_url=server_url)
+    _guarded("update", main, movies=movies, credits=credits, keywords=keywords, inbox=inbox,
+             retrain=retrain, paths=_paths(), server_url=server_url, force=force)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})

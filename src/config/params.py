@@ -131,3 +131,37 @@ EXTRA_MODULES = {
 
 # --- deploy (app.py): Hugging Face Spaces routes its Gradio SDK apps to this port ---
 HF_SPACES_PORT = 7860
+
+# --- untrusted input limits (issue 11, src.data.readers; references/untrusted_input.md) ---
+# Bytes of one input file after decompression: the full Kaggle credits.csv is ~190 MB, so
+# 2 GiB leaves ten times headroom while refusing a gzip bomb before it fills the memory.
+MAX_INPUT_FILE_BYTES = 2 * 1024**3
+# One cell / one record (UTF-8 bytes). The largest real cells are credits' crew lists (25 KB
+# in the shared sample, a few hundred KB in the full Kaggle file); 2 MiB keeps every real row
+# while a 50 MB genres cell (which once grew features.parquet to 425 MB) is quarantined.
+MAX_CELL_BYTES = 2 * 1024**2
+MAX_ROW_BYTES = 4 * 1024**2
+# Delimiters tried when a header holds a single field (a ';'- or tab-separated export).
+ALT_DELIMITERS = (";", "\t", "|")
+# A rebuild (`invoke data`) or update that leaves fewer than this fraction of the current
+# catalogue's titles (or none) is refused unless `--force`: losing half the catalogue is far
+# more often a broken input file than a real withdrawal.
+CATALOGUE_MIN_KEEP_FRACTION = 0.5
+# Inbox stable-size check: each candidate file is stat'ed, then again after this many seconds;
+# one whose size or mtime moved is still being written (by an uploader that ignores the
+# `.part`-then-rename convention) and waits for the next run. 1 s costs cron nothing and
+# catches any writer that is actively streaming.
+INBOX_STABLE_SECONDS = 1.0
+# Longest file name the inbox writes (bytes); ext4/xfs/btrfs allow 255.
+INBOX_MAX_NAME_BYTES = 255
+# A quarantined record's raw text is kept up to this many characters (then cut, with its
+# size noted): enough to see what was wrong, without copying a 50 MB cell into quarantine.
+QUARANTINE_RAW_MAX_CHARS = 10_000
+# Charset detection (src.data.decode): on short non-UTF-8 text charset-normalizer often rates
+# several single-byte code pages alike (a Latin-1 "crème" scores best as Baltic cp1257,
+# giving "črème"). Catalogue exports that are not UTF-8 are overwhelmingly Western European,
+# so cp1252 (a superset of Latin-1's letters) wins when it is a candidate whose "chaos"
+# (mess ratio, 0-1) is within this margin of the best; clearly other scripts (Cyrillic
+# cp1251, ...) never list cp1252 and keep their own match.
+CHARSET_PREFERRED = "cp1252"
+CHARSET_PREFER_MARGIN = 0.05

@@ -32,14 +32,11 @@ from pathlib import Path
 from typing import Iterator
 
 from src.config import UPDATE_PAUSE_ENV, UPDATE_PAUSE_SECONDS_ENV, Paths
+from src.utils.errors import UpdateLockedError  # noqa: F401  (re-exported: callers catch it here)
 from src.utils.io import sha256_file, write_json_atomic
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
-
-
-class UpdateLockedError(RuntimeError):
-    """Another update holds the workspace's update lock."""
 
 
 class JournalConflictError(RuntimeError):
@@ -100,7 +97,9 @@ def update_lock(paths: Paths) -> Iterator[Path]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise UpdateLockedError(f"another update holds {path}") from exc
+            raise UpdateLockedError(
+                f"another update is running (it holds the lock {path}); try again when it "
+                "has finished") from exc
         # Record the holder for humans looking at a stuck lock; the lock itself is the flock.
         fh.seek(0)
         fh.truncate()

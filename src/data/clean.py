@@ -11,7 +11,9 @@ and returns ``(clean, quarantine, stats)``:
 
 Reason codes: ``missing_id``, ``id_not_integer``, ``id_not_positive``, ``shifted_columns``
 (a line break in the source shifted the fields: the id holds a date or ``adult`` holds
-text), ``unparseable_nested:<column>``, ``invalid_media_type``, ``wrong_field_count``.
+text), ``unparseable_nested:<column>``, ``invalid_media_type``, and the reader's
+(``wrong_field_count``, ``unterminated_quote``, ``bad_quoting``, ``cell_too_large``,
+``row_too_large``: src.data.csv_records).
 
 Unparseable nested cells: in movies, ``genres`` quarantines the row and the other nested
 columns are kept empty and counted (``nested_emptied``, see src.data.schema); in credits and
@@ -39,7 +41,7 @@ from src.data.convert import (
     trim_text,
 )
 from src.data.nested import parse_many
-from src.data.readers import detect_movies_schema, require_columns
+from src.data.readers import LINE_COL, detect_movies_schema, require_columns
 from src.data.schema import (
     BOOL_COLUMNS,
     DEFAULT_MEDIA_TYPE,
@@ -53,7 +55,6 @@ from src.utils.logging import get_logger
 
 log = get_logger(__name__)
 
-LINE_COL = "_line"  # position of the record in its file, carried for quarantine reports
 REASON_COL = "reason"
 PROGRESS_MIN_CELLS = 20_000
 

@@ -12,7 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_INT_RE = r"[+-]?\d{1,18}(?:\.0*)?"  # "862" or "862.0" (links.csv stores floats); fits int64
+# Canonical ASCII integers only: "862", "-3" (so ids <= 0 get their own reason) or "862.0"
+# (pandas-written links.csv stores tmdbId as floats); fits int64. ``[0-9]``, not ``\d``:
+# ``\d`` also matches full-width and other Unicode digits ("０１２"), which no id source
+# writes and which once aborted a whole batch instead of quarantining their row.
+_INT_RE = r"-?[0-9]{1,18}(?:\.0+)?"
 # Plain decimals ("4.5", "-12"): the only shape taken through Arrow's float parser, so
 # exotic spellings (exponents, inf, nan) always get pandas' own reading.
 _PLAIN_FLOAT_RE = r"-?\d+(?:\.\d+)?"

@@ -43,16 +43,16 @@ def quarantine_path(paths: Paths, source: str | os.PathLike) -> Path:
 
 
 def add_bad_lines(quarantine: pd.DataFrame, stats: dict, bad: pd.DataFrame) -> pd.DataFrame:
-    """Count a file's malformed CSV records (from ``read_raw_csv``) as read and quarantined.
+    """Count a file's records rejected by the reader (``read_raw_csv``) as read and quarantined.
 
-    In: a cleaner's quarantine and stats (updated in place) and the bad records. Out: the
-    quarantine with the bad records appended (reason ``wrong_field_count``).
+    In: a cleaner's quarantine and stats (updated in place) and the rejected records. Out:
+    the quarantine with them appended (their reasons: src.data.csv_records).
     """
     if not len(bad):
         return quarantine
     stats["rows_in"] += len(bad)
-    stats["quarantined"]["wrong_field_count"] = (
-        stats["quarantined"].get("wrong_field_count", 0) + len(bad))
+    for reason, n in bad["reason"].value_counts().items():
+        stats["quarantined"][reason] = stats["quarantined"].get(reason, 0) + int(n)
     return pd.concat([quarantine, bad], ignore_index=True)
 
 
@@ -66,7 +66,7 @@ def read_and_clean(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd
     raw, bad = read_raw_csv(path)
     clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
     quarantine = add_bad_lines(quarantine, stats, bad)
-    check_invariant(stats, kind)
+    check_invariant(stats, kind, records=raw.attrs["records"])
     return clean, quarantine, stats
 
 
@@ -84,9 +84,18 @@ def run_input(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.Data
     return clean, quarantine, stats
 
 
-def check_invariant(stats: dict, what: str) -> None:
+def check_invariant(stats: dict, what: str, records: int | None = None) -> None:
     """Raise if ``rows_in != rows_out + sum(quarantined) + duplicates_dropped`` (a row was
-    lost or invented: a bug, never a data problem)."""
+    lost or invented: a bug, never a data problem).
+
+    ``records``: the file's record count from the reader's line-accounted split
+    (``df.attrs["records"]``, counted before any cleaning); when given, ``rows_in`` must
+    equal it too, so a record the cleaning lost cannot hide behind a ``rows_in`` counted
+    after it.
+    """
+    if records is not None and stats["rows_in"] != records:
+        raise RuntimeError(f"{what}: the reader found {records} records but cleaning counted "
+                           f"{stats['rows_in']} rows in")
     accounted = stats["rows_out"] + sum(stats["quarantined"].values()) + stats["duplicates_dropped"]
     if stats["rows_in"] != accounted:
         raise RuntimeError(f"{what}: {stats['rows_in']} rows in but {accounted} accounted for "

@@ -37,6 +37,8 @@ from src.data.flatten import CREDIT_TABLES, TIDY_SPECS, flatten_catalogue
 from src.data.ingest import quarantine_path, run_input
 from src.data.ratings import map_ratings
 from src.data.readers import find_raw_inputs, input_name
+from src.data.shrink_guard import catalogue_size, check_shrink
+from src.utils.errors import MissingInputError
 from src.utils.io import atomic_path
 from src.utils.logging import get_logger, timed
 
@@ -48,36 +50,38 @@ def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | Non
     """Inputs to use: the given ones if any was given, else those found in ``paths.raw``.
 
     Mixing is avoided on purpose: giving ``movies`` alone must not silently pick up
-    unrelated credits from data/raw. Raises FileNotFoundError for a missing movies file
-    (naming where it looked) or a given path that does not exist.
+    unrelated credits from data/raw. Raises MissingInputError (a FileNotFoundError) for a
+    missing movies file (naming where it looked) or a given path that does not exist.
     """
     if any(v is not None for v in given.values()):
         inputs = {k: (Path(v) if v is not None else None) for k, v in given.items()}
         if inputs["movies"] is None:
             found = find_raw_inputs(paths.raw)["movies"]
             if found is None:
-                raise FileNotFoundError(
+                raise MissingInputError(
                     f"no movies file given and none in {paths.raw} (looked for "
                     f"{', '.join(RAW_MOVIES_NAMES)}, plain or .gz)")
             inputs["movies"] = found
     else:
         inputs = find_raw_inputs(paths.raw)
         if inputs["movies"] is None:
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"no movies file in {paths.raw}: looked for {', '.join(RAW_MOVIES_NAMES)} "
                 "(plain or .gz); pass movies=... or run `invoke demo-data`")
     for kind, p in inputs.items():
         if p is not None and not p.is_file():
-            raise FileNotFoundError(f"{kind} file not found: {p}")
+            raise MissingInputError(f"{kind} file not found: {p}")
     return inputs
 
 
 def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
-         out_dir=None, paths: Paths = PATHS) -> dict:
+         out_dir=None, paths: Paths = PATHS, force: bool = False) -> dict:
     """Run the ETL.
 
     In: optional input paths (when none is given they are found by name in
-    ``paths.raw``), ``out_dir`` replacing ``paths.processed``, the workspace ``paths``.
+    ``paths.raw``), ``out_dir`` replacing ``paths.processed``, the workspace ``paths``,
+    ``force`` to accept a catalogue that shrinks past the guard (src.data.shrink_guard:
+    otherwise ShrinkRefusedError, and every previous output stays).
     Out: the ETL report (also written to ``etl_report.json``): per input file ``rows_in``,
     ``rows_out``, ``quarantined`` by reason, ``duplicates_dropped``, sha256 and conversion
     failures; per output its path, rows and sha256; ratings coverage.
@@ -87,7 +91,7 @@ def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
     from src.data.catalogue_store import update_lock
 
     with update_lock(paths):
-        return _run(movies, credits, keywords, links, ratings, out_dir, paths)
+        return _run(movies, credits, keywords, links, ratings, out_dir, paths, force)
 
 
 def _use_credits_worker(credits: Path | None) -> bool:
@@ -97,7 +101,7 @@ def _use_credits_worker(credits: Path | None) -> bool:
             and credits.stat().st_size >= ETL_PARALLEL_CREDITS_MIN_MB * 1e6)
 
 
-def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> dict:
+def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths, force: bool) -> dict:
     """Body of :func:`main`, run while holding the workspace update lock."""
     start = time.perf_counter()
     inputs = _resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
@@ -145,6 +149,9 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths) -> di
             merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"],
                                                cleaned["keywords"], credit_part=credit_part)
         report["stage_seconds"] = {"flatten": round(t_flat["seconds"], 3)}
+        # Before anything is written: a broken movies file must not replace a good catalogue.
+        check_shrink(catalogue_size(processed / paths.merged.name), len(merged),
+                     f"this ETL run ({input_name(inputs['movies'])})", force=force)
         t_write = time.perf_counter()
 
         outputs: dict[str, tuple[Path, pd.DataFrame | None]] = {

@@ -1,8 +1,10 @@
 """Find the raw input files and read them as all-text DataFrames, keeping malformed lines.
 
-Everything is read as text (``dtype=str``) so that cleaning (src.data.clean) sees exactly
-what the file holds and can count every failed conversion. Lines with the wrong number of
-fields are not dropped: they come back in a separate frame to be quarantined.
+Everything is read as text so that cleaning (src.data.clean) sees exactly what the file
+holds and can count every failed conversion. The bytes are decoded by :mod:`src.data.decode`
+(gzip by content, BOM, charset detection) and split into records by
+:mod:`src.data.csv_records` (explicit header, every physical line accounted for): malformed
+records are not dropped but come back in a separate frame to be quarantined.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from src.config import (
     RAW_MOVIES_NAMES,
     RAW_RATINGS_NAMES,
 )
+from src.data.csv_records import LINE_COL, split_records
+from src.data.decode import read_text
 from src.data.schema import (
     MOVIES_METADATA_COLUMNS,
     SCHEMA_MOVIES_METADATA,
     SCHEMA_TMDB5000,
     TMDB5000_COLUMNS,
 )
+from src.utils.errors import InputFileError
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -36,7 +41,6 @@ INPUT_KINDS = {
     "links": RAW_LINKS_NAMES,
     "ratings": RAW_RATINGS_NAMES,
 }
-BAD_LINE_REASON = "wrong_field_count"
 
 
 def find_raw_inputs(raw_dir: str | os.PathLike) -> dict[str, Path | None]:
@@ -66,37 +70,28 @@ def input_name(path: str | os.PathLike) -> str:
 
 
 def read_raw_csv(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a raw CSV (plain or gz) with every column as text.
+    """Read a raw CSV (plain or gzip, any encoding :mod:`src.data.decode` accepts) as text.
 
     In: the file. Out: ``(df, bad)``: ``df`` holds the well-formed records (columns as in
-    the header, empty cells NA, a ``_line`` column with the record's 1-based position among the well-formed ones), and
-    ``bad`` the records with a wrong field count (``_line``, ``raw``, ``reason``). The fast
-    C parser is used; only when it meets a malformed record is the file re-read with the
-    python engine to collect those records instead of failing. Raises ValueError naming
-    the file when it is empty (not even a header row).
+    the header line, taken as is; empty cells NA; a ``_line`` column with the 1-based line
+    each record starts on), ``bad`` the rejected records (``_line``, ``raw`` excerpt,
+    ``reason``: see :mod:`src.data.csv_records`). ``df.attrs["records"]`` is the number of
+    data records found by the line-accounted split (``len(df) + len(bad)``), which
+    :func:`src.data.ingest.check_invariant` holds the cleaners to; ``df.attrs`` also names
+    the ``encoding`` and ``delimiter``. Raises InputFileError naming the file when it cannot
+    be read at all (no header, undecodable, truncated gzip, over the size limit).
     """
     path = Path(path)
-    common = dict(dtype=str, keep_default_na=False, na_values=[""], compression="infer")
-    try:
-        df = pd.read_csv(path, **common)
-        bad_rows: list[list[str]] = []
-    except pd.errors.EmptyDataError as exc:
-        raise ValueError(f"{path.name} is empty (no header row)") from exc
-    except pd.errors.ParserError as exc:
-        log.warning("%s: malformed records (%s); re-reading to quarantine them", path.name, exc)
-        bad_rows = []
-
-        def _keep_bad(fields: list[str]) -> None:
-            bad_rows.append(fields)
-            return None  # drop from df; kept in ``bad`` below
-
-        df = pd.read_csv(path, engine="python", on_bad_lines=_keep_bad, **common)
-    df.insert(0, "_line", range(1, len(df) + 1))
-    bad = pd.DataFrame({
-        "_line": [0] * len(bad_rows),  # the python engine does not say where; 0 = unknown
-        "raw": [",".join(r) for r in bad_rows],
-        "reason": [BAD_LINE_REASON] * len(bad_rows),
-    })
+    decoded = read_text(path)
+    recs = split_records(decoded.text, path.name)
+    df = recs.to_frame()
+    df.attrs.update(records=recs.records, encoding=decoded.encoding, delimiter=recs.delimiter)
+    bad = pd.DataFrame(recs.bad, columns=[LINE_COL, "raw", "reason"]).astype({LINE_COL: "int64"})
+    if len(bad):
+        log.warning("%s: %d record(s) rejected by the CSV reader %s", path.name, len(bad),
+                    bad["reason"].value_counts().to_dict())
+    if recs.delimiter != "," or decoded.encoding not in ("utf-8", "utf-8-sig"):
+        log.info("%s: read as %s, delimiter %r", path.name, decoded.encoding, recs.delimiter)
     return df, bad
 
 
@@ -116,12 +111,16 @@ def detect_movies_schema(columns) -> str:
     miss_tmdb = sorted(set(TMDB5000_COLUMNS) - cols)
     missing, which = (miss_meta, SCHEMA_MOVIES_METADATA) if len(miss_meta) <= len(miss_tmdb) \
         else (miss_tmdb, SCHEMA_TMDB5000)
-    raise ValueError(f"movies file matches no known schema: closest is {which}, "
+    raise InputFileError(f"movies file matches no known schema: closest is {which}, "
                      f"missing columns {missing}")
 
 
 def require_columns(df: pd.DataFrame, required, what: str) -> None:
-    """Raise ValueError naming ``what`` and the missing columns unless ``df`` has them all."""
+    """Raise InputFileError naming ``what`` and the missing columns unless ``df`` has them all."""
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise ValueError(f"{what}: missing required column(s) {missing}; found {list(df.columns)}")
+        # The found columns are counted, not listed: a header is file content, and these
+        # messages end up in logs and inbox error files.
+        n = len([c for c in df.columns if not str(c).startswith("_")])
+        raise InputFileError(f"{what}: missing required column(s) {missing}; the header has "
+                             f"{n} column(s) that do not include them")

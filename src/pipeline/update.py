@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shutil
-import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -51,8 +50,10 @@ from src.data.catalogue_store import (
 )
 from src.data.csv_out import write_frame_csv_atomic
 from src.data.readers import input_name
+from src.data.shrink_guard import check_shrink
 from src.pipeline import update_etl
 from src.pipeline.inbox import file_batch, scan_inbox
+from src.utils.errors import MissingInputError, StreamRecError
 from src.utils.io import sha256_file, write_json_atomic, write_parquet_atomic
 from src.utils.logging import get_logger, setup_logging, timed
 
@@ -72,7 +73,7 @@ def _input_info(path: str | os.PathLike | None) -> dict | None:
         return None
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"update input {p} does not exist")
+        raise MissingInputError(f"update input {p} does not exist")
     return {"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size}
 
 
@@ -90,20 +91,22 @@ def _counts_by_media(batch: pd.DataFrame, ids) -> dict[str, int]:
 
 
 def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
-                source_name: str | None = None) -> dict:
+                source_name: str | None = None, force: bool = False) -> dict:
     """Apply one batch to the workspace; call with the update lock held (see :func:`main`).
 
     In: the batch's movies file (either catalogue schema, optional media_type and series
     columns), optional credits/keywords files, the workspace, and the name quarantine files
-    are filed under (default: the movies file name). Out: the batch report, also written to
-    ``paths.updates/<timestamp>.json``. Raises ValueError/FileNotFoundError on a batch that
-    cannot be read at all (the inbox files it as failed); bad rows are quarantined instead.
+    are filed under (default: the movies file name), ``force`` to pass the shrink guard.
+    Out: the batch report, also written to ``paths.updates/<timestamp>.json``. Raises
+    InputFileError/MissingInputError on a batch that cannot be read at all (the inbox files
+    it as failed) and ShrinkRefusedError before staging anything if the new catalogue would
+    be too small (src.data.shrink_guard); bad rows are quarantined instead.
     """
     stamp = _stamp()
     movies = Path(movies)
     source_name = source_name or input_name(movies)
     if not paths.merged.exists():
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"no catalogue at {paths.merged}: run the ETL (`invoke data`) before updates")
     report: dict = {
         "timestamp": stamp,
@@ -125,6 +128,8 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
             rows = rows[~conflicts]
         supplied = supplied_columns(list(current.columns), batch.raw_columns)
         result = merge_batch(current, rows, supplied)
+        # merge_batch only adds and updates today; the guard keeps that a checked promise.
+        check_shrink(len(current), len(result["merged"]), f"update {source_name}", force=force)
         added, updated, unchanged = result["added"], result["updated"], result["unchanged"]
         quarantined = (quarantine["reason"].value_counts().sort_index().to_dict()
                        if len(quarantine) else {})
@@ -305,6 +310,51 @@ def _after(reports: list[dict], retrain: bool, paths: Paths, server_url: str | N
 
 # --- entry points ----------------------------------------------------------------------
 
+def _error_line(exc: BaseException) -> str:
+    """What an inbox error file says about ``exc``: the project's own one-line messages as
+    they are (they name files and problems, never contents); for anything else only its
+    type, since a library's message may quote the file (the traceback goes to the log)."""
+    if isinstance(exc, StreamRecError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__} (unexpected error; the traceback is in the update log)"
+
+
+def _run_inbox_batch(paths: Paths, b, reports: list[dict]) -> dict:
+    """Apply one inbox batch and file it; never raises for a bad batch. Out: its summary."""
+    if b.problem is not None or b.movies is None:
+        msg = b.problem or (f"no movies file for {b.stem}: expected {b.stem}.csv[.gz] beside "
+                            f"{[p.name for p in b.files()]}")
+        log.error("inbox batch %s not applied: %s", b.stem, msg)
+        file_batch(paths, b, ok=False, error=msg)
+        return {"stem": b.stem, "status": "failed", "error": msg}
+    try:
+        rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name)
+    except Exception as exc:  # one bad file must not block the rest of the inbox
+        msg = _error_line(exc)
+        if isinstance(exc, StreamRecError):
+            log.error("inbox batch %s failed: %s", b.stem, msg)
+        else:
+            log.exception("inbox batch %s failed", b.stem)
+        file_batch(paths, b, ok=False, error=msg)
+        return {"stem": b.stem, "status": "failed", "error": msg}
+    reports.append(rep)
+    summary = {"stem": b.stem, "status": rep["status"], "report": rep["timestamp"],
+               "added": rep["added"], "updated": rep["updated"]}
+    changed = b.changed()
+    if changed:
+        # Still being written while it was applied: what was read is in, the rest is not.
+        # Left in place, the next run applies the whole file again (idempotent by id).
+        log.error("inbox batch %s: %s changed while being applied; left in the inbox for the "
+                  "next run", b.stem, changed)
+        return {**summary, "left_in_inbox": changed}
+    if b.extra:
+        log.warning("inbox: %s has unrecognised files %s (filed with it)",
+                    b.stem, [p.name for p in b.extra])
+    file_batch(paths, b, ok=True)
+    return summary
+
+
+
 def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | None = None) -> dict:
     """Process every batch waiting in ``paths.inbox`` in name order (cron entry point).
 
@@ -322,26 +372,7 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
             results, reports = [], []
             # Progress only matters for a backlog (e.g. after downtime); one batch logs enough.
             for b in tqdm(batches, desc="inbox", unit="batch", disable=len(batches) < 2):
-                if b.movies is None:
-                    msg = (f"no movies file for {b.stem}: expected {b.stem}.csv[.gz] beside "
-                           f"{[p.name for p in b.files()]}")
-                    file_batch(paths, b, ok=False, error=msg)
-                    results.append({"stem": b.stem, "status": "failed", "error": msg})
-                    continue
-                try:
-                    rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name)
-                except Exception as exc:  # one bad file must not block the rest of the inbox
-                    log.error("inbox batch %s failed: %s", b.stem, exc)
-                    file_batch(paths, b, ok=False, error=traceback.format_exc())
-                    results.append({"stem": b.stem, "status": "failed", "error": str(exc)})
-                    continue
-                if b.extra:
-                    log.warning("inbox: %s has unrecognised files %s (filed with it)",
-                                b.stem, [p.name for p in b.extra])
-                file_batch(paths, b, ok=True)
-                reports.append(rep)
-                results.append({"stem": b.stem, "status": rep["status"], "report": rep["timestamp"],
-                                "added": rep["added"], "updated": rep["updated"]})
+                results.append(_run_inbox_batch(paths, b, reports))
             extra = _after(reports, retrain, paths, server_url)
             return {"status": "done", "batches": results, "recovery": recovered, **extra}
     except UpdateLockedError as exc:
@@ -350,22 +381,24 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
 
 
 def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain: bool = False,
-         paths: Paths = PATHS, server_url: str | None = None) -> dict:
+         paths: Paths = PATHS, server_url: str | None = None, force: bool = False) -> dict:
     """Apply a batch (``movies`` [+ ``credits``, ``keywords``]) or the whole inbox.
 
     In: batch files, or ``inbox=True``; ``retrain`` to retrain when enough new ratings
-    exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``).
+    exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``);
+    ``force`` to pass the shrink guard (direct batches only: the inbox never forces).
     Out: the batch report (``--movies``) or the inbox summary (``--inbox``). A direct run
-    that finds another update running raises UpdateLockedError.
+    that finds another update running raises UpdateLockedError ("another update is
+    running"); the inbox run logs it and returns ``status: locked`` (cron just tries later).
     """
     setup_logging()
     paths.ensure()
     if inbox:
         return run_inbox(paths, retrain=retrain, server_url=server_url)
     if movies is None:
-        raise ValueError("movies: give a batch file (--movies PATH) or use --inbox")
+        raise StreamRecError("give a batch file (--movies PATH) or use --inbox")
     with update_lock(paths):
         recover(paths)
-        report = apply_batch(movies, credits, keywords, paths)
+        report = apply_batch(movies, credits, keywords, paths, force=force)
         _after([report], retrain, paths, server_url)
     return report

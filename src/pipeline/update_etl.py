@@ -124,7 +124,7 @@ def prepare_batch(movies: Path, credits: Path | None, keywords: Path | None,
     raw, bad_lines = _read_movies(Path(movies))
     clean, quarantine, stats = clean_movies(raw, source_name)
     quarantine = add_bad_lines(quarantine, stats, bad_lines)
-    check_invariant(stats, source_name)
+    check_invariant(stats, source_name, records=raw.attrs["records"])
     side_stats: dict = {}
     cred, q_cred = _read_side(credits, "credits", side_stats)
     kw, q_kw = _read_side(keywords, "keywords", side_stats)

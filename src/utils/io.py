@@ -18,6 +18,8 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from src.utils.errors import OutputVerifyError
+
 # The process umask, read once at import: reading it means setting it, and doing that per
 # write would briefly give every other thread's new files a umask of 0.
 _UMASK = os.umask(0)
@@ -62,10 +64,28 @@ def write_csv_atomic(df: pd.DataFrame, target: str | os.PathLike, **kwargs: Any)
 
 
 def write_parquet_atomic(df: pd.DataFrame, target: str | os.PathLike) -> Path:
-    """Write ``df`` to Parquet at ``target`` atomically."""
+    """Write ``df`` to Parquet at ``target`` atomically, verified before the rename.
+
+    The staged file is read back in full (pyarrow) and must hold ``df``'s rows and columns;
+    otherwise :class:`~src.utils.errors.OutputVerifyError` is raised and ``target`` keeps
+    its previous version, so no stage ever commits a file the next one cannot load.
+    """
+    import pyarrow.parquet as pq
+
+    target = Path(target)
     with atomic_path(target) as tmp:
         df.to_parquet(tmp, index=False)
-    return Path(target)
+        try:
+            table = pq.read_table(tmp)
+        except Exception as exc:  # any reader failure means the file is unusable
+            raise OutputVerifyError(f"{target.name}: the new file does not read back ({exc}); "
+                                    "the previous version was kept") from exc
+        if table.num_rows != len(df) or table.num_columns != df.shape[1]:
+            raise OutputVerifyError(
+                f"{target.name}: the new file reads back as {table.num_rows} x "
+                f"{table.num_columns}, not {len(df)} x {df.shape[1]}; the previous version "
+                "was kept")
+    return target
 
 
 def write_json_atomic(obj: Any, target: str | os.PathLike) -> Path:
