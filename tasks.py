@@ -125,11 +125,12 @@ def recommend(c, user=None, genres=None, n=10):
     if user is None:
         raise Exit("invoke recommend: --user is required", code=2)
     _log()
+    from src.models.bundle import BundleIntegrityError
     from src.models.predict_model import main
 
     try:
         main(user_id=int(user), genres=_split(genres), n=int(n), paths=_paths())
-    except (ValueError, KeyError, FileNotFoundError) as exc:  # a message, not a traceback
+    except (ValueError, KeyError, FileNotFoundError, BundleIntegrityError) as exc:  # a message, not a traceback
         raise Exit(f"invoke recommend: {exc}", code=2) from exc
 
 
@@ -154,10 +155,16 @@ def notebooks(c):
 @task(help={"host": "bind address", "port": "port"})
 def serve(c, host="127.0.0.1", port=8000):
     """Serve the FastAPI API and the Gradio UI (at /ui) from one process."""
+    from invoke.exceptions import Exit
+
     _log()
+    from src.models.bundle import BundleIntegrityError
     from src.serving.app import serve as run_serve
 
-    run_serve(host=host, port=int(port), paths=_paths())
+    try:
+        run_serve(host=host, port=int(port), paths=_paths())
+    except (FileNotFoundError, BundleIntegrityError) as exc:  # missing features, broken bundle
+        raise Exit(f"invoke serve: {exc}", code=2) from exc
 
 
 @task(help={

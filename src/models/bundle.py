@@ -276,14 +276,18 @@ def prune_bundles(paths: Paths = PATHS, keep: int = BUNDLE_KEEP) -> list[str]:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def _json_file(path: Path, what: str) -> tuple[dict, bytes]:
-    """A JSON object file as (dict, raw bytes); BundleIntegrityError naming it otherwise."""
+def _json_file(path: Path, what: str, expected_sha256: str | None = None) -> tuple[dict, bytes]:
+    """A JSON object file as (dict, raw bytes), its bytes checked against ``expected_sha256``
+    first when given; BundleIntegrityError naming the file otherwise."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise BundleIntegrityError(f"{what} {path} is missing: retrain with `invoke train`") from None
     except OSError as exc:
         raise BundleIntegrityError(f"{what} {path} cannot be read ({exc.strerror}): retrain with `invoke train`") from None
+    if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
+        raise BundleIntegrityError(f"{what} {path} does not match the pointer's checksum (damaged, tampered "
+                                   f"or replaced): retrain with `invoke train`")
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -305,11 +309,7 @@ def _read_pointer(paths: Paths) -> dict:
 
 def _read_manifest(folder: Path, manifest_sha256: str | None) -> dict:
     """The manifest of a bundle folder, checked against the pointer's sha256 when given."""
-    manifest, raw = _json_file(folder / BUNDLE_MANIFEST_NAME, "bundle manifest")
-    digest = hashlib.sha256(raw).hexdigest()
-    if manifest_sha256 is not None and digest != manifest_sha256:
-        raise BundleIntegrityError(f"bundle manifest {folder / BUNDLE_MANIFEST_NAME} does not match the "
-                                   f"pointer's checksum (tampered or replaced): retrain with `invoke train`")
+    manifest, _ = _json_file(folder / BUNDLE_MANIFEST_NAME, "bundle manifest", manifest_sha256)
     if manifest.get("format") != FORMAT or not isinstance(manifest.get("components"), dict) \
             or not isinstance(manifest.get("files"), dict):
         raise BundleIntegrityError(f"bundle manifest {folder / BUNDLE_MANIFEST_NAME} is not a format-{FORMAT} "

@@ -242,8 +242,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="recommendation replies kept in memory (0 = off)")
     args = parser.parse_args(argv)
     paths = Paths.from_root(args.home) if args.home else PATHS
-    serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
-          cache_size=args.cache_size)
+    from src.models.bundle import BundleIntegrityError
+
+    try:
+        serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
+              cache_size=args.cache_size)
+    except (FileNotFoundError, BundleIntegrityError) as exc:  # one line, exit 2: not a traceback
+        parser.exit(2, f"streamrec serve: {exc}\n")
 
 
 if __name__ == "__main__":
