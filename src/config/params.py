@@ -128,6 +128,3 @@ BUNDLE_STALE_TMP_S = 600
 # room for that and stops a client from making the server buffer megabytes (a 200 MB body
 # cost +611 MB RSS and stalled /health for 4 s).
 API_MAX_BODY_BYTES = 64 * 1024
-# Longest decimal id accepted as text (path/query): 2**63 - 1 has 19 digits, so anything
-# longer is refused before int() is asked to parse it.
-API_MAX_ID_DIGITS = 19
