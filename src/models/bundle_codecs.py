@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from surprise import SVD, Trainset
 
 from src.models.seen import SeenRatings
 from src.models.topn import EaseRanker, PopularityRanker
 
-__all__ = ["Codec", "register_codec", "codec_for", "codec_by_kind", "CODECS"]
+__all__ = ["Codec", "register_codec", "codec_for", "codec_by_kind", "CODECS", "FrozenTrainset"]
 
 Arrays = Mapping[str, np.ndarray]
 
@@ -106,38 +107,31 @@ def _svd_to_arrays(algo) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, meta
 
 
-def _frozen_trainset(user_ids: np.ndarray, item_ids: np.ndarray, n_ratings: int,
-                     rating_scale: tuple[float, float], global_mean: float):
+class FrozenTrainset(Trainset):
     """A ``surprise.Trainset`` with the id maps and global mean only (no ratings).
 
     ``SVD.predict`` needs raw -> inner id maps, "knows user/item" (``uid in ur``), the rating
-    scale (clipping) and the global mean; every user and item gets an empty rating list.
+    scale (clipping) and the global mean, which Surprise would otherwise compute from the
+    ratings; every user and item gets an empty rating list.
     """
-    from surprise import Trainset
 
-    class FrozenTrainset(Trainset):
-        """Trainset whose global mean is given (its ratings are not kept)."""
+    def __init__(self, user_ids: np.ndarray, item_ids: np.ndarray, n_ratings: int,
+                 rating_scale: tuple[float, float], global_mean: float) -> None:
+        users = np.asarray(user_ids, dtype="int64").tolist()
+        items = np.asarray(item_ids, dtype="int64").tolist()
+        super().__init__({u: [] for u in range(len(users))}, {i: [] for i in range(len(items))},
+                         len(users), len(items), n_ratings, tuple(rating_scale),
+                         {raw: k for k, raw in enumerate(users)}, {raw: k for k, raw in enumerate(items)})
+        self._mu = float(global_mean)
 
-        def __init__(self, mu: float, *args) -> None:
-            super().__init__(*args)
-            self._mu = float(mu)
-
-        @property
-        def global_mean(self) -> float:
-            return self._mu
-
-    users = np.asarray(user_ids, dtype="int64").tolist()
-    items = np.asarray(item_ids, dtype="int64").tolist()
-    return FrozenTrainset(global_mean, {u: [] for u in range(len(users))},
-                          {i: [] for i in range(len(items))}, len(users), len(items), n_ratings,
-                          tuple(rating_scale), {raw: k for k, raw in enumerate(users)},
-                          {raw: k for k, raw in enumerate(items)})
+    @property
+    def global_mean(self) -> float:
+        """The training ratings' mean, as stored in the bundle."""
+        return self._mu
 
 
-def _svd_from_arrays(arrays: Arrays, meta: dict):
+def _svd_from_arrays(arrays: Arrays, meta: dict) -> SVD:
     """A real ``surprise.SVD`` with the stored parameters (arrays stay memory-mapped)."""
-    from surprise import SVD
-
     args = meta["args"]
     if not isinstance(args, dict) or set(args) - set(_SVD_ARGS):
         raise ValueError(f"SVD args must be a subset of {_SVD_ARGS}, got {args!r}")
@@ -147,17 +141,10 @@ def _svd_from_arrays(arrays: Arrays, meta: dict):
     if (arrays["pu"].shape != (n_users, f) or arrays["qi"].shape != (n_items, f)
             or arrays["bu"].shape != (n_users,) or arrays["bi"].shape != (n_items,)):
         raise ValueError("SVD arrays do not match their id maps and n_factors")
-    algo.trainset = _frozen_trainset(arrays["user_ids"], arrays["item_ids"], int(meta["n_ratings"]),
-                                     tuple(meta["rating_scale"]), float(meta["global_mean"]))
+    algo.trainset = FrozenTrainset(arrays["user_ids"], arrays["item_ids"], int(meta["n_ratings"]),
+                                   tuple(meta["rating_scale"]), float(meta["global_mean"]))
     algo.pu, algo.qi, algo.bu, algo.bi = arrays["pu"], arrays["qi"], arrays["bu"], arrays["bi"]
     return algo
-
-
-def _register_svd() -> None:
-    """Register the SVD codec (Surprise is imported here, at registry build time)."""
-    from surprise import SVD
-
-    register_codec(Codec("surprise.SVD", SVD, _svd_to_arrays, _svd_from_arrays))
 
 
 # --- rankers (src.models.topn) ----------------------------------------------------------------
@@ -197,10 +184,10 @@ def _seen_to_arrays(s: SeenRatings) -> tuple[dict[str, np.ndarray], dict]:
     return {"user_ids": s.user_ids, "indptr": s.indptr, "item_ids": s.item_ids, "ratings": s.ratings}, {}
 
 
+register_codec(Codec("surprise.SVD", SVD, _svd_to_arrays, _svd_from_arrays))
 register_codec(Codec("streamrec.EaseRanker", EaseRanker, _ease_to_arrays, _ease_from_arrays))
 register_codec(Codec("streamrec.PopularityRanker", PopularityRanker, _popularity_to_arrays,
                      lambda a, _m: PopularityRanker(item_ids=a["item_ids"], counts=a["counts"])))
 register_codec(Codec("streamrec.SeenRatings", SeenRatings, _seen_to_arrays,
                      lambda a, _m: SeenRatings(user_ids=a["user_ids"], indptr=a["indptr"],
                                                item_ids=a["item_ids"], ratings=a["ratings"])))
-_register_svd()
