@@ -34,6 +34,7 @@ DEV_REQUIRES = [
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
     "playwright>=1.44",
+    "psutil>=5.9",  # bench/bench_bundle.py, bench/bench_api_badinput.py: process RSS
 ]
 
 setup(
