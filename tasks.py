@@ -269,6 +269,8 @@ def bench(c, full=False):
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
                    "bench_models.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
+    for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
+        c.run(f"{sys.executable} bench/{script}", pty=False)
 
 
 @task(help={"k": "only tests matching this expression", "x": "stop at first failure",

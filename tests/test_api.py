@@ -6,6 +6,7 @@ ratings changing recommendations at once, and hot reload under load (incl. a tam
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import time
 import unicodedata
 import urllib.parse
@@ -266,19 +267,39 @@ def test_reload_under_load_drops_nothing(client, server, known_user):
 
 def test_reload_with_tampered_bundle_keeps_old_model(client, ws, known_user):
     before = client.get(f"/users/{known_user}/recommendations", params={"n": 5}).json()
-    bundle = ws.model_bundle
-    original = bundle.read_bytes()
+    folder = ws.model_bundles / json.loads(ws.model_pointer.read_text())["bundle"]
+    weights = folder / "ranker.weights.npy"
+    original = weights.read_bytes()
+    # A copy, not an in-place write: the running server memory-maps the original file.
+    tampered = weights.with_name("tampered.tmp")
+    tampered.write_bytes(original[:-16] + b"tampered-bytes!!")
     try:
-        bundle.write_bytes(original[:-16] + b"tampered-bytes!!")
+        tampered.replace(weights)
         res = client.post("/admin/reload")
         assert res.status_code == 409, res.text
-        assert "still serving" in res.json()["detail"]
+        assert "still serving" in res.json()["detail"] and "ranker.weights.npy" in res.json()["detail"]
         assert client.get("/health").json()["model_version"] == before["model_version"]
         still = client.get(f"/users/{known_user}/recommendations", params={"n": 5}).json()
         assert still["items"] == before["items"]
     finally:
-        bundle.write_bytes(original)
+        restored = weights.with_name("restored.tmp")
+        restored.write_bytes(original)
+        restored.replace(weights)
     assert client.post("/admin/reload").status_code == 200
+
+
+def test_reload_with_missing_bundle_answers_409(client, ws):
+    """A pointer naming a bundle that is gone is an error, not a silent switch to cold start."""
+    before = client.get("/health").json()["model_version"]
+    pointer = ws.model_pointer.read_text()
+    try:
+        data = json.loads(pointer)
+        ws.model_pointer.write_text(json.dumps({**data, "bundle": "20000101T000000000000Z-" + "0" * 12}))
+        res = client.post("/admin/reload")
+        assert res.status_code == 409 and "manifest" in res.json()["detail"], res.text
+        assert client.get("/health").json()["model_version"] == before
+    finally:
+        ws.model_pointer.write_text(pointer)
 
 
 # --- the service layer in-process (same workspace copy; the server holds its own Service) ---

@@ -27,7 +27,7 @@ from src.evaluation.rating_cv import (
     holdout_ratings,
     rating_algorithms,
 )
-from src.models.bundle import load_bundle
+from src.models.bundle import load_bundle, read_current_manifest
 from src.models.ratings_data import load_ratings, ratings_sha256
 from src.models.train_model import check_svd_params, tune
 from src.models.train_model import main as train_main
@@ -175,9 +175,13 @@ def test_train_and_tune_write_bundle_and_params(workspace, shared_data):
     b = load_bundle(path)
     # No tune run yet: the documented tuned set (what evaluation reports as svd_tuned).
     assert b.params == SVD_TUNED_PARAMS and b.metadata["params_source"].endswith("TUNED_PARAMS")
-    side = json.loads(path.with_suffix(".json").read_text())
-    assert side["version"] == b.version and side["data"]["n_ratings"] == len(b.train_ratings)
-    assert side["data"]["sha256"] == ratings_sha256(b.train_ratings)
+    manifest = read_current_manifest(workspace)
+    assert manifest["version"] == b.version and path.name.endswith(b.version)
+    trained_on = load_ratings(rpath, lpath, paths=workspace)
+    assert manifest["metadata"]["data"]["n_ratings"] == len(trained_on)
+    assert manifest["metadata"]["data"]["sha256"] == ratings_sha256(trained_on)
+    # The bundle keeps each (user, item) once: what serving needs, not the raw frame.
+    assert len(b.train_ratings) == len(trained_on.drop_duplicates([USER_COL, ITEM_ID_COL]))
     assert b.ranker is None or len(b.ranker.item_ids) > 0
 
     grid = {"n_factors": [5, 20], "n_epochs": [5], "lr_all": [0.01], "reg_all": [0.1]}

@@ -228,9 +228,9 @@ def test_inbox_moves_files_and_is_cron_friendly(ws, tmp_path):
 
 def test_retrain_threshold_counts_new_feedback(ws, tmp_path, monkeypatch):
     from src.data.feedback_store import RatingStore
-    from src.models.bundle import read_sidecar
+    from src.models.bundle import read_current_manifest
 
-    created = read_sidecar(ws.model_bundle)["created_at"]
+    created = read_current_manifest(ws)["metadata"]["created_at"]
     item = int(pd.read_csv(ws.merged, usecols=[ID_COL])[ID_COL].iloc[0])
     time.sleep(1.1)  # feedback strictly after the model's created_at (second resolution)
     with RatingStore(ws.ratings_db) as st:
@@ -241,7 +241,7 @@ def test_retrain_threshold_counts_new_feedback(ws, tmp_path, monkeypatch):
     assert "threshold 10" in skipped["reason"]
     done = upd.maybe_retrain(ws, min_new=5)
     assert done["retrained"] is True
-    assert read_sidecar(ws.model_bundle)["created_at"] >= created
+    assert read_current_manifest(ws)["metadata"]["created_at"] >= created
     assert upd.maybe_retrain(ws, min_new=5)["new_ratings"] == 0
 
 

@@ -165,3 +165,19 @@ QUARANTINE_RAW_MAX_CHARS = 10_000
 # cp1251, ...) never list cp1252 and keep their own match.
 CHARSET_PREFERRED = "cp1252"
 CHARSET_PREFER_MARGIN = 0.05
+
+# --- model bundles (issue 11 "model files", issue 14 "bundles as arrays"; src.models.bundle) ---
+# Committed bundle folders kept under models/bundles/ (the live one always among them): the
+# previous ones stay for a manual rollback (point models/current.json back), older ones are
+# deleted so daily retrains do not fill the disk (a full-scale bundle is ~1.6 GB).
+BUNDLE_KEEP = 3
+# A leftover temp file in models/ (a pointer write killed mid-way) older than this is stale:
+# a pointer write takes microseconds, so 10 minutes can only mean a dead writer.
+BUNDLE_STALE_TMP_S = 600
+
+# --- API limits (issue 11 "API limits"; src.serving.limits) ---
+# Largest request body accepted (413 above it, before the body is read). The biggest legal
+# body is one rating (~60 bytes) or a few hundred {movie_id: rating} pairs; 64 KiB leaves
+# room for that and stops a client from making the server buffer megabytes (a 200 MB body
+# cost +611 MB RSS and stalled /health for 4 s).
+API_MAX_BODY_BYTES = 64 * 1024

@@ -114,7 +114,27 @@ class Paths:
 
     # --- models ---
     @property
+    def model_pointer(self) -> Path:
+        """The pointer naming the live bundle folder (``models/current.json``).
+
+        Switching it (one atomic rename) commits a newly trained bundle as a unit.
+        """
+        return self.models / "current.json"
+
+    @property
     def model_bundle(self) -> Path:
+        """What selects the live model: the pointer file (its existence means "a model is
+        expected"), kept under this name for callers that only test whether one exists."""
+        return self.model_pointer
+
+    @property
+    def model_bundles(self) -> Path:
+        """Versioned bundle folders ``models/bundles/<stamp>-<version>/`` (arrays + manifest)."""
+        return self.models / "bundles"
+
+    @property
+    def legacy_model_pickle(self) -> Path:
+        """The pickle bundle of StreamRec before issue 11; never loaded (pickles can run code)."""
         return self.models / "svd_model.pkl"
 
     @property
@@ -140,6 +160,14 @@ class Paths:
 
 
 PATHS = Paths.from_root(PROJ_ROOT)
+
+# --- model bundle format (src.models.bundle) ---
+# Inside a bundle folder: the manifest (components, one sha256 per array file) beside the
+# ``<component>.<array>.npy`` files it lists.
+BUNDLE_MANIFEST_NAME = "manifest.json"
+# Folders being written by a running train: ``models/bundles/.tmp-<pid>-*`` (the pid tells a
+# later run whether the writer is dead, so its leftovers can be removed).
+BUNDLE_TMP_PREFIX = ".tmp-"
 
 # --- raw input file names, searched in data/raw (plain or .gz) in this order ---
 RAW_MOVIES_NAMES = ("movies_dataset.csv", "movies_metadata.csv", "tmdb_5000_movies.csv")

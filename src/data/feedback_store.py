@@ -23,6 +23,7 @@ import pandas as pd
 
 from src.config import ITEM_ID_COL, RATING_COL, RATING_SCALE, TIMESTAMP_COL, USER_COL
 from src.utils.logging import get_logger
+from src.utils.numbers import parse_canonical_decimal, parse_canonical_int
 
 log = get_logger(__name__)
 
@@ -42,20 +43,30 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 
 
+def _short(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so an error message never echoes megabytes
+    (or a 400-digit number, whose repr alone Python may refuse to build)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def validate_int(value: object, field: str, lo: int, hi: int) -> int:
     """Return ``value`` as an int in ``lo..hi``, else raise ValueError naming ``field``.
 
-    Integer strings ("42") and whole floats (3.0) are accepted; booleans and floats with a
+    Canonical ASCII integer strings ("42"; not " 42", "+42", "4_2" or "４２": see
+    :mod:`src.utils.numbers`) and whole floats (3.0) are accepted; booleans and floats with a
     fraction (or inf/NaN) are refused: ``True`` is not a user id, and ``3.5`` is not a count.
     """
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError(f"{field} must be an integer, got {value!r}")
     try:
-        as_int = int(value)  # type: ignore[arg-type]
+        as_int = parse_canonical_int(value) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{field} must be an integer, got {value!r}") from None
+        raise ValueError(f"{field} must be an integer, got {_short(value)}") from None
     if not lo <= as_int <= hi:
-        raise ValueError(f"{field} must be between {lo} and {hi}, got {as_int}")
+        raise ValueError(f"{field} must be between {lo} and {hi}, got {_short(as_int)}")
     return as_int
 
 
@@ -73,14 +84,16 @@ def validate_rating(value: object, field: str = "rating") -> float:
     if isinstance(value, bool):
         raise ValueError(f"{field} must be a number, got {value!r}")
     try:
-        as_float = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} must be a number, got {value!r}") from None
+        # Text only in canonical ASCII ("4.5", not "４" or " 4"); an int too big for a float
+        # (1 followed by 400 zeros) raises OverflowError, which is a bad value, not a crash.
+        as_float = parse_canonical_decimal(value) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{field} must be a number, got {_short(value)}") from None
     if not math.isfinite(as_float) or not lo <= as_float <= hi:
-        raise ValueError(f"{field} must be between {lo} and {hi}, got {value!r}")
+        raise ValueError(f"{field} must be between {lo} and {hi}, got {_short(value)}")
     # Compare in half-steps so that 3.5 passes and 3.3 or 3.49999 do not.
     if not math.isclose(as_float / RATING_STEP, round(as_float / RATING_STEP), abs_tol=1e-9):
-        raise ValueError(f"{field} must be a multiple of {RATING_STEP}, got {value!r}")
+        raise ValueError(f"{field} must be a multiple of {RATING_STEP}, got {_short(value)}")
     return round(as_float / RATING_STEP) * RATING_STEP
 
 

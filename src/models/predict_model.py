@@ -135,27 +135,24 @@ class Recommender:
     # ------------------------------------------------------------------ construction
     @classmethod
     def load(cls, paths: Paths = PATHS) -> "Recommender":
-        """Read ``paths.features`` and (when present) the verified bundle ``paths.model_bundle``.
+        """Read ``paths.features`` and (when trained) the verified bundle ``paths.model_pointer`` names.
 
         Without a bundle the recommender serves the catalogue only (cold start for all).
         Raises FileNotFoundError when the features file is missing and
-        ``BundleIntegrityError`` when the bundle does not match its sidecar checksum.
+        ``BundleIntegrityError`` when the pointed-to bundle is missing or fails its checks.
         """
         if not paths.features.exists():
             raise FileNotFoundError(f"features file not found: {paths.features} (run `invoke features`)")
         with timed(log, "loading features"):
             catalogue = pd.read_parquet(paths.features)
-        bundle, version = None, None
-        if paths.model_bundle.exists():
-            from src.models.bundle import load_bundle
+        from src.models.bundle import load_current
 
-            with timed(log, "loading the model bundle"):
-                bundle = load_bundle(paths.model_bundle)
-            version = getattr(bundle, "version", None)
-        else:
+        with timed(log, "loading the model bundle"):
+            bundle = load_current(paths)  # None: never trained; broken: BundleIntegrityError
+        if bundle is None:
             log.warning("no model bundle at %s: serving cold-start lists only (run `invoke train`)",
-                        paths.model_bundle)
-        return cls(catalogue, bundle=bundle, model_version=version)
+                        paths.model_pointer)
+        return cls(catalogue, bundle=bundle, model_version=getattr(bundle, "version", None))
 
     @staticmethod
     def _build_row_values(cat: pd.DataFrame) -> tuple[list, ...]:

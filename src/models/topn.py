@@ -111,16 +111,6 @@ class EaseRanker:
     def __post_init__(self) -> None:
         self._item_pos = pd.Index(self.item_ids)
 
-    def __setstate__(self, state: dict) -> None:
-        # Rebuild the lookup index after unpickling (it is derived, not stored state).
-        self.__dict__.update(state)
-        self._item_pos = pd.Index(self.item_ids)
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state.pop("_item_pos", None)
-        return state
-
     @property
     def n_items(self) -> int:
         """Number of items the ranker can score."""

@@ -117,8 +117,9 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
     """Train the SVD rating model and the top-N ranker; save the bundle; return its path.
 
     In: optional ratings CSV/frame and links CSV/frame (default: the ETL's processed ratings
-    plus SQLite viewer feedback), the workspace paths. Out: ``paths.model_bundle``, written
-    atomically with its JSON sidecar (params, versions, data sha256, counts, timings).
+    plus SQLite viewer feedback), the workspace paths. Out: the new bundle folder under
+    ``paths.model_bundles`` (arrays + manifest with params, versions, data sha256, counts,
+    timings), made live by switching ``paths.model_pointer`` (:func:`src.models.bundle.save_bundle`).
     """
     df = load_ratings(ratings, links, paths=paths, include_feedback=include_feedback)
     params, source = svd_params_for_training(paths)
@@ -144,17 +145,17 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
     }
     bundle = ModelBundle(svd=svd, ranker=ranker, train_ratings=df, params=params,
                          metadata=metadata)
-    return save_bundle(bundle, paths.model_bundle)
+    return save_bundle(bundle, paths)
 
 
 def _training_metrics(paths: Paths) -> dict:
-    """Return the rating/top-N metrics of the last evaluation run, if any, for the sidecar."""
+    """Return the rating/top-N metrics of the last evaluation run, if any, for the manifest."""
     if not paths.metrics.exists():
         return {}
     try:
         m = json.loads(paths.metrics.read_text())
     except json.JSONDecodeError:
-        log.warning("%s is not valid JSON; sidecar gets no metrics", paths.metrics)
+        log.warning("%s is not valid JSON; the bundle manifest gets no metrics", paths.metrics)
         return {}
     return {k: m.get(k) for k in ("rating", "topn", "created_at") if k in m}
 

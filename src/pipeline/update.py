@@ -220,7 +220,7 @@ def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: di
 # --- after a successful swap -------------------------------------------------------------
 
 def _epoch(created_at: str | float | int | None) -> float | None:
-    """Seconds since the epoch of a sidecar ``created_at`` (ISO text or a number)."""
+    """Seconds since the epoch of a manifest ``created_at`` (ISO text or a number)."""
     if created_at is None:
         return None
     if isinstance(created_at, (int, float)):
@@ -236,21 +236,21 @@ def maybe_retrain(paths: Paths = PATHS, min_new: int = RETRAIN_MIN_NEW_RATINGS) 
 
     In: the workspace and the threshold (config ``RETRAIN_MIN_NEW_RATINGS``). New ratings are
     counted in the SQLite feedback store (``paths.ratings_db``) with a timestamp after the
-    model sidecar's ``created_at``. Out: ``{"retrained": bool, "reason": str,
+    live bundle manifest's ``created_at``. Out: ``{"retrained": bool, "reason": str,
     "new_ratings": n, ...}``; a skip is logged with its reason.
     """
-    from src.models.bundle import read_sidecar
+    from src.models.bundle import read_current_manifest
 
     out: dict = {"retrained": False, "threshold": int(min_new)}
-    if not paths.model_bundle.exists():
-        out["reason"] = f"no model at {paths.model_bundle}: run `invoke train` first"
+    if not paths.model_pointer.exists():
+        out["reason"] = f"no model at {paths.model_pointer}: run `invoke train` first"
     elif not paths.ratings_db.exists():
         out["reason"] = f"no feedback store at {paths.ratings_db}: no new ratings"
         out["new_ratings"] = 0
     else:
         from src.data.feedback_store import RatingStore
 
-        created = _epoch(read_sidecar(paths.model_bundle).get("created_at"))
+        created = _epoch(read_current_manifest(paths)["metadata"].get("created_at"))
         with RatingStore(paths.ratings_db) as store:
             fb = store.all_ratings()
         new = int((fb[TIMESTAMP_COL] > created).sum()) if created is not None else len(fb)

@@ -29,7 +29,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from src.config import API_HOST, API_PORT, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
 from src.data.feedback_store import MAX_ID
+from src.serving.limits import BodySizeLimit
 from src.serving.schemas import (
+    CanonicalInt,
     DeleteResult,
     ErrorOut,
     Health,
@@ -46,9 +48,9 @@ from src.utils.logging import get_logger, setup_logging
 
 log = get_logger(__name__)
 
-UserId = Annotated[int, Path(ge=0, le=MAX_ID, description="user id (MovieLens users keep theirs)")]
-MovieId = Annotated[int, Path(ge=0, le=MAX_ID, description="catalogue (TMDB) id")]
-N = Annotated[int, Query(ge=1, le=MAX_N, description=f"how many, 1–{MAX_N}")]
+UserId = Annotated[CanonicalInt, Path(ge=0, le=MAX_ID, description="user id (MovieLens users keep theirs)")]
+MovieId = Annotated[CanonicalInt, Path(ge=0, le=MAX_ID, description="catalogue (TMDB) id")]
+N = Annotated[CanonicalInt, Query(ge=1, le=MAX_N, description=f"how many, 1–{MAX_N}")]
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
 
@@ -115,6 +117,7 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     )
     app.state.service = service
     _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)  # 413 over API_MAX_BODY_BYTES, before the body is read
 
     # CPU-only read endpoints are ``async def``: they finish in about a millisecond, and
     # running them on the event loop avoids a thread hop per request. Endpoints that fsync
@@ -140,9 +143,9 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
         query: Annotated[Optional[str], Query(max_length=MAX_QUERY_LEN,
                                               description="title search, case- and accent-insensitive")] = None,
         genre: Optional[str] = None,
-        year_from: Annotated[Optional[int], Query(ge=1800, le=3000)] = None,
+        year_from: Annotated[Optional[CanonicalInt], Query(ge=1800, le=3000)] = None,
         media_type: Optional[MediaType] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_N)] = 20,
+        limit: Annotated[CanonicalInt, Query(ge=1, le=MAX_N)] = 20,
     ) -> list[dict]:
         """Search the catalogue by title with optional genre, year and media-type filters."""
         return service.search(query=query, genre=genre, year_from=year_from,
@@ -156,7 +159,7 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     @app.get("/movies/{movie_id}/similar", response_model=RecommendationList, responses=ERRORS,
              tags=["recommendations"])
     async def similar(movie_id: MovieId, n: N = 10,
-                      user_id: Annotated[Optional[int], Query(ge=0, le=MAX_ID)] = None) -> dict:
+                      user_id: Annotated[Optional[CanonicalInt], Query(ge=0, le=MAX_ID)] = None) -> dict:
         """Titles similar to ``movie_id`` (content + collaborative neighbours)."""
         return service.similar(movie_id, n=n, user_id=user_id)
 
@@ -248,8 +251,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="recommendation replies kept in memory (0 = off)")
     args = parser.parse_args(argv)
     paths = Paths.from_root(args.home) if args.home else PATHS
-    serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
-          cache_size=args.cache_size)
+    from src.models.bundle import BundleIntegrityError
+
+    try:
+        serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
+              cache_size=args.cache_size)
+    except (FileNotFoundError, BundleIntegrityError) as exc:  # one line, exit 2: not a traceback
+        parser.exit(2, f"streamrec serve: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ bad value becomes a 422 naming the field instead of reaching the recommender.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 from src.config import EXTRA_MODULES
 from src.utils.extras import require_extra
@@ -14,11 +14,34 @@ from src.utils.extras import require_extra
 # Before FastAPI/Gradio imports: without the [serve] extra, one line naming the pip command.
 require_extra("serve", EXTRA_MODULES["serve"], __name__)
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator  # noqa: E402
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator  # noqa: E402
 
 from src.data.feedback_store import MAX_ID, validate_rating  # noqa: E402
+from src.utils.numbers import parse_canonical_int  # noqa: E402
 
 MediaType = Literal["movie", "series"]
+
+
+def _canonical_int(value: object) -> int:
+    """A path/query value (text) or JSON integer as int; anything looser is a 422.
+
+    Pydantic's lax mode would turn " 12 ", "+5", "1_000" and even "４" into ints; here text
+    must be the canonical ASCII spelling (:func:`src.utils.numbers.parse_canonical_int`).
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_canonical_int(value)
+        except ValueError:
+            raise ValueError("must be an integer written with ASCII digits only (e.g. 12)") from None
+    raise ValueError("must be an integer")
+
+
+# Use for every integer path and query parameter (ids, n, limit, year_from).
+CanonicalInt = Annotated[int, BeforeValidator(_canonical_int)]
 
 
 class RatingIn(BaseModel):
@@ -33,7 +56,10 @@ class RatingIn(BaseModel):
     @field_validator("rating", mode="before")
     @classmethod
     def _half_steps(cls, value: object) -> float:
-        """Refuse ratings off the 0.5–5.0 scale or between half steps (message names 'rating')."""
+        """Refuse anything but a JSON number on the 0.5–5.0 scale in half steps (a string such
+        as "４" or "4" is refused, a 400-digit integer too; the message names 'rating')."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"rating must be a JSON number, got {type(value).__name__}")
         return validate_rating(value, "rating")
 
 

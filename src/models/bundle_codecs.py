@@ -1,0 +1,193 @@
+"""How each model component becomes arrays + JSON and back: a small registry of codecs.
+
+A bundle (:mod:`src.models.bundle`) stores components, never Python objects: each component
+type registers a :class:`Codec` with a stable ``kind`` name, a ``to_arrays(obj) -> (arrays,
+meta)`` that returns numeric numpy arrays plus JSON-ready metadata, and a ``from_arrays(arrays,
+meta) -> obj`` that rebuilds a working object from (memory-mapped, read-only) arrays. Loading
+therefore only ever runs code that is registered here; a bundle can name a kind, not a class.
+
+Built in: ``surprise.SVD`` (rebuilt from its learned pu/qi/bu/bi, global mean and raw id maps
+into a real ``surprise.SVD`` whose ``predict`` equals the trained one), the EASE and popularity
+rankers of :mod:`src.models.topn`, and the seen-ratings CSR of :mod:`src.models.seen`. To add a
+model type, call :func:`register_codec` next to it (e.g. an ALS factor ranker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from surprise import SVD, Trainset
+
+from src.models.seen import SeenRatings
+from src.models.topn import EaseRanker, PopularityRanker
+
+__all__ = ["Codec", "register_codec", "codec_for", "codec_by_kind", "CODECS", "FrozenTrainset"]
+
+Arrays = Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One component type's serialisation: ``kind`` (the name stored in the manifest), the
+    Python type it handles, and the two conversions."""
+
+    kind: str
+    type: type
+    to_arrays: Callable[[Any], tuple[dict[str, np.ndarray], dict]]
+    from_arrays: Callable[[Arrays, dict], Any]
+
+
+CODECS: dict[str, Codec] = {}
+
+
+def register_codec(codec: Codec) -> Codec:
+    """Add ``codec`` to the registry (its kind must be new); return it."""
+    if codec.kind in CODECS:
+        raise ValueError(f"a codec for kind {codec.kind!r} is already registered")
+    CODECS[codec.kind] = codec
+    return codec
+
+
+def codec_for(obj: Any) -> Codec:
+    """The codec of ``obj``'s exact type; TypeError naming the type when none is registered."""
+    for codec in CODECS.values():
+        if type(obj) is codec.type:
+            return codec
+    raise TypeError(f"no bundle codec for {type(obj).__module__}.{type(obj).__name__}; "
+                    f"register one in src.models.bundle_codecs (known: {sorted(CODECS)})")
+
+
+def codec_by_kind(kind: object) -> Codec:
+    """The codec registered as ``kind``; ValueError for an unknown kind (a bundle names data
+    types, so an unknown name means a newer or tampered bundle)."""
+    codec = CODECS.get(kind) if isinstance(kind, str) else None
+    if codec is None:
+        raise ValueError(f"unknown component kind {kind!r} (known: {sorted(CODECS)})")
+    return codec
+
+
+# --- surprise.SVD ----------------------------------------------------------------------------
+
+# The SVD constructor arguments that a fitted model keeps as attributes (lr_all/reg_all are
+# folded into the per-parameter ones), so a rebuilt model describes itself like the original.
+_SVD_ARGS = ("n_factors", "n_epochs", "biased", "init_mean", "init_std_dev",
+             "lr_bu", "lr_bi", "lr_pu", "lr_qi", "reg_bu", "reg_bi", "reg_pu", "reg_qi")
+
+
+def _int_ids(raw: list, what: str) -> np.ndarray:
+    """Raw Surprise ids as int64 (the catalogue and MovieLens ids are integers)."""
+    # Checked per value: numpy would happily turn the string "12" into 12.
+    if not all(isinstance(r, (int, np.integer)) and not isinstance(r, bool) for r in raw):
+        raise ValueError(f"SVD {what} ids must be integers to be stored, got {raw[:5]!r}")
+    try:
+        return np.asarray(raw, dtype="int64")
+    except OverflowError as exc:
+        raise ValueError(f"SVD {what} ids do not fit in int64: {raw[:5]!r}") from exc
+
+
+def _svd_to_arrays(algo) -> tuple[dict[str, np.ndarray], dict]:
+    """A fitted SVD's learned parameters (float64: predictions must stay bit-identical) and
+    raw ids in inner-id order; the trainset's ratings are not stored."""
+    ts = algo.trainset
+    arrays = {
+        "user_ids": _int_ids([ts.to_raw_uid(u) for u in range(ts.n_users)], "user"),
+        "item_ids": _int_ids([ts.to_raw_iid(i) for i in range(ts.n_items)], "item"),
+        "pu": np.asarray(algo.pu, dtype="float64"), "qi": np.asarray(algo.qi, dtype="float64"),
+        "bu": np.asarray(algo.bu, dtype="float64"), "bi": np.asarray(algo.bi, dtype="float64"),
+    }
+    meta = {"args": {k: getattr(algo, k) for k in _SVD_ARGS},
+            # json writes floats with repr, which round-trips exactly.
+            "global_mean": float(ts.global_mean),
+            "rating_scale": [float(x) for x in ts.rating_scale],
+            "n_ratings": int(ts.n_ratings)}
+    return arrays, meta
+
+
+class FrozenTrainset(Trainset):
+    """A ``surprise.Trainset`` with the id maps and global mean only (no ratings).
+
+    ``SVD.predict`` needs raw -> inner id maps, "knows user/item" (``uid in ur``), the rating
+    scale (clipping) and the global mean, which Surprise would otherwise compute from the
+    ratings; every user and item gets an empty rating list.
+    """
+
+    def __init__(self, user_ids: np.ndarray, item_ids: np.ndarray, n_ratings: int,
+                 rating_scale: tuple[float, float], global_mean: float) -> None:
+        users = np.asarray(user_ids, dtype="int64").tolist()
+        items = np.asarray(item_ids, dtype="int64").tolist()
+        super().__init__({u: [] for u in range(len(users))}, {i: [] for i in range(len(items))},
+                         len(users), len(items), n_ratings, tuple(rating_scale),
+                         {raw: k for k, raw in enumerate(users)}, {raw: k for k, raw in enumerate(items)})
+        self._mu = float(global_mean)
+
+    @property
+    def global_mean(self) -> float:
+        """The training ratings' mean, as stored in the bundle."""
+        return self._mu
+
+
+def _svd_from_arrays(arrays: Arrays, meta: dict) -> SVD:
+    """A real ``surprise.SVD`` with the stored parameters (arrays stay memory-mapped)."""
+    args = meta["args"]
+    if not isinstance(args, dict) or set(args) - set(_SVD_ARGS):
+        raise ValueError(f"SVD args must be a subset of {_SVD_ARGS}, got {args!r}")
+    algo = SVD(**args)
+    n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+    f = int(args.get("n_factors", arrays["pu"].shape[1] if arrays["pu"].ndim == 2 else 0))
+    if (arrays["pu"].shape != (n_users, f) or arrays["qi"].shape != (n_items, f)
+            or arrays["bu"].shape != (n_users,) or arrays["bi"].shape != (n_items,)):
+        raise ValueError("SVD arrays do not match their id maps and n_factors")
+    algo.trainset = FrozenTrainset(arrays["user_ids"], arrays["item_ids"], int(meta["n_ratings"]),
+                                   tuple(meta["rating_scale"]), float(meta["global_mean"]))
+    algo.pu, algo.qi, algo.bu, algo.bi = arrays["pu"], arrays["qi"], arrays["bu"], arrays["bi"]
+    return algo
+
+
+# --- rankers (src.models.topn) ----------------------------------------------------------------
+
+def _ease_to_arrays(r: EaseRanker) -> tuple[dict[str, np.ndarray], dict]:
+    """EASE's float32 weights, per-item counts, known users and their CSR histories."""
+    h = r.history.tocsr()
+    return ({"item_ids": np.asarray(r.item_ids, dtype="int64"),
+             "weights": np.asarray(r.weights, dtype="float32"),
+             "counts": np.asarray(r.counts, dtype="float64"),
+             "user_ids": np.asarray(r.user_ids, dtype="int64"),
+             "history_indptr": h.indptr, "history_indices": h.indices,
+             "history_data": h.data.astype("float32")},
+            {"params": dict(r.params)})
+
+
+def _ease_from_arrays(a: Arrays, meta: dict) -> EaseRanker:
+    """An :class:`EaseRanker` over the (memory-mapped) arrays."""
+    n_items, n_users = len(a["item_ids"]), len(a["user_ids"])
+    if a["weights"].shape != (n_items, n_items) or a["counts"].shape != (n_items,):
+        raise ValueError(f"EASE weights {a['weights'].shape} do not match {n_items} items")
+    history = sp.csr_matrix((a["history_data"], a["history_indices"], a["history_indptr"]),
+                            shape=(n_users, n_items))
+    history.check_format(full_check=True)  # indices in range: a bad array fails here, not mid-request
+    return EaseRanker(item_ids=a["item_ids"], weights=a["weights"], counts=a["counts"],
+                      user_ids=a["user_ids"], history=history, params=dict(meta["params"]))
+
+
+def _popularity_to_arrays(r: PopularityRanker) -> tuple[dict[str, np.ndarray], dict]:
+    """The baseline's item ids and counts."""
+    return {"item_ids": np.asarray(r.item_ids, dtype="int64"),
+            "counts": np.asarray(r.counts, dtype="float64")}, {}
+
+
+def _seen_to_arrays(s: SeenRatings) -> tuple[dict[str, np.ndarray], dict]:
+    """The four CSR arrays of the seen ratings."""
+    return {"user_ids": s.user_ids, "indptr": s.indptr, "item_ids": s.item_ids, "ratings": s.ratings}, {}
+
+
+register_codec(Codec("surprise.SVD", SVD, _svd_to_arrays, _svd_from_arrays))
+register_codec(Codec("streamrec.EaseRanker", EaseRanker, _ease_to_arrays, _ease_from_arrays))
+register_codec(Codec("streamrec.PopularityRanker", PopularityRanker, _popularity_to_arrays,
+                     lambda a, _m: PopularityRanker(item_ids=a["item_ids"], counts=a["counts"])))
+register_codec(Codec("streamrec.SeenRatings", SeenRatings, _seen_to_arrays,
+                     lambda a, _m: SeenRatings(user_ids=a["user_ids"], indptr=a["indptr"],
+                                               item_ids=a["item_ids"], ratings=a["ratings"])))
