@@ -201,9 +201,11 @@ def test_first_build_with_no_titles_is_refused(workspace, tmp_path):
 def test_tasks_on_an_empty_workspace_say_what_to_do(tmp_path):
     home = tmp_path / "empty"
     home.mkdir()
+    batch = tmp_path / "x.csv"  # a readable batch: the refusal is about the empty workspace
+    batch.write_text(_movies_text(3))
     for args, needle in ((["data"], "invoke demo-data"), (["features"], "invoke data"),
                          (["train"], "ratings"), (["recommend", "--user", "1"], "invoke features"),
-                         (["update", "--movies", "x.csv"], "invoke data")):
+                         (["update", "--movies", str(batch)], "invoke data")):
         assert_one_line_refusal(invoke(home, *args), needle)
 
 

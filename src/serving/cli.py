@@ -28,7 +28,7 @@ def print_recommendations(user: object, genres: str | None = None, n: object = 1
     uid = validate_id(user, "--user")
     k = validate_int(n, "-n", 1, MAX_N)
     if not paths.features.exists():
-        raise FileNotFoundError(f"no catalogue at {paths.features}: run `invoke all` (or `invoke data features train`) first")
+        raise FileNotFoundError(f"no catalogue at {paths.features}: run `invoke data`, `invoke features` and `invoke train` first (or `invoke all`)")
     service = Service(paths)
     try:
         reply = service.recommend_user(uid, genres=genres, n=k)
