@@ -57,6 +57,12 @@ def _short(digest: str) -> str:
     return digest[:PROVENANCE_SHA_CHARS]
 
 
+def unknown(reason: str) -> dict:
+    """The provenance of data that cannot be identified, e.g. ``unknown("no ETL report")``."""
+    return {"kind": "unknown", "label": f"unknown data source ({reason})", "seed": None,
+            "scale": None, "files": []}
+
+
 def classify(files: Iterable[Mapping], search_dirs: Iterable[str | os.PathLike]) -> dict:
     """Provenance of ``files`` (each ``{"name", "sha256"}``, optionally ``"path"``).
 
@@ -73,15 +79,15 @@ def classify(files: Iterable[Mapping], search_dirs: Iterable[str | os.PathLike])
         if hit:
             seeds.add(hit["seed"])
             scales.add(hit["scale"])
+    if not out_files:
+        return unknown("no input files recorded")
     n_syn = sum(f["synthetic"] for f in out_files)
     seed = next(iter(seeds)) if len(seeds) == 1 else None
     scale = next(iter(scales)) if len(scales) == 1 else None
     synthetic = f"synthetic demo data ({GENERATOR}, seed {seed if seed is not None else '?'})"
     real = [f for f in out_files if not f["synthetic"]]
     real_text = ", ".join(f"{f['name']} (sha256 {_short(str(f['sha256']))}…)" for f in real)
-    if not out_files:
-        kind, label = "unknown", "unknown data source (no input files recorded)"
-    elif n_syn == len(out_files):
+    if n_syn == len(out_files):
         kind, label = "synthetic", synthetic
     elif n_syn == 0:
         kind, label = "real", f"real data: {real_text}"
@@ -94,8 +100,7 @@ def from_etl_report(report: Mapping | None, paths: Paths) -> dict:
     """Provenance of a workspace's ETL inputs (``etl_report.json``'s ``inputs``: name ->
     {file, sha256}); "unknown" when there is no report."""
     if not report:
-        return {"kind": "unknown", "label": "unknown data source (no ETL report: run `invoke data`)",
-                "seed": None, "scale": None, "files": []}
+        return unknown("no ETL report: run `invoke data`")
     inputs = report.get("inputs", {}) if isinstance(report, Mapping) else {}
     # The file's own name (``ratings_small.csv.gz``) when recorded: the report's key drops ``.gz``.
     files = [{"name": Path(rec["file"]).name if rec.get("file") else name, "sha256": rec.get("sha256"),

@@ -35,11 +35,11 @@ from src.config import (
     Paths,
 )
 from src.data.provenance import (
-    classify,
     files_provenance,
     is_real,
     na_reason,
     target_verdict,
+    unknown,
     workspace_provenance,
 )
 from src.data.provenance import markdown as provenance_markdown
@@ -67,7 +67,7 @@ def data_provenance(ratings: FrameOrPath, links: FrameOrPath, paths: Paths) -> d
     inputs by default, the given files' own content otherwise; an in-memory frame is "unknown"."""
     given = [x for x in (ratings, links) if x is not None]
     if any(isinstance(x, pd.DataFrame) for x in given):
-        return classify([], [])  # nothing on disk to identify
+        return unknown("ratings given as an in-memory DataFrame")
     if given:
         return files_provenance(given, paths)
     return workspace_provenance(paths)

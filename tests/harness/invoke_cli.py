@@ -20,28 +20,32 @@ ROOT = Path(__file__).resolve().parents[2]
 INVOKE_TIMEOUT_S = 180   # the slowest call here loads a model on a busy 2-core machine
 
 
+def _child_env(site: str, block: Iterable[str], home: str | os.PathLike | None = None) -> dict:
+    """The child's environment: the repo (and, when ``block`` is set, a ``sitecustomize`` in
+    ``site`` that maps those modules to None) on PYTHONPATH, headless plots, the workspace."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    if home is not None:
+        env["STREAMREC_HOME"] = str(home)
+    blocked = list(block)
+    if blocked:
+        Path(site, "sitecustomize.py").write_text(
+            "import sys\nfor _m in %r:\n    sys.modules[_m] = None\n" % (blocked,))
+        env["PYTHONPATH"] = os.pathsep.join([site, str(ROOT)])
+    return env
+
+
 def run_invoke(args: Sequence[str], home: str | os.PathLike | None = None,
                block: Iterable[str] = (), timeout: float = INVOKE_TIMEOUT_S) -> subprocess.CompletedProcess:
     """``python -m invoke ARGS`` in the repo root. In: arguments, optional workspace root,
     module names to block. Out: the finished process (never raises on a non-zero exit)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    if home is not None:
-        env["STREAMREC_HOME"] = str(home)
     with tempfile.TemporaryDirectory() as site:
-        blocked = list(block)
-        if blocked:
-            Path(site, "sitecustomize.py").write_text(
-                "import sys\nfor _m in %r:\n    sys.modules[_m] = None\n" % (blocked,))
-            env["PYTHONPATH"] = os.pathsep.join([site, str(ROOT)])
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT,
+                              env=_child_env(site, block, home), capture_output=True, text=True,
+                              timeout=timeout)
 
 
 def python_child(code: str, block: Iterable[str] = ()) -> subprocess.CompletedProcess:
     """``python -c CODE`` with the repo on the path and ``block`` made unimportable."""
     with tempfile.TemporaryDirectory() as site:
-        Path(site, "sitecustomize.py").write_text(
-            "import sys\nfor _m in %r:\n    sys.modules[_m] = None\n" % (list(block),))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([site, str(ROOT)])}
-        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(site, block),
                               capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S)
