@@ -112,3 +112,10 @@ INBOX_PROCESSED = "processed"  # sub-folders of paths.inbox that files are moved
 INBOX_FAILED = "failed"
 # Sibling files of an inbox batch `<stem>.csv[.gz]`: `<stem>.credits.csv[.gz]`, `<stem>.keywords.csv[.gz]`.
 INBOX_SIBLING_KINDS = ("credits", "keywords")
+
+# --- catalogue sources and entity resolution (issue 10, src.data.sources, src.data.resolve) ---
+# First StreamRec id given to a title that no TMDB id names (JustWatch/show_id rows with no
+# IMDb/TMDB match). TMDB movie ids are below ~1.5M and TV ids below ~300k (2026); 10^8
+# leaves decades of headroom for both, so an allocated id never collides with a TMDB id,
+# and stays exact in float64 (pandas reads ids with NaNs as floats).
+NEW_TITLE_ID_BASE = 100_000_000

@@ -19,6 +19,8 @@ PROJ_ROOT: Path = project_root()
 SHARED_DATA_DIR: Path = Path(
     os.environ.get("STREAMREC_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data" / "movies")
 )
+# Real streaming-platform catalogues beside it (JustWatch-derived, show_id; SOURCES.md there).
+SHARED_STREAMING_DIR: Path = SHARED_DATA_DIR.parent / "streaming"
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,18 @@ class Paths:
         """Batch reports of incremental catalogue updates."""
         return self.processed / "updates"
 
+    @property
+    def title_sources(self) -> Path:
+        """Entity-resolution crosswalk: which source row became which StreamRec id, by which rule."""
+        return self.processed / "title_sources.csv"
+
     # --- external / serving ---
+    @property
+    def title_ids(self) -> Path:
+        """StreamRec ids given to titles of non-TMDB sources. In ``external`` (state, not a
+        rebuildable output) so a rebuild from data/raw gives every title the same id again."""
+        return self.external / "title_ids.csv"
+
     @property
     def ratings_db(self) -> Path:
         """SQLite store of ratings given through the API/UI."""
