@@ -44,21 +44,46 @@ def demo_data(c, scale="small", out_dir=None, seed=0):
     generate(out_dir or _paths().raw, scale=scale, seed=int(seed))
 
 
+def _catalogue_errors(task_name: str):
+    """Turn a catalogue file no reader accepts (or a bad --schema) into one line, exit 2."""
+    import contextlib
+
+    from invoke.exceptions import Exit
+
+    from src.data.sources import UnknownSchemaError
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except UnknownSchemaError as exc:
+            raise Exit(f"invoke {task_name}: {exc}", code=2) from exc
+
+    return guard()
+
+
+SCHEMA_HELP = ("catalogue reader to use (movies_metadata, tmdb_5000, justwatch, show_id, minimal); "
+               "default: detected from the header")
+
+
 @task(help={
-    "movies": "movies CSV (movies_metadata/movies_dataset or tmdb_5000 schema); default: found in data/raw",
+    "movies": "catalogue CSV of any registered schema (see --schema); default: found in data/raw",
     "credits": "credits CSV (optional)",
     "keywords": "keywords CSV (optional)",
     "links": "MovieLens links CSV (optional)",
     "ratings": "MovieLens ratings CSV (optional)",
     "out_dir": "processed output folder (default data/processed)",
+    "schema": SCHEMA_HELP,
 })
-def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None):
+def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None,
+         schema=None):
     """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv."""
     _log()
     from src.data.make_dataset import main
 
-    main(movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings,
-         out_dir=out_dir, paths=_paths())
+    with _catalogue_errors("data"):
+        main(movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings,
+             out_dir=out_dir, paths=_paths(), schema=schema)
 
 
 @task
@@ -161,20 +186,23 @@ def serve(c, host="127.0.0.1", port=8000):
 
 
 @task(help={
-    "movies": "batch of new/changed titles (either catalogue schema; optional media_type)",
+    "movies": "batch of new/changed titles (any registered catalogue schema; see --schema)",
     "credits": "credits for the batch (optional)",
     "keywords": "keywords for the batch (optional)",
     "inbox": "process every file in data/external/incoming instead",
     "retrain": "retrain the model afterwards when enough new ratings exist",
     "server_url": "running server to tell to reload (default: $STREAMREC_SERVER_URL)",
+    "schema": SCHEMA_HELP,
 })
-def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None):
+def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None,
+           schema=None):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
     _log()
     from src.pipeline.update import main
 
-    main(movies=movies, credits=credits, keywords=keywords, inbox=inbox, retrain=retrain,
-         paths=_paths(), server_url=server_url)
+    with _catalogue_errors("update"):
+        main(movies=movies, credits=credits, keywords=keywords, inbox=inbox, retrain=retrain,
+             paths=_paths(), server_url=server_url, schema=schema)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})

@@ -5,10 +5,11 @@ tried before one that cannot):
 
 1. ``registry``: the (namespace, source id) pair was resolved before -> the same id again
    (``data/external/title_ids.csv``; the crosswalk keeps the rule first used).
-2. ``imdb_id``: the row's IMDb id is a catalogue title's IMDb id (same media type).
+2. ``imdb_id``: the row's IMDb id is a catalogue title's own IMDb id (same media type).
 3. ``imdb_links``: a movie's IMDb id maps to a TMDB id through MovieLens ``links.csv``; the
    title takes that TMDB id (today's TMDB ids keep their value) whether or not the
-   catalogue holds it yet.
+   catalogue holds it yet (catalogue movies with no IMDb id of their own, TMDB 5000's, are
+   found this way).
 4. ``title_year``: normalised title + year + media type name exactly one catalogue title,
    whose IMDb id (if both have one) agrees; two or more -> the row is quarantined
    ``ambiguous_title_match`` instead of guessed.
@@ -124,7 +125,7 @@ class _Index:
         cat = ctx.catalogue
         self.ids: set[int] = set(pd.to_numeric(cat[ID_COL], errors="coerce").dropna().astype("int64"))
         self.media: dict[int, str] = {}
-        self.imdb: dict[tuple[str, str], int] = {}
+        self.imdb: dict[tuple[str, str], tuple[int, str]] = {}  # -> (id, rule)
         self.title: dict[tuple[str, str, str], set[int]] = {}
         self.imdb_of: dict[int, str] = {}
         self.tmdb_of_imdb: dict[str, int] = {}
@@ -140,7 +141,7 @@ class _Index:
         # Catalogue movies without an IMDb id of their own (TMDB 5000) get one through links.
         for imdb, tmdb in self.tmdb_of_imdb.items():
             if tmdb in self.ids and self.media.get(tmdb) == "movie" and tmdb not in self.imdb_of:
-                self.imdb.setdefault((imdb, "movie"), tmdb)
+                self.imdb.setdefault((imdb, "movie"), (tmdb, "imdb_links"))
                 self.imdb_of[tmdb] = imdb
 
     def add(self, sid: int, imdb: str | None, title, date, media: str) -> None:
@@ -148,7 +149,7 @@ class _Index:
         self.ids.add(sid)
         self.media[sid] = media
         if imdb:
-            self.imdb.setdefault((imdb, media), sid)
+            self.imdb.setdefault((imdb, media), (sid, "imdb_id"))
             self.imdb_of.setdefault(sid, imdb)
         key = (normalise_title(title), _year(date), media)
         if key[0]:
@@ -192,7 +193,7 @@ def resolve(frame: pd.DataFrame, schema: str, source_name: str, native_ids: bool
         elif isinstance(source_id, str) and source_id in batch_ids:
             sid, rule = batch_ids[source_id]
         elif imdb and (imdb, media) in index.imdb:
-            sid, rule = index.imdb[(imdb, media)], "imdb_id"
+            sid, rule = index.imdb[(imdb, media)]
         elif imdb and media == "movie" and imdb in index.tmdb_of_imdb and \
                 index.media.get(index.tmdb_of_imdb[imdb], "movie") == "movie":
             sid, rule = index.tmdb_of_imdb[imdb], "imdb_links"

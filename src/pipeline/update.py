@@ -90,12 +90,13 @@ def _counts_by_media(batch: pd.DataFrame, ids) -> dict[str, int]:
 
 
 def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
-                source_name: str | None = None) -> dict:
+                source_name: str | None = None, schema: str | None = None) -> dict:
     """Apply one batch to the workspace; call with the update lock held (see :func:`main`).
 
     In: the batch's movies file (either catalogue schema, optional media_type and series
     columns), optional credits/keywords files, the workspace, and the name quarantine files
-    are filed under (default: the movies file name). Out: the batch report, also written to
+    are filed under (default: the movies file name), the movies file's reader forced by
+    name (default: detected, src.data.sources). Out: the batch report, also written to
     ``paths.updates/<timestamp>.json``. Raises ValueError/FileNotFoundError on a batch that
     cannot be read at all (the inbox files it as failed); bad rows are quarantined instead.
     """
@@ -113,7 +114,8 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
     }
     with timed(log, f"update {source_name}") as clock:
         current = update_etl.read_catalogue(paths)
-        batch = update_etl.prepare_batch(movies, credits, keywords, source_name)
+        batch = update_etl.prepare_batch(movies, credits, keywords, source_name, schema,
+                                         update_etl.resolution_context(paths, current))
         pause_point("read")
         rows, quarantine = batch.merged, batch.quarantine
         conflicts = _media_conflicts(current, rows)
@@ -130,6 +132,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
                        if len(quarantine) else {})
         report.update({
             "rows_in": batch.rows_in,
+            "source": batch.source_stats,
             "added": len(added),
             "updated": len(updated),
             "unchanged": len(unchanged),
@@ -203,6 +206,9 @@ def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: di
     replaced = set(result["added"]) | set(map(int, result["updated"]))
     for name, table in update_etl.patch_interim(paths, batch, replaced).items():
         staged[paths.interim / name] = write_frame_csv_atomic(table, gen / "interim" / name)
+    staged[paths.title_sources] = write_frame_csv_atomic(
+        update_etl.updated_crosswalk(paths, batch), gen / "title_sources.csv")
+    staged[paths.title_ids] = write_frame_csv_atomic(batch.extras.registry, gen / "title_ids.csv")
     merged_file = update_etl.write_catalogue(result["merged"], gen / "merged_data6.csv")
     staged[paths.merged] = merged_file
     with timed(log, "features rebuild"):
@@ -350,11 +356,12 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
 
 
 def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain: bool = False,
-         paths: Paths = PATHS, server_url: str | None = None) -> dict:
+         paths: Paths = PATHS, server_url: str | None = None, schema: str | None = None) -> dict:
     """Apply a batch (``movies`` [+ ``credits``, ``keywords``]) or the whole inbox.
 
     In: batch files, or ``inbox=True``; ``retrain`` to retrain when enough new ratings
-    exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``).
+    exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``); the
+    batch's reader forced by name (``schema``; default: detected from the header).
     Out: the batch report (``--movies``) or the inbox summary (``--inbox``). A direct run
     that finds another update running raises UpdateLockedError.
     """
@@ -366,6 +373,6 @@ def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain:
         raise ValueError("movies: give a batch file (--movies PATH) or use --inbox")
     with update_lock(paths):
         recover(paths)
-        report = apply_batch(movies, credits, keywords, paths)
+        report = apply_batch(movies, credits, keywords, paths, schema=schema)
         _after([report], retrain, paths, server_url)
     return report

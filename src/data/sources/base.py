@@ -103,8 +103,16 @@ def split_comma(cell) -> list[str]:
     return [p for p in _SPLIT_COMMA.split(str(cell).strip()) if p]
 
 
-def supplied_and_missing(columns: dict[str, object]) -> tuple[list[str], list[str]]:
-    """Split the canonical columns into those a reader filled and those it did not."""
-    supplied = [c for c in CANONICAL_COLUMNS if isinstance(columns.get(c), pd.Series)]
-    missing = [c for c in CANONICAL_COLUMNS if c not in supplied and c != ID_COL]
-    return supplied, missing
+# Columns a platform reader fills but only approximately: a year read as YYYY-01-01, the
+# title copied as original_title. They fill new titles, but never overwrite a catalogue
+# title's own (TMDB) values when a row resolves to it.
+APPROXIMATE_COLUMNS = ("release_date", "first_air_date", "original_title")
+
+
+def supplied_and_missing(columns: dict[str, object], approximate: tuple[str, ...] = ()
+                         ) -> tuple[list[str], list[str]]:
+    """Split the canonical columns into those a reader supplies (overwrites on existing
+    titles; ``approximate`` ones excluded) and those it does not fill at all (missing)."""
+    filled = [c for c in CANONICAL_COLUMNS if isinstance(columns.get(c), pd.Series)]
+    missing = [c for c in CANONICAL_COLUMNS if c not in filled and c != ID_COL]
+    return [c for c in filled if c not in approximate], missing

@@ -20,6 +20,7 @@ import pandas as pd
 
 from src.data.nested import parse_many
 from src.data.sources.base import (
+    APPROXIMATE_COLUMNS,
     SOURCE_ID_COL,
     Adapted,
     Reader,
@@ -79,7 +80,7 @@ def adapt(raw: pd.DataFrame, source_name: str) -> Adapted:
     if "production_countries" in raw.columns:
         columns["production_countries"] = _list_cells(raw["production_countries"], countries)
     columns = {k: v for k, v in columns.items() if v is not None}
-    supplied, missing = supplied_and_missing(columns)
+    supplied, missing = supplied_and_missing(columns, APPROXIMATE_COLUMNS)
     return Adapted(frame=canonical_frame(raw, columns), schema=NAME, supplied=supplied,
                    columns_missing=missing, native_ids=False, genres_unmapped=unmapped)
 

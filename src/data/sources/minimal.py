@@ -11,7 +11,6 @@ as missing and listed in the report as ``columns_missing``.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd

@@ -17,6 +17,7 @@ import json
 import pandas as pd
 
 from src.data.sources.base import (
+    APPROXIMATE_COLUMNS,
     SOURCE_ID_COL,
     Adapted,
     Reader,
@@ -64,7 +65,7 @@ def adapt(raw: pd.DataFrame, source_name: str) -> Adapted:
         columns["production_countries"] = raw["country"].map(
             lambda c: json.dumps([{"iso_3166_1": None, "name": n} for n in split_comma(c)],
                                  ensure_ascii=False)).astype("object")
-    supplied, missing = supplied_and_missing(columns)
+    supplied, missing = supplied_and_missing(columns, APPROXIMATE_COLUMNS)
     credits = None
     if "cast" in raw.columns or "director" in raw.columns:
         cast_col = raw["cast"] if "cast" in raw.columns else pd.Series(pd.NA, index=raw.index)

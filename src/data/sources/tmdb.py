@@ -25,7 +25,9 @@ def _passthrough(schema: str):
     def adapt(raw: pd.DataFrame, source_name: str) -> Adapted:
         """Raw TMDB-schema frame -> itself, with supplied/missing columns named."""
         cols = set(raw.columns)
-        supplied = [c for c in CANONICAL_COLUMNS if c in cols]
+        # Every header column (keywords inline in TMDB 5000 too): an update overwrites the
+        # catalogue columns these feed, as before the registry existed.
+        supplied = [c for c in raw.columns if not str(c).startswith("_")]
         missing = [c for c in CANONICAL_COLUMNS if c not in cols and c != ID_COL]
         return Adapted(frame=raw, schema=schema, supplied=supplied, columns_missing=missing,
                        native_ids=True)
