@@ -45,18 +45,20 @@ def demo_data(c, scale="small", out_dir=None, seed=0):
 
 
 def _catalogue_errors(task_name: str):
-    """Turn a catalogue file no reader accepts (or a bad --schema) into one line, exit 2."""
+    """Turn a catalogue file no reader accepts (or a bad --schema), or a platform snapshot
+    that cannot be applied (bad --platform/--as-of, older than the last), into one line, exit 2."""
     import contextlib
 
     from invoke.exceptions import Exit
 
+    from src.data.availability import SnapshotError
     from src.data.sources import UnknownSchemaError
 
     @contextlib.contextmanager
     def guard():
         try:
             yield
-        except UnknownSchemaError as exc:
+        except (UnknownSchemaError, SnapshotError) as exc:
             raise Exit(f"invoke {task_name}: {exc}", code=2) from exc
 
     return guard()
@@ -193,16 +195,20 @@ def serve(c, host="127.0.0.1", port=8000):
     "retrain": "retrain the model afterwards when enough new ratings exist",
     "server_url": "running server to tell to reload (default: $STREAMREC_SERVER_URL)",
     "schema": SCHEMA_HELP,
+    "platform": "the batch is this platform's whole catalogue (netflix, hbo, ...): titles it "
+                "lists arrive, titles it no longer lists depart; needs --as-of",
+    "as_of": "date of that platform snapshot, YYYY-MM-DD (snapshots must come in date order)",
 })
 def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None,
-           schema=None):
+           schema=None, platform=None, as_of=None):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
     _log()
     from src.pipeline.update import main
 
     with _catalogue_errors("update"):
         main(movies=movies, credits=credits, keywords=keywords, inbox=inbox, retrain=retrain,
-             paths=_paths(), server_url=server_url, schema=schema)
+             paths=_paths(), server_url=server_url, schema=schema, platform=platform,
+             as_of=as_of)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})

@@ -108,6 +108,16 @@ class Paths:
         """Entity-resolution crosswalk: which source row became which StreamRec id, by which rule."""
         return self.processed / "title_sources.csv"
 
+    @property
+    def availability(self) -> Path:
+        """Stays of titles on platforms (id, platform, first_seen, last_seen), from snapshots."""
+        return self.processed / "availability.csv"
+
+    @property
+    def platform_snapshots(self) -> Path:
+        """Log of applied platform snapshots (date order per platform is enforced)."""
+        return self.processed / "platform_snapshots.csv"
+
     # --- external / serving ---
     @property
     def title_ids(self) -> Path:

@@ -39,6 +39,7 @@ from src.config import (
     UPDATE_SERVER_URL_ENV,
     Paths,
 )
+from src.data.availability import SnapshotError, snapshot_of_name
 from src.data.catalogue_diff import merge_batch, supplied_columns
 from src.data.catalogue_store import (
     UpdateLockedError,
@@ -51,7 +52,7 @@ from src.data.catalogue_store import (
 )
 from src.data.csv_out import write_frame_csv_atomic
 from src.data.readers import input_name
-from src.pipeline import update_etl
+from src.pipeline import platform_snapshot, update_etl
 from src.pipeline.inbox import file_batch, scan_inbox
 from src.utils.io import sha256_file, write_json_atomic, write_parquet_atomic
 from src.utils.logging import get_logger, setup_logging, timed
@@ -90,15 +91,19 @@ def _counts_by_media(batch: pd.DataFrame, ids) -> dict[str, int]:
 
 
 def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
-                source_name: str | None = None, schema: str | None = None) -> dict:
+                source_name: str | None = None, schema: str | None = None,
+                platform: str | None = None, as_of: str | None = None) -> dict:
     """Apply one batch to the workspace; call with the update lock held (see :func:`main`).
 
     In: the batch's movies file (either catalogue schema, optional media_type and series
     columns), optional credits/keywords files, the workspace, and the name quarantine files
     are filed under (default: the movies file name), the movies file's reader forced by
-    name (default: detected, src.data.sources). Out: the batch report, also written to
-    ``paths.updates/<timestamp>.json``. Raises ValueError/FileNotFoundError on a batch that
-    cannot be read at all (the inbox files it as failed); bad rows are quarantined instead.
+    name (default: detected, src.data.sources); with ``platform`` and ``as_of`` the batch
+    is that platform's whole catalogue on that date (src.pipeline.platform_snapshot:
+    titles it lists arrive, open stays it omits depart). Out: the batch report, also
+    written to ``paths.updates/<timestamp>.json``. Raises ValueError/FileNotFoundError on a
+    batch that cannot be read at all (the inbox files it as failed), ``SnapshotRefused``
+    for a snapshot older than the platform's last; bad rows are quarantined instead.
     """
     stamp = _stamp()
     movies = Path(movies)
@@ -112,6 +117,14 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
         "inputs": {"movies": _input_info(movies), "credits": _input_info(credits),
                    "keywords": _input_info(keywords)},
     }
+    if (platform is None) != (as_of is None):
+        raise SnapshotError("--platform and --as-of go together: a snapshot is one platform's "
+                            "catalogue on one date")
+    snapshot = None
+    if platform is not None:
+        platform, as_of, snap_new = platform_snapshot.check(
+            paths, platform, as_of, report["inputs"]["movies"]["sha256"])
+        report.update(platform=platform, as_of=as_of)
     with timed(log, f"update {source_name}") as clock:
         current = update_etl.read_catalogue(paths)
         batch = update_etl.prepare_batch(movies, credits, keywords, source_name, schema,
@@ -128,6 +141,12 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
         supplied = supplied_columns(list(current.columns), batch.raw_columns)
         result = merge_batch(current, rows, supplied)
         added, updated, unchanged = result["added"], result["updated"], result["unchanged"]
+        if platform is not None:
+            snapshot = platform_snapshot.apply(
+                paths, platform, as_of, source_name, report["inputs"]["movies"]["sha256"],
+                snap_new, rows[ID_COL].tolist(), result["merged"])
+            report.update(arrived=len(snapshot.arrived), departed=len(snapshot.departed),
+                          arrived_ids=snapshot.arrived, departed_ids=snapshot.departed)
         quarantined = (quarantine["reason"].value_counts().sort_index().to_dict()
                        if len(quarantine) else {})
         report.update({
@@ -158,7 +177,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
             quarantine_path = quarantine_path.with_name(quarantine_path.name + ".csv")
         report["quarantine_file"] = str(quarantine_path.relative_to(paths.root)) if len(quarantine) else None
 
-        if not added and not updated:
+        if not added and not updated and not (snapshot and snapshot.changed):
             log.info("nothing to do: the catalogue already holds every row of %s", source_name)
             report["status"] = "unchanged"
             report["outputs"] = {}
@@ -171,7 +190,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
         gen = new_generation(paths)
         try:
             staged = _stage_generation(paths, gen, current, result, batch, quarantine,
-                                       quarantine_path)
+                                       quarantine_path, snapshot)
             report["status"] = "applied"
             # Output checksums are known before the swap: the report travels with its generation.
             report["outputs"] = {str(t.relative_to(paths.root)): sha256_file(s)
@@ -194,7 +213,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
 
 def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: dict,
                       batch: "update_etl.PreparedBatch", quarantine: pd.DataFrame,
-                      quarantine_path: Path) -> dict[Path, Path]:
+                      quarantine_path: Path, snapshot=None) -> dict[Path, Path]:
     """Write the complete new generation into ``gen``; return ``{target: staged file}``.
 
     Order of the mapping = rename order at commit: quarantine and interim tables first,
@@ -209,6 +228,11 @@ def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: di
     staged[paths.title_sources] = write_frame_csv_atomic(
         update_etl.updated_crosswalk(paths, batch), gen / "title_sources.csv")
     staged[paths.title_ids] = write_frame_csv_atomic(batch.extras.registry, gen / "title_ids.csv")
+    if snapshot is not None and snapshot.changed:
+        staged[paths.availability] = write_frame_csv_atomic(snapshot.availability,
+                                                            gen / "availability.csv")
+        staged[paths.platform_snapshots] = write_frame_csv_atomic(snapshot.snapshots,
+                                                                  gen / "platform_snapshots.csv")
     merged_file = update_etl.write_catalogue(result["merged"], gen / "merged_data6.csv")
     staged[paths.merged] = merged_file
     with timed(log, "features rebuild"):
@@ -335,7 +359,10 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
                     results.append({"stem": b.stem, "status": "failed", "error": msg})
                     continue
                 try:
-                    rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name)
+                    # <platform>@<YYYY-MM-DD>… names a platform snapshot (src.data.availability).
+                    platform, as_of = snapshot_of_name(b.stem) or (None, None)
+                    rep = apply_batch(b.movies, b.credits, b.keywords, paths,
+                                      source_name=b.movies.name, platform=platform, as_of=as_of)
                 except Exception as exc:  # one bad file must not block the rest of the inbox
                     log.error("inbox batch %s failed: %s", b.stem, exc)
                     file_batch(paths, b, ok=False, error=traceback.format_exc())
@@ -356,12 +383,14 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
 
 
 def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain: bool = False,
-         paths: Paths = PATHS, server_url: str | None = None, schema: str | None = None) -> dict:
+         paths: Paths = PATHS, server_url: str | None = None, schema: str | None = None,
+         platform: str | None = None, as_of: str | None = None) -> dict:
     """Apply a batch (``movies`` [+ ``credits``, ``keywords``]) or the whole inbox.
 
     In: batch files, or ``inbox=True``; ``retrain`` to retrain when enough new ratings
     exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``); the
-    batch's reader forced by name (``schema``; default: detected from the header).
+    batch's reader forced by name (``schema``; default: detected from the header); a
+    platform snapshot's ``platform`` and ``as_of`` date (see :func:`apply_batch`).
     Out: the batch report (``--movies``) or the inbox summary (``--inbox``). A direct run
     that finds another update running raises UpdateLockedError.
     """
@@ -373,6 +402,7 @@ def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain:
         raise ValueError("movies: give a batch file (--movies PATH) or use --inbox")
     with update_lock(paths):
         recover(paths)
-        report = apply_batch(movies, credits, keywords, paths, schema=schema)
+        report = apply_batch(movies, credits, keywords, paths, schema=schema,
+                             platform=platform, as_of=as_of)
         _after([report], retrain, paths, server_url)
     return report
