@@ -74,18 +74,20 @@ SCHEMA_HELP = ("catalogue reader to use (movies_metadata, tmdb_5000, justwatch, 
     "keywords": "keywords CSV (optional)",
     "links": "MovieLens links CSV (optional)",
     "ratings": "MovieLens ratings CSV (optional)",
-    "out_dir": "processed output folder (default data/processed)",
+    "out_dir": "write every output (processed, interim, quarantine) under this folder "
+               "instead of the workspace's data/",
     "schema": SCHEMA_HELP,
 })
 def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None,
          schema=None):
-    """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv."""
+    """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv;
+    then replay every applied update (data/external/applied) so none is lost."""
     _log()
-    from src.data.make_dataset import main
+    from src.pipeline.replay import rebuild
 
     with _catalogue_errors("data"):
-        main(movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings,
-             out_dir=out_dir, paths=_paths(), schema=schema)
+        rebuild(movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings,
+                out_dir=out_dir, paths=_paths(), schema=schema)
 
 
 @task

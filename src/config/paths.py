@@ -131,6 +131,11 @@ class Paths:
         return self.external / "ratings.db"
 
     @property
+    def applied(self) -> Path:
+        """Every applied update batch, kept (inputs + report) so `invoke data` can replay them."""
+        return self.external / "applied"
+
+    @property
     def inbox(self) -> Path:
         """Drop folder for new catalogue batches (``invoke update --inbox``)."""
         return self.external / "incoming"

@@ -46,7 +46,7 @@ __all__ = ["find_raw_inputs", "main"]
 
 log = get_logger(__name__)
 
-def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | None]:
+def resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | None]:
     """Inputs to use: the given ones if any was given, else those found in ``paths.raw``.
 
     Mixing is avoided on purpose: giving ``movies`` alone must not silently pick up
@@ -112,7 +112,7 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths,
          schema: str | None = None) -> dict:
     """Body of :func:`main`, run while holding the workspace update lock."""
     start = time.perf_counter()
-    inputs = _resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
+    inputs = resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
                                   links=links, ratings=ratings), paths)
     processed = Path(out_dir) if out_dir is not None else paths.processed
     log.info("ETL inputs: %s", {k: str(v) if v else None for k, v in inputs.items()})

@@ -92,7 +92,7 @@ def _counts_by_media(batch: pd.DataFrame, ids) -> dict[str, int]:
 
 def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
                 source_name: str | None = None, schema: str | None = None,
-                platform: str | None = None, as_of: str | None = None) -> dict:
+                platform: str | None = None, as_of: str | None = None, record: bool = True) -> dict:
     """Apply one batch to the workspace; call with the update lock held (see :func:`main`).
 
     In: the batch's movies file (either catalogue schema, optional media_type and series
@@ -104,6 +104,9 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
     written to ``paths.updates/<timestamp>.json``. Raises ValueError/FileNotFoundError on a
     batch that cannot be read at all (the inbox files it as failed), ``SnapshotRefused``
     for a snapshot older than the platform's last; bad rows are quarantined instead.
+    ``record``: keep an immutable copy of the applied batch (inputs, options, report) in
+    ``paths.applied`` with the same commit, for `invoke data` to replay (a replay itself
+    passes False).
     """
     stamp = _stamp()
     movies = Path(movies)
@@ -198,6 +201,9 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
             staged_report = gen / "report.json"
             write_json_atomic(report, staged_report)
             staged[report_path] = staged_report
+            if record:
+                staged.update(_stage_record(paths, gen, stamp, report, source_name, schema,
+                                            dict(movies=movies, credits=credits, keywords=keywords)))
             pause_point("staged")
             commit(paths, staged)
         except BaseException:
@@ -239,6 +245,32 @@ def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: di
         features = update_etl.rebuild_features(merged_file)
         staged[paths.features] = write_parquet_atomic(features, gen / "features.parquet")
     log.info("staged %d files in %s", len(staged), gen)
+    return staged
+
+
+def _stage_record(paths: Paths, gen: Path, stamp: str, report: dict, source_name: str,
+                  schema: str | None, inputs: dict) -> dict[Path, Path]:
+    """Stage the applied batch's permanent record: ``paths.applied/<seq>-<stamp>/`` with
+    byte copies of its input files, ``batch.json`` (what to pass to :func:`apply_batch` to
+    apply it again) and ``report.json``. Out: ``{target: staged file}``."""
+    paths.applied.mkdir(parents=True, exist_ok=True)
+    seq = 1 + sum(1 for p in paths.applied.iterdir() if p.is_dir())
+    target_dir = paths.applied / f"{seq:06d}-{stamp}"
+    staged: dict[Path, Path] = {}
+    files: dict[str, str] = {}
+    for kind, path in inputs.items():
+        if path is None:
+            continue
+        name = f"{kind}-{Path(path).name}"  # kind prefix: two inputs never share a name
+        copy = gen / "applied" / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        staged[target_dir / name] = copy
+        files[kind] = name
+    spec = {"seq": seq, "timestamp": stamp, "source_name": source_name, "schema": schema,
+            "platform": report.get("platform"), "as_of": report.get("as_of"), "files": files}
+    staged[target_dir / "batch.json"] = write_json_atomic(spec, gen / "applied" / "batch.json")
+    staged[target_dir / "report.json"] = write_json_atomic(report, gen / "applied" / "report.json")
     return staged
 
 
