@@ -19,6 +19,7 @@ import datetime as _dt
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from src.config import ID_COL, LIST_SEP
@@ -132,6 +133,11 @@ def apply_snapshot(avail: pd.DataFrame, platform: str, as_of: str, ids) -> tuple
 
 def current_platforms(avail: pd.DataFrame, ids) -> pd.Series:
     """``platforms`` cell per id: the platforms with an open stay, sorted, ``|``-joined."""
+    ids = pd.Index(list(ids))
     open_rows = avail[avail["last_seen"] == ""]
-    by_id = open_rows.groupby(ID_COL)["platform"].agg(lambda p: LIST_SEP.join(sorted(set(p))))
-    return pd.Series(list(ids)).map(by_id).fillna("").astype("str")
+    cells = np.full(len(ids), "", dtype=object)
+    # One vectorised pass per platform (a handful) instead of a Python call per title.
+    for platform in sorted(set(open_rows["platform"])):
+        has = ids.isin(open_rows.loc[open_rows["platform"] == platform, ID_COL])
+        cells = np.where(has, np.where(cells == "", platform, cells + LIST_SEP + platform), cells)
+    return pd.Series(cells, dtype="str")
