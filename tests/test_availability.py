@@ -141,6 +141,12 @@ def test_minimal_batch_and_example_snapshot_through_invoke_update(tmp_path, shar
     assert int(series.name) >= 100_000_000
     proc = invoke("--platform", "not a platform!", "--as-of", "2024-02-01", "--movies", str(example))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "platform" in proc.stderr
+    # The inbox reads platform and date from the file name.
+    (ws.inbox / "disney+@2024-02-01.csv").write_bytes(example.read_bytes())
+    proc = invoke("--inbox")
+    assert proc.returncode == 0, proc.stderr
+    avail = read_availability(ws.availability)
+    assert sorted(avail.loc[avail["platform"] == "disney+", "first_seen"]) == ["2024-02-01"] * 4
 
 
 def test_inbox_names_carry_platform_and_date():

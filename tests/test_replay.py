@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from src.config import SHARED_STREAMING_DIR, Paths
+from src.config import Paths
 from src.data.availability import read_availability
 from src.pipeline.replay import applied_batches, rebuild
 from src.pipeline.update import main as update_main

@@ -56,15 +56,13 @@ class Reader:
 
     ``name``: the ``--schema`` name; ``required``: header columns it needs (detection:
     all present); ``needs``: one human phrase for the unknown-header message; ``adapt``:
-    raw text frame (from ``read_raw_csv``) -> :class:`Adapted`; ``id_namespace``: how the
-    entity resolver keys this source's own ids (file name -> namespace).
+    ``(raw text frame from read_raw_csv, file name) -> Adapted``.
     """
 
     name: str
     required: tuple[str, ...]
     needs: str
     adapt: Callable[[pd.DataFrame, str], Adapted]
-    forbidden: tuple[str, ...] = ()
 
 
 def canonical_frame(raw: pd.DataFrame, columns: dict[str, pd.Series | str | None]) -> pd.DataFrame:
