@@ -235,3 +235,29 @@ def test_ambiguous_title_match_is_quarantined(tmp_path):
     assert quarantine["reason"].tolist() == [AMBIGUOUS_REASON]
     assert stats["quarantined"] == {AMBIGUOUS_REASON: 1} and stats["rows_in"] == 2
     assert clean["id"].tolist() == [2]  # the row with an IMDb id matches exactly
+
+
+def test_etl_of_a_platform_catalogue_keeps_ids_across_rebuilds(tmp_path, streaming):
+    """`invoke data --movies <show_id file>`: a catalogue with series, credits from the file's
+    people, the crosswalk, and the same ids on a rebuild (id registry)."""
+    import json
+
+    from src.config import Paths
+    from src.data.make_dataset import main as etl_main
+
+    ws = Paths.from_root(tmp_path).ensure()
+    movies = streaming / "shivamb_disney_plus_titles_2021.csv.gz"
+    report = etl_main(movies=movies, paths=ws)
+    info = report["inputs"]["shivamb_disney_plus_titles_2021.csv"]
+    assert info["schema"] == "show_id" and info["rows_in"] == 1450
+    assert info["resolution"]["rows"] == 1450 and "budget" in info["columns_missing"]
+    merged = pd.read_csv(ws.merged, dtype=str, keep_default_na=False)
+    assert len(merged) == info["rows_out"] and (merged["media_type"] == "series").sum() > 300
+    assert (merged["directors"] != "").sum() > 500 and (merged["cast"] != "").sum() > 1000
+    cw = pd.read_csv(ws.title_sources, dtype=str)
+    assert set(cw["match_rule"]) == {"new_id"} and len(cw) == len(merged)
+    first = dict(zip(cw["source_id"], cw["id"]))
+    etl_main(movies=movies, paths=ws)  # a rebuild
+    again = pd.read_csv(ws.title_sources, dtype=str)
+    assert dict(zip(again["source_id"], again["id"])) == first
+    assert json.loads(ws.etl_report.read_text())["outputs"]["title_ids"]["rows"] == len(first)
