@@ -22,7 +22,6 @@ resolve against each other too (an IMDb id or title seen earlier in the batch).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -37,6 +36,7 @@ CROSSWALK_COLUMNS = (ID_COL, "source", SOURCE_ID_COL, "imdb_id", "tmdb_id", "mat
 REGISTRY_COLUMNS = ("namespace", SOURCE_ID_COL, ID_COL, "match_rule")
 RULES = ("tmdb_id", "imdb_id", "imdb_links", "title_year", "new_id")
 AMBIGUOUS_REASON = "ambiguous_title_match"
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _DATE_SUFFIX = re.compile(r"[_-]\d{4}(?:-\d{2})?[a-z]?$")
 
 
@@ -50,14 +50,13 @@ def namespace_of(schema: str, source_name: str) -> str:
     return f"{schema}:{_DATE_SUFFIX.sub('', stem)}"
 
 
-def normalise_title(title) -> str:
-    """Casefolded title without accents, punctuation or spacing (``"Amélie!"`` -> ``amelie``);
-    ``&`` reads as ``and``."""
-    if not isinstance(title, str):
-        return ""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    return re.sub(r"[^0-9a-z]+", "", text.replace("&", "and"))
+def normalise_titles(titles: pd.Series) -> pd.Series:
+    """Casefolded titles without accents, punctuation or spacing (``"Amélie!"`` ->
+    ``amelie``; ``&`` reads as ``and``), vectorised; missing -> ``""``."""
+    text = titles.where(titles.map(lambda t: isinstance(t, str)), "").astype("object")
+    text = text.str.normalize("NFKD").str.replace(_COMBINING, "", regex=True)
+    return text.str.casefold().str.replace("&", "and", regex=False).str.replace(
+        r"[^0-9a-z]+", "", regex=True).fillna("")
 
 
 def _imdb(value) -> str | None:
@@ -148,25 +147,25 @@ class _Index:
             self.tmdb_of_imdb = dict(zip(pairs["imdb"], pairs["tmdb"].tolist()))
         cols = cat.reindex(columns=[ID_COL, "imdb_id", "title", "release_date", "media_type"])
         media = cols["media_type"].fillna("").astype("str").replace("", "movie")
-        for sid, imdb, title, date, kind in zip(cols[ID_COL].astype("int64").tolist(),
-                                               _imdb_series(cols["imdb_id"]).tolist(),
-                                               cols["title"].tolist(), cols["release_date"].tolist(),
-                                               media.tolist()):
-            self.add(sid, imdb if isinstance(imdb, str) else None, title, date, kind)
+        for sid, imdb, key, date, kind in zip(cols[ID_COL].astype("int64").tolist(),
+                                             _imdb_series(cols["imdb_id"]).tolist(),
+                                             normalise_titles(cols["title"]).tolist(),
+                                             cols["release_date"].tolist(), media.tolist()):
+            self.add(sid, imdb if isinstance(imdb, str) else None, key, date, kind)
         # Catalogue movies without an IMDb id of their own (TMDB 5000) get one through links.
         for imdb, tmdb in self.tmdb_of_imdb.items():
             if tmdb in self.ids and self.media.get(tmdb) == "movie" and tmdb not in self.imdb_of:
                 self.imdb.setdefault((imdb, "movie"), (tmdb, "imdb_links"))
                 self.imdb_of[tmdb] = imdb
 
-    def add(self, sid: int, imdb: str | None, title, date, media: str) -> None:
-        """Record one title (catalogue or just resolved) in every lookup."""
+    def add(self, sid: int, imdb: str | None, title_key: str, date, media: str) -> None:
+        """Record one title (catalogue or just resolved; its normalised title) in every lookup."""
         self.ids.add(sid)
         self.media[sid] = media
         if imdb:
             self.imdb.setdefault((imdb, media), (sid, "imdb_id"))
             self.imdb_of.setdefault(sid, imdb)
-        key = (normalise_title(title), _year(date), media)
+        key = (title_key, _year(date), media)
         if key[0]:
             self.title.setdefault(key, set()).add(sid)
 
@@ -193,6 +192,7 @@ def resolve(frame: pd.DataFrame, schema: str, source_name: str, native_ids: bool
     new_rows: list[tuple] = []
     batch_ids: dict[str, tuple[int, str]] = {}
     cols = frame.reindex(columns=[ID_COL, SOURCE_ID_COL, "imdb_id", "title", "release_date", "media_type"])
+    cols = cols.assign(title=normalise_titles(cols["title"]))
     for row in cols.itertuples(index=False):
         sid_text, source_id, imdb_raw, title, date, media = row
         media = media if isinstance(media, str) else "movie"
@@ -213,7 +213,7 @@ def resolve(frame: pd.DataFrame, schema: str, source_name: str, native_ids: bool
                 index.media.get(index.tmdb_of_imdb[imdb], "movie") == "movie":
             sid, rule = index.tmdb_of_imdb[imdb], "imdb_links"
         else:
-            cands = index.title.get((normalise_title(title), _year(date), media), set())
+            cands = index.title.get((title, _year(date), media), set())
             cands = {c for c in cands if not (imdb and index.imdb_of.get(c) not in (None, imdb))}
             if len(cands) > 1:
                 ids.append(None)
