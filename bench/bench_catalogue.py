@@ -65,8 +65,9 @@ def run(ws: Paths) -> tuple[list[dict], float, float]:
                    links=movies / "links.csv.gz", ratings=movies / "ratings_small.csv.gz", paths=ws)
     rows.append({"step": "ETL tmdb_5000 + keywords + links + ratings", "seconds": time.perf_counter() - t,
                  "cpu": _cpu() - c,
-                 "rows": rep["inputs"]["tmdb_5000_movies.csv"]["rows_in"], "added": 4803,
-                 "updated": 0, "arrived": 0, "departed": 0, "new_titles": 4803})
+                 "rows": rep["inputs"]["tmdb_5000_movies.csv"]["rows_in"],
+                 "added": rep["outputs"]["merged"]["rows"], "updated": 0, "arrived": 0, "departed": 0,
+                 "new_titles": rep["inputs"]["tmdb_5000_movies.csv"]["resolution"]["new_titles"]})
     for as_of, platform, titles, credits in SNAPSHOTS:
         t, c = time.perf_counter(), _cpu()
         rep = update_main(movies=SHARED_STREAMING_DIR / f"{titles}.csv.gz",

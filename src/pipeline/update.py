@@ -8,7 +8,10 @@ every derived artifact (merged catalogue, interim tables, features, quarantine f
 batch report) is staged and swapped in through a journal (:mod:`src.data.catalogue_store`),
 so a crash at any point leaves either the previous or the new version complete. Afterwards
 it optionally retrains the model (enough new viewer ratings) and asks a running server to
-reload. See references/updates.md.
+reload. See references/updates.md. With ``--platform P --as-of D`` the batch is that
+platform's whole catalogue on that date and also updates availability
+(:mod:`src.pipeline.platform_snapshot`); every applied batch is kept for `invoke data` to
+replay (:mod:`src.pipeline.replay`). See references/catalogue.md.
 
 Series share TMDB's id space with movies and can collide. StreamRec keys every title by
 ``id`` alone (ratings, the API and the recommender all do), so ids must be distinct across
