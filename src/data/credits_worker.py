@@ -85,8 +85,16 @@ class CreditsJob:
         self.close()
 
     def send_ids(self, ids: np.ndarray) -> None:
-        """Give the worker the clean catalogue's ids (the order of the tidy tables)."""
-        self._send.send(np.asarray(ids, dtype=np.int64))
+        """Give the worker the clean catalogue's ids (the order of the tidy tables).
+
+        A worker that already failed (e.g. on a credits file it rejects) has closed its end:
+        its own error is raised then, not the BrokenPipeError of the send.
+        """
+        try:
+            self._send.send(np.asarray(ids, dtype=np.int64))
+        except (BrokenPipeError, ConnectionResetError):
+            self._receive("columns")  # raises the worker's error (or says it died)
+            raise
 
     def columns(self) -> tuple[dict[str, Any], pd.DataFrame, dict]:
         """Wait for the per-title columns. Out: ``(columns, quarantine, stats)``: columns as
