@@ -201,8 +201,10 @@ def serve(c, host="127.0.0.1", port=8000):
                 "lists arrive, titles it no longer lists depart; needs --as-of",
     "as_of": "date of that platform snapshot, YYYY-MM-DD (snapshots must come in date order)",
 })
-def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None,
-           schema=None, platform=None, as_of=None):
+def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, schema=None,
+           server_url=None, platform=None, as_of=None):
+    # schema before server_url: invoke gives the first of them -s; the other would get -h,
+    # which must stay free for --help.
     """Add or update movies and series incrementally, keeping every artifact consistent."""
     _log()
     from src.pipeline.update import main
