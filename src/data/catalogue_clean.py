@@ -30,8 +30,7 @@ class CatalogueExtras:
     ``crosswalk``: rows for ``title_sources.csv``; ``registry``: the updated id registry;
     ``credits``: cast/crew the file itself carried (show_id schema) keyed by ``id``, or None;
     ``id_of_source``: source id -> StreamRec id (to key the source's credits file);
-    ``supplied``: canonical columns the source really has; ``extra``: source columns kept
-    for later stages, by StreamRec id (e.g. ``date_added``).
+    ``supplied``: canonical columns the source really has (an update overwrites those).
     """
 
     crosswalk: pd.DataFrame
@@ -39,7 +38,6 @@ class CatalogueExtras:
     supplied: list[str]
     id_of_source: dict[str, int] = field(default_factory=dict)
     credits: pd.DataFrame | None = None
-    extra: dict[str, pd.Series] = field(default_factory=dict)
 
 
 def clean_catalogue(raw: pd.DataFrame, source: str = "movies", schema: str | None = None,
@@ -78,13 +76,6 @@ def clean_catalogue(raw: pd.DataFrame, source: str = "movies", schema: str | Non
                              id_of_source=id_of_source)
     if adapted.credits is not None:
         extras.credits = key_by_id(adapted.credits, id_of_source)
-    by_line = resolved.frame.set_index(LINE_COL)[ID_COL] if LINE_COL in resolved.frame else None
-    for name, series in adapted.extra.items():
-        if by_line is not None:
-            keyed = pd.Series(series.to_numpy(), index=raw[LINE_COL].to_numpy())
-            keyed = keyed[keyed.index.isin(by_line.index)]
-            extras.extra[name] = pd.Series(keyed.to_numpy(),
-                                           index=pd.to_numeric(by_line.loc[keyed.index]).to_numpy())
     stats[EXTRAS_KEY] = extras
     return clean, quarantine, stats
 

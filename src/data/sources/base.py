@@ -10,10 +10,9 @@ de-duplication and flattening as before. Sources whose ids are not TMDB ids (Jus
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import pandas as pd
 
@@ -47,7 +46,6 @@ class Adapted:
     native_ids: bool
     credits: pd.DataFrame | None = None
     genres_unmapped: dict[str, int] = field(default_factory=dict)
-    extra: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,11 +82,6 @@ def year_date(years: pd.Series) -> pd.Series:
     text = years.astype("str").str.strip()
     ok = text.str.fullmatch(r"\d{4}").fillna(False).astype(bool)
     return text.where(~ok, text + "-01-01").mask(years.isna())
-
-
-def names_cell(names: Iterable[str], key: str = "name", **extra) -> str:
-    """A list of names as a JSON list-of-dicts cell (``[{"name": ...}]``)."""
-    return json.dumps([{key: n, **extra} for n in names], ensure_ascii=False)
 
 
 _SPLIT_COMMA = re.compile(r"\s*,\s*")

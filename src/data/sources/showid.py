@@ -6,8 +6,8 @@ movie/series, ``release_year`` -> ``release_date`` ``YYYY-01-01`` (``first_air_d
 series), ``duration`` ``"90 min"`` -> ``runtime`` or ``"2 Seasons"`` -> ``number_of_seasons``
 (a few files put the duration in ``rating``: used when ``duration`` is empty),
 ``listed_in`` mapped onto TMDB genre names, ``country`` -> production countries (names),
-``director``/``cast`` (comma-joined) -> the title's credits, ``date_added`` kept for
-availability.
+``director``/``cast`` (comma-joined) -> the title's credits. ``date_added`` is not used:
+availability comes from dated snapshots (``invoke update --platform --as-of``).
 """
 
 from __future__ import annotations
@@ -77,10 +77,9 @@ def adapt(raw: pd.DataFrame, source_name: str) -> Adapted:
                       for n in split_comma(d)] for d in dir_col],
         })
         credits = credits[raw["show_id"].notna().to_numpy()]
-    extra = {"date_added": raw["date_added"].astype("str").str.strip()} if "date_added" in raw.columns else {}
     return Adapted(frame=canonical_frame(raw, columns), schema=NAME, supplied=supplied,
                    columns_missing=missing, native_ids=False, credits=credits,
-                   genres_unmapped=unmapped, extra=extra)
+                   genres_unmapped=unmapped)
 
 
 READER = Reader(
