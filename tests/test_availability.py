@@ -114,6 +114,7 @@ def test_reapply_is_a_noop_and_older_is_refused(netflix_ws):
     assert {p: sha256_file(p) for p in files} == before
 
 
+@pytest.mark.slow
 def test_minimal_batch_and_example_snapshot_through_invoke_update(tmp_path, shared_data):
     ws = _tmdb_workspace(tmp_path / "ws", shared_data)
     batch = tmp_path / "new_titles.csv"
