@@ -53,10 +53,10 @@ def replay(paths: Paths, source: Paths | None = None) -> list[dict]:
     """
     source = source or paths
     batches = applied_batches(source)
-    for name in UPDATE_STATE:
-        getattr(paths, name).unlink(missing_ok=True)
     summaries = []
     with update_lock(paths):
+        for name in UPDATE_STATE:
+            getattr(paths, name).unlink(missing_ok=True)
         for folder, spec in tqdm(batches, desc="replay updates", unit="batch",
                                  disable=len(batches) < 2):
             files = {k: folder / v for k, v in spec["files"].items()}
