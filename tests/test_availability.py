@@ -155,3 +155,20 @@ def test_inbox_names_carry_platform_and_date():
     assert snapshot_of_name("Disney+@2022-12-31-weekly") == ("disney+", "2022-12-31")
     assert snapshot_of_name("2024-05-01-a") is None
     assert snapshot_of_name("netflix@2023-13-01") is None  # not a date: a plain batch
+
+
+@pytest.mark.slow
+def test_platform_series_flow_into_features_and_cold_start(netflix_ws):
+    """Series from a platform file are recommendable like movies: features carry them with
+    their first-air year, and the cold-start chart for series lists them."""
+    from src.models.predict_model import Recommender
+
+    ws, _, _ = netflix_ws
+    features = pd.read_parquet(ws.features)
+    series = features[features["media_type"] == "series"]
+    assert len(series) > 2000 and series["year"].notna().mean() > 0.99
+    assert (series["number_of_seasons"] >= 1).all()
+    rec = Recommender(features)
+    chart = rec.cold_start(n=10, media_type="series")
+    assert len(chart) == 10 and set(chart["media_type"]) == {"series"}
+    assert set(chart["id"]) <= set(series["id"])
