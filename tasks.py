@@ -106,24 +106,31 @@ def demo_data(c, scale="small", out_dir=None, seed="0"):
     generate(out_dir or _paths().raw, scale=scale, seed=seed)
 
 
+SCHEMA_HELP = ("catalogue reader to use (movies_metadata, tmdb_5000, justwatch, show_id, minimal); "
+               "default: detected from the header")
+
+
 @task(help={
-    "movies": "movies CSV (movies_metadata/movies_dataset or tmdb_5000 schema); default: found in data/raw",
+    "movies": "catalogue CSV of any registered schema (see --schema); default: found in data/raw",
     "credits": "credits CSV (optional)",
     "keywords": "keywords CSV (optional)",
     "links": "MovieLens links CSV (optional)",
     "ratings": "MovieLens ratings CSV (optional)",
-    "out_dir": "processed output folder (default data/processed)",
+    "out_dir": "write every output (processed, interim, quarantine) under this folder "
+               "instead of the workspace's data/",
+    "schema": SCHEMA_HELP,
     "force": "accept a catalogue that shrinks by more than half (or to 0) vs the current one",
 })
 def data(c, movies=None, credits=None, keywords=None, links=None, ratings=None, out_dir=None,
-         force=False):
-    """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv."""
+         schema=None, force=False):
+    """ETL: flatten nested cells, clean, quarantine bad rows, merge into merged_data6.csv;
+    then replay every applied update (data/external/applied) so none is lost."""
     _input_files("data", movies=movies, credits=credits, keywords=keywords, links=links, ratings=ratings)
     _log()
-    from src.data.make_dataset import main
+    from src.pipeline.replay import rebuild
 
-    _guarded("data", main, movies=movies, credits=credits, keywords=keywords, links=links,
-             ratings=ratings, out_dir=out_dir, paths=_paths(), force=force)
+    _guarded("data", rebuild, movies=movies, credits=credits, keywords=keywords, links=links,
+             ratings=ratings, out_dir=out_dir, paths=_paths(), schema=schema, force=force)
 
 
 @task
@@ -239,17 +246,23 @@ def serve(c, host="127.0.0.1", port="8000"):
 
 
 @task(help={
-    "movies": "batch of new/changed titles (either catalogue schema; optional media_type)",
+    "movies": "batch of new/changed titles (any registered catalogue schema; see --schema)",
     "credits": "credits for the batch (optional)",
     "keywords": "keywords for the batch (optional)",
     "inbox": "process every file in data/external/incoming instead",
     "retrain": "retrain the model afterwards when enough new ratings exist",
     "server_url": "running server to tell to reload (default: $STREAMREC_SERVER_URL)",
+    "schema": SCHEMA_HELP,
+    "platform": "the batch is this platform's whole catalogue (netflix, hbo, ...): titles it "
+                "lists arrive, titles it no longer lists depart; needs --as-of",
+    "as_of": "date of that platform snapshot, YYYY-MM-DD (snapshots must come in date order)",
     "force": "accept a batch that would shrink the catalogue past the guard (--movies only)",
 })
-def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, server_url=None,
-           force=False):
+def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=False, schema=None,
+           server_url=None, platform=None, as_of=None, force=False):
     """Add or update movies and series incrementally, keeping every artifact consistent."""
+    # schema before server_url: invoke gives the first of them -s; the other would get -h,
+    # which must stay free for --help.
     if bool(movies) == bool(inbox):
         raise _fail("update", ValueError("give either --movies PATH or --inbox"))
     if not movies and (credits or keywords):
@@ -259,7 +272,8 @@ def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=Fal
     from src.pipeline.update import main
 
     _guarded("update", main, movies=movies, credits=credits, keywords=keywords, inbox=inbox,
-             retrain=retrain, paths=_paths(), server_url=server_url, force=force)
+             retrain=retrain, paths=_paths(), server_url=server_url, schema=schema,
+             platform=platform, as_of=as_of, force=force)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})

@@ -29,7 +29,6 @@ from src.models.bundle import (
     BundleIntegrityError,
     ModelBundle,
     clean_stale,
-    load_bundle,
     load_current,
     read_current_manifest,
     save_bundle,

@@ -45,19 +45,32 @@ def test_committed_notebooks_are_clean_and_conventional():
         assert "def " not in "".join(c.source for c in code), f"{path.name} defines logic src lacks"
 
 
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.slow  # executes notebooks in Jupyter kernels (5-35 s)
 def test_every_notebook_runs_on_the_synthetic_workspace(synthetic_pipeline, tmp_path):
-    # A private copy: the notebooks retrain and re-evaluate, and the session workspace is shared.
+    # A private copy: the session workspace is shared with other tests.
     ws = Paths.from_root(shutil.copytree(synthetic_pipeline.root, tmp_path / "ws"))
     before = _digest(list_notebooks())
+    # After an update (a real catalogue change), the notebooks must not undo or redo it.
+    from src.pipeline.update import main as update_main
+
+    batch = tmp_path / "mini.csv"
+    batch.write_text("id,title,genres\n950001,A Notebook-Proof Film,Drama\n")
+    update_main(movies=batch, paths=ws)
+    data_before, models_before = _tree(ws.data), _tree(ws.models)
     html = main(paths=ws, parameters={"4.0-evaluate-models": {"n_splits": 2}})
     assert [p.name for p in html] == [f"{n}.html" for n in EXPECTED]
     for p in html:
         text = p.read_text()
         assert p.parent == ws.reports and len(text) > 10_000
-        assert f"workspace: {ws.root}" in text            # STREAMREC_HOME reached the kernel
+        # STREAMREC_HOME reached the kernel: a temporary copy, never the workspace itself.
+        assert "workspace: " in text and f"workspace: {ws.root}" not in text
         assert "Traceback" not in text
-    assert ws.metrics.exists() and (ws.reports / "README.md").exists()
+    assert _tree(ws.data) == data_before and _tree(ws.models) == models_before
     assert _digest(list_notebooks()) == before              # sources never get outputs written back
 
 

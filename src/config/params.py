@@ -181,3 +181,10 @@ BUNDLE_STALE_TMP_S = 600
 # room for that and stops a client from making the server buffer megabytes (a 200 MB body
 # cost +611 MB RSS and stalled /health for 4 s).
 API_MAX_BODY_BYTES = 64 * 1024
+
+# --- catalogue sources and entity resolution (issue 10, src.data.sources, src.data.resolve) ---
+# First StreamRec id given to a title that no TMDB id names (JustWatch/show_id rows with no
+# IMDb/TMDB match). TMDB movie ids are below ~1.5M and TV ids below ~300k (2026); 10^8
+# leaves decades of headroom for both, so an allocated id never collides with a TMDB id,
+# and stays exact in float64 (pandas reads ids with NaNs as floats).
+NEW_TITLE_ID_BASE = 100_000_000

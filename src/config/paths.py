@@ -19,6 +19,8 @@ PROJ_ROOT: Path = project_root()
 SHARED_DATA_DIR: Path = Path(
     os.environ.get("STREAMREC_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data" / "movies")
 )
+# Real streaming-platform catalogues beside it (JustWatch-derived, show_id; SOURCES.md there).
+SHARED_STREAMING_DIR: Path = SHARED_DATA_DIR.parent / "streaming"
 
 
 @dataclass(frozen=True)
@@ -101,11 +103,37 @@ class Paths:
         """Batch reports of incremental catalogue updates."""
         return self.processed / "updates"
 
+    @property
+    def title_sources(self) -> Path:
+        """Entity-resolution crosswalk: which source row became which StreamRec id, by which rule."""
+        return self.processed / "title_sources.csv"
+
+    @property
+    def availability(self) -> Path:
+        """Stays of titles on platforms (id, platform, first_seen, last_seen), from snapshots."""
+        return self.processed / "availability.csv"
+
+    @property
+    def platform_snapshots(self) -> Path:
+        """Log of applied platform snapshots (date order per platform is enforced)."""
+        return self.processed / "platform_snapshots.csv"
+
     # --- external / serving ---
+    @property
+    def title_ids(self) -> Path:
+        """StreamRec ids given to titles of non-TMDB sources. In ``external`` (state, not a
+        rebuildable output) so a rebuild from data/raw gives every title the same id again."""
+        return self.external / "title_ids.csv"
+
     @property
     def ratings_db(self) -> Path:
         """SQLite store of ratings given through the API/UI."""
         return self.external / "ratings.db"
+
+    @property
+    def applied(self) -> Path:
+        """Every applied update batch, kept (inputs + report) so `invoke data` can replay them."""
+        return self.external / "applied"
 
     @property
     def inbox(self) -> Path:

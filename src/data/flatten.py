@@ -176,6 +176,8 @@ def flatten_catalogue(movies: pd.DataFrame, credits: pd.DataFrame | None = None,
         elif col == "collection":
             merged[col] = m["belongs_to_collection"].map(
                 lambda d: join_list([d.get("name")]) if isinstance(d, dict) else "")
+        elif col == "platforms":  # availability comes from platform snapshots, not here
+            merged[col] = ""
         elif col != ID_COL:
             merged[col] = m[col]
     merged = merged[list(MERGED_COLUMNS)].reset_index(drop=True)

@@ -15,7 +15,8 @@ from typing import Callable
 import pandas as pd
 
 from src.config import Paths
-from src.data.clean import clean_credits, clean_keywords, clean_movies
+from src.data.catalogue_clean import clean_catalogue, clean_credits_any
+from src.data.clean import clean_keywords
 from src.data.ratings import clean_links, clean_ratings
 from src.data.readers import input_name, read_raw_csv
 from src.utils.io import sha256_file
@@ -26,9 +27,10 @@ __all__ = ["CLEANERS", "add_bad_lines", "check_invariant", "quarantine_path", "r
 
 log = get_logger(__name__)
 
+# movies/credits: any registered catalogue schema (src.data.sources), ids resolved.
 CLEANERS: dict[str, Callable] = {
-    "movies": clean_movies,
-    "credits": clean_credits,
+    "movies": clean_catalogue,
+    "credits": clean_credits_any,
     "keywords": clean_keywords,
     "links": clean_links,
     "ratings": clean_ratings,
@@ -56,29 +58,30 @@ def add_bad_lines(quarantine: pd.DataFrame, stats: dict, bad: pd.DataFrame) -> p
     return pd.concat([quarantine, bad], ignore_index=True)
 
 
-def read_and_clean(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def read_and_clean(kind: str, path: str | os.PathLike, **options) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read one input with the ETL reader and clean it with its kind's cleaner.
 
-    In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
+    In: its kind (movies/credits/keywords/links/ratings), path and the cleaner's keyword
+    options (movies: ``schema``, ``context``; credits: ``id_of_source``). Out: ``(clean,
     quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`); raises
     if the counts do not add up (:func:`check_invariant`).
     """
     raw, bad = read_raw_csv(path)
-    clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
+    clean, quarantine, stats = CLEANERS[kind](raw, input_name(path), **options)
     quarantine = add_bad_lines(quarantine, stats, bad)
     check_invariant(stats, kind, records=raw.attrs["records"])
     return clean, quarantine, stats
 
 
-def run_input(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def run_input(kind: str, path: str | os.PathLike, **options) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read and clean one input file (:func:`read_and_clean`), timed and checksummed.
 
-    In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
-    quarantine, stats)`` where stats also carries the file's path, sha256 and seconds.
+    In: its kind (movies/credits/keywords/links/ratings), path and cleaner options. Out:
+    ``(clean, quarantine, stats)`` where stats also carries the file's path, sha256 and seconds.
     """
     path = Path(path)
     with timed(log, f"{kind} ({path.name})") as t:
-        clean, quarantine, stats = read_and_clean(kind, path)
+        clean, quarantine, stats = read_and_clean(kind, path, **options)
     stats = {"file": str(path), "sha256": sha256_file(path), **stats,
              "seconds": round(t["seconds"], 3)}
     return clean, quarantine, stats

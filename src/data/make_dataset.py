@@ -30,13 +30,15 @@ from src.config import (
     RAW_MOVIES_NAMES,
     Paths,
 )
+from src.data.catalogue_clean import EXTRAS_KEY
 from src.data.clean import LINE_COL
 from src.data.credits_worker import CreditsJob
 from src.data.csv_out import write_frame_csv
 from src.data.flatten import CREDIT_TABLES, TIDY_SPECS, flatten_catalogue
 from src.data.ingest import quarantine_path, run_input
 from src.data.ratings import map_ratings
-from src.data.readers import find_raw_inputs, input_name
+from src.data.readers import find_raw_inputs, input_name, read_raw_csv
+from src.data.resolve import Context, read_registry
 from src.data.shrink_guard import catalogue_size, check_shrink
 from src.utils.errors import MissingInputError
 from src.utils.io import atomic_path
@@ -46,7 +48,7 @@ __all__ = ["find_raw_inputs", "main"]
 
 log = get_logger(__name__)
 
-def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | None]:
+def resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | None]:
     """Inputs to use: the given ones if any was given, else those found in ``paths.raw``.
 
     Mixing is avoided on purpose: giving ``movies`` alone must not silently pick up
@@ -75,11 +77,14 @@ def _resolve_inputs(given: dict[str, Any], paths: Paths) -> dict[str, Path | Non
 
 
 def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
-         out_dir=None, paths: Paths = PATHS, force: bool = False) -> dict:
+         out_dir=None, paths: Paths = PATHS, schema: str | None = None,
+         force: bool = False) -> dict:
     """Run the ETL.
 
     In: optional input paths (when none is given they are found by name in
     ``paths.raw``), ``out_dir`` replacing ``paths.processed``, the workspace ``paths``,
+    the movies file's reader forced by name (``schema``; default: detected from the header,
+    src.data.sources; ``UnknownSchemaError`` (ValueError) for a header no reader fits),
     ``force`` to accept a catalogue that shrinks past the guard (src.data.shrink_guard:
     otherwise ShrinkRefusedError, and every previous output stays).
     Out: the ETL report (also written to ``etl_report.json``): per input file ``rows_in``,
@@ -91,7 +96,7 @@ def main(movies=None, credits=None, keywords=None, links=None, ratings=None,
     from src.data.catalogue_store import update_lock
 
     with update_lock(paths):
-        return _run(movies, credits, keywords, links, ratings, out_dir, paths, force)
+        return _run(movies, credits, keywords, links, ratings, out_dir, paths, schema, force)
 
 
 def _use_credits_worker(credits: Path | None) -> bool:
@@ -101,10 +106,18 @@ def _use_credits_worker(credits: Path | None) -> bool:
             and credits.stat().st_size >= ETL_PARALLEL_CREDITS_MIN_MB * 1e6)
 
 
-def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths, force: bool) -> dict:
+def _context(links: Path | None, paths: Paths) -> Context:
+    """Entity-resolution context of a rebuild: no catalogue yet, the MovieLens links (raw
+    text; rows the links cleaner would reject just never match) and the id registry."""
+    raw_links = read_raw_csv(links)[0] if links is not None else None
+    return Context(links=raw_links, registry=read_registry(paths.title_ids))
+
+
+def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths,
+         schema: str | None = None, force: bool = False) -> dict:
     """Body of :func:`main`, run while holding the workspace update lock."""
     start = time.perf_counter()
-    inputs = _resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
+    inputs = resolve_inputs(dict(movies=movies, credits=credits, keywords=keywords,
                                   links=links, ratings=ratings), paths)
     processed = Path(out_dir) if out_dir is not None else paths.processed
     log.info("ETL inputs: %s", {k: str(v) if v else None for k, v in inputs.items()})
@@ -122,11 +135,19 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths, force
         cleaned: dict[str, pd.DataFrame | None] = {}
         quarantines: dict[str, tuple[Path, pd.DataFrame]] = {}
         input_stats: dict[str, dict] = {}
+        extras = None
         for kind, path in tqdm(list(inputs.items()), desc="ETL inputs", unit="file"):
             cleaned[kind] = None
             if path is None or (kind == "credits" and job is not None):
                 continue  # the worker's credits are collected below
-            clean, quarantine, stats = run_input(kind, path)
+            options: dict[str, Any] = {}
+            if kind == "movies":  # first in the loop: the other inputs key on its ids
+                options = {"schema": schema, "context": _context(inputs["links"], paths)}
+            elif kind == "credits":
+                options = {"id_of_source": extras.id_of_source or None}
+            clean, quarantine, stats = run_input(kind, path, **options)
+            if kind == "movies":
+                extras = stats.pop(EXTRAS_KEY)
             cleaned[kind] = clean
             quarantines[kind] = (quarantine_path(paths, path), quarantine)
             input_stats[kind] = stats
@@ -145,6 +166,8 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths, force
             for kind in inputs if kind in input_stats}, "outputs": {},
             "credits_worker": job is not None}
 
+        if cleaned["credits"] is None and job is None and extras.credits is not None:
+            cleaned["credits"] = extras.credits  # people listed in the catalogue file itself
         with timed(log, "flatten + merge") as t_flat:
             merged, tables = flatten_catalogue(cleaned["movies"], cleaned["credits"],
                                                cleaned["keywords"], credit_part=credit_part)
@@ -155,7 +178,9 @@ def _run(movies, credits, keywords, links, ratings, out_dir, paths: Paths, force
         t_write = time.perf_counter()
 
         outputs: dict[str, tuple[Path, pd.DataFrame | None]] = {
-            "merged": (processed / paths.merged.name, merged)}
+            "merged": (processed / paths.merged.name, merged),
+            "title_sources": (processed / paths.title_sources.name, extras.crosswalk),
+            "title_ids": (paths.title_ids, extras.registry)}
         if cleaned["ratings"] is not None:
             mapped, coverage = map_ratings(cleaned["ratings"], cleaned["links"], merged["id"])
             outputs["ratings"] = (processed / paths.ratings.name, mapped)

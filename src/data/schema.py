@@ -77,6 +77,7 @@ MERGED_COLUMNS = (
     "genres", "keywords", "directors", "cast", "collection",
     "production_companies", "production_countries", "spoken_languages",
     "has_credits", "has_keywords",
+    "platforms",  # current platforms, LIST_SEP-joined (src.data.availability); ETL: empty
 )
 MERGED_CAST_TOP = 5  # cast column = the first N cast names by billing order
 

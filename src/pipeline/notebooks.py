@@ -2,16 +2,23 @@
 
 Each notebook runs in a fresh ``python3`` kernel (the venv's own kernelspec under
 ``sys.prefix/share/jupyter/kernels``; jupyter_client swaps its ``python`` for this interpreter)
-with ``STREAMREC_HOME`` set to the workspace root, so ``src.config.PATHS`` inside the notebook
-points at the same workspace as the caller. The committed ``.ipynb`` files are never modified:
-outputs only go to the HTML copies. A failing cell raises :class:`NotebookExecutionError`
+with ``STREAMREC_HOME`` set to a temporary copy of the workspace (``data/``, ``models/``,
+``reports/``), so ``src.config.PATHS`` inside the notebook sees the caller's catalogue and
+model, but the notebooks' own ETL/training/evaluation cells never rewrite the workspace
+they document (``in_place=True`` runs them on the workspace itself). The committed
+``.ipynb`` files are never modified: outputs only go to the HTML copies, written to the
+workspace's ``reports/``. A failing cell raises :class:`NotebookExecutionError`
 naming the notebook and the cell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Iterator
 from typing import Any, Mapping, Sequence
 
 from src.config import EXTRA_MODULES
@@ -145,13 +152,32 @@ def export_html(nb: nbformat.NotebookNode, target: Path) -> Path:
     return write_text_atomic(body, target)
 
 
+@contextlib.contextmanager
+def workspace_copy(paths: Paths) -> Iterator[Paths]:
+    """A throw-away copy of the workspace's ``data/``, ``models/`` and ``reports/`` (removed
+    on exit), for notebooks to run against without changing the original."""
+    with tempfile.TemporaryDirectory(prefix="streamrec-notebooks-") as tmp:
+        copy = Paths.from_root(tmp)
+        for name in ("data", "models", "reports"):
+            src = paths.root / name
+            if src.is_dir():
+                # Update staging/lock files are transient and may vanish while copying.
+                shutil.copytree(src, copy.root / name, symlinks=True,
+                                ignore=shutil.ignore_patterns(".update-*", "*.lock"))
+        log.info("notebooks run on a copy of %s at %s", paths.root, copy.root)
+        yield copy.ensure()
+
+
 def main(paths: Paths = PATHS, names: Sequence[str] | None = None, timeout: int = 600,
          notebooks_dir: Path = NOTEBOOKS_DIR,
-         parameters: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
-    """Execute notebooks against the workspace ``paths``; export each to ``paths.reports``.
+         parameters: Mapping[str, Mapping[str, Any]] | None = None,
+         in_place: bool = False) -> list[Path]:
+    """Execute notebooks against (a copy of) the workspace ``paths``; export each to
+    ``paths.reports``.
 
     In: workspace, optional notebook names (default all), per-cell timeout, the folder of the
-    notebooks, optional parameters per notebook stem (injected after its ``parameters`` cell).
+    notebooks, optional parameters per notebook stem (injected after its ``parameters`` cell),
+    ``in_place`` to run on the workspace itself instead of a temporary copy.
     Out: the HTML paths, in notebook order. Stops at the first failing notebook with
     NotebookExecutionError (notebook + cell).
     """
@@ -162,10 +188,11 @@ def main(paths: Paths = PATHS, names: Sequence[str] | None = None, timeout: int 
         raise ValueError(f"parameters: given for notebook(s) not being run: {sorted(unknown)}")
     paths.reports.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for path in tqdm(books, desc="notebooks", unit="nb"):
-        with timed(log, f"notebook {path.name}"):
-            nb = execute_notebook(path, paths, timeout, (parameters or {}).get(path.stem))
-            written.append(export_html(nb, paths.reports / f"{path.stem}.html"))
+    with (contextlib.nullcontext(paths) if in_place else workspace_copy(paths)) as run_on:
+        for path in tqdm(books, desc="notebooks", unit="nb"):
+            with timed(log, f"notebook {path.name}"):
+                nb = execute_notebook(path, run_on, timeout, (parameters or {}).get(path.stem))
+                written.append(export_html(nb, paths.reports / f"{path.stem}.html"))
     log.info("executed %d notebook(s); HTML in %s", len(written), paths.reports)
     return written
 

@@ -8,7 +8,10 @@ every derived artifact (merged catalogue, interim tables, features, quarantine f
 batch report) is staged and swapped in through a journal (:mod:`src.data.catalogue_store`),
 so a crash at any point leaves either the previous or the new version complete. Afterwards
 it optionally retrains the model (enough new viewer ratings) and asks a running server to
-reload. See references/updates.md.
+reload. See references/updates.md. With ``--platform P --as-of D`` the batch is that
+platform's whole catalogue on that date and also updates availability
+(:mod:`src.pipeline.platform_snapshot`); every applied batch is kept for `invoke data` to
+replay (:mod:`src.pipeline.replay`). See references/catalogue.md.
 
 Series share TMDB's id space with movies and can collide. StreamRec keys every title by
 ``id`` alone (ratings, the API and the recommender all do), so ids must be distinct across
@@ -38,6 +41,7 @@ from src.config import (
     UPDATE_SERVER_URL_ENV,
     Paths,
 )
+from src.data.availability import SnapshotError, snapshot_of_name
 from src.data.catalogue_diff import merge_batch, supplied_columns
 from src.data.catalogue_store import (
     UpdateLockedError,
@@ -51,7 +55,7 @@ from src.data.catalogue_store import (
 from src.data.csv_out import write_frame_csv_atomic
 from src.data.readers import input_name
 from src.data.shrink_guard import check_shrink
-from src.pipeline import update_etl
+from src.pipeline import platform_snapshot, update_etl
 from src.pipeline.inbox import file_batch, scan_inbox
 from src.utils.errors import MissingInputError, StreamRecError
 from src.utils.io import sha256_file, write_json_atomic, write_parquet_atomic
@@ -91,16 +95,25 @@ def _counts_by_media(batch: pd.DataFrame, ids) -> dict[str, int]:
 
 
 def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
-                source_name: str | None = None, force: bool = False) -> dict:
+                source_name: str | None = None, schema: str | None = None,
+                platform: str | None = None, as_of: str | None = None, record: bool = True,
+                force: bool = False) -> dict:
     """Apply one batch to the workspace; call with the update lock held (see :func:`main`).
 
     In: the batch's movies file (either catalogue schema, optional media_type and series
     columns), optional credits/keywords files, the workspace, and the name quarantine files
-    are filed under (default: the movies file name), ``force`` to pass the shrink guard.
+    are filed under (default: the movies file name), the movies file's reader forced by
+    name (default: detected, src.data.sources); with ``platform`` and ``as_of`` the batch
+    is that platform's whole catalogue on that date (src.pipeline.platform_snapshot:
+    titles it lists arrive, open stays it omits depart); ``force`` to pass the shrink guard.
     Out: the batch report, also written to ``paths.updates/<timestamp>.json``. Raises
     InputFileError/MissingInputError on a batch that cannot be read at all (the inbox files
-    it as failed) and ShrinkRefusedError before staging anything if the new catalogue would
-    be too small (src.data.shrink_guard); bad rows are quarantined instead.
+    it as failed), ``SnapshotRefused`` for a snapshot older than the platform's last, and
+    ShrinkRefusedError before staging anything if the new catalogue would be too small
+    (src.data.shrink_guard); bad rows are quarantined instead.
+    ``record``: keep an immutable copy of the applied batch (inputs, options, report) in
+    ``paths.applied`` with the same commit, for `invoke data` to replay (a replay itself
+    passes False).
     """
     stamp = _stamp()
     movies = Path(movies)
@@ -114,9 +127,18 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
         "inputs": {"movies": _input_info(movies), "credits": _input_info(credits),
                    "keywords": _input_info(keywords)},
     }
+    if (platform is None) != (as_of is None):
+        raise SnapshotError("--platform and --as-of go together: a snapshot is one platform's "
+                            "catalogue on one date")
+    snapshot = None
+    if platform is not None:
+        platform, as_of, snap_new = platform_snapshot.check(
+            paths, platform, as_of, report["inputs"]["movies"]["sha256"])
+        report.update(platform=platform, as_of=as_of)
     with timed(log, f"update {source_name}") as clock:
         current = update_etl.read_catalogue(paths)
-        batch = update_etl.prepare_batch(movies, credits, keywords, source_name)
+        batch = update_etl.prepare_batch(movies, credits, keywords, source_name, schema,
+                                         update_etl.resolution_context(paths, current))
         pause_point("read")
         rows, quarantine = batch.merged, batch.quarantine
         conflicts = _media_conflicts(current, rows)
@@ -131,10 +153,17 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
         # merge_batch only adds and updates today; the guard keeps that a checked promise.
         check_shrink(len(current), len(result["merged"]), f"update {source_name}", force=force)
         added, updated, unchanged = result["added"], result["updated"], result["unchanged"]
+        if platform is not None:
+            snapshot = platform_snapshot.apply(
+                paths, platform, as_of, source_name, report["inputs"]["movies"]["sha256"],
+                snap_new, rows[ID_COL].tolist(), result["merged"])
+            report.update(arrived=len(snapshot.arrived), departed=len(snapshot.departed),
+                          arrived_ids=snapshot.arrived, departed_ids=snapshot.departed)
         quarantined = (quarantine["reason"].value_counts().sort_index().to_dict()
                        if len(quarantine) else {})
         report.update({
             "rows_in": batch.rows_in,
+            "source": batch.source_stats,
             "added": len(added),
             "updated": len(updated),
             "unchanged": len(unchanged),
@@ -160,7 +189,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
             quarantine_path = quarantine_path.with_name(quarantine_path.name + ".csv")
         report["quarantine_file"] = str(quarantine_path.relative_to(paths.root)) if len(quarantine) else None
 
-        if not added and not updated:
+        if not added and not updated and not (snapshot and snapshot.changed):
             log.info("nothing to do: the catalogue already holds every row of %s", source_name)
             report["status"] = "unchanged"
             report["outputs"] = {}
@@ -173,7 +202,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
         gen = new_generation(paths)
         try:
             staged = _stage_generation(paths, gen, current, result, batch, quarantine,
-                                       quarantine_path)
+                                       quarantine_path, snapshot)
             report["status"] = "applied"
             # Output checksums are known before the swap: the report travels with its generation.
             report["outputs"] = {str(t.relative_to(paths.root)): sha256_file(s)
@@ -181,6 +210,9 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
             staged_report = gen / "report.json"
             write_json_atomic(report, staged_report)
             staged[report_path] = staged_report
+            if record:
+                staged.update(_stage_record(paths, gen, stamp, report, source_name, schema,
+                                            dict(movies=movies, credits=credits, keywords=keywords)))
             pause_point("staged")
             commit(paths, staged)
         except BaseException:
@@ -196,7 +228,7 @@ def apply_batch(movies, credits=None, keywords=None, paths: Paths = PATHS,
 
 def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: dict,
                       batch: "update_etl.PreparedBatch", quarantine: pd.DataFrame,
-                      quarantine_path: Path) -> dict[Path, Path]:
+                      quarantine_path: Path, snapshot=None) -> dict[Path, Path]:
     """Write the complete new generation into ``gen``; return ``{target: staged file}``.
 
     Order of the mapping = rename order at commit: quarantine and interim tables first,
@@ -208,12 +240,46 @@ def _stage_generation(paths: Paths, gen: Path, current: pd.DataFrame, result: di
     replaced = set(result["added"]) | set(map(int, result["updated"]))
     for name, table in update_etl.patch_interim(paths, batch, replaced).items():
         staged[paths.interim / name] = write_frame_csv_atomic(table, gen / "interim" / name)
+    staged[paths.title_sources] = write_frame_csv_atomic(
+        update_etl.updated_crosswalk(paths, batch), gen / "title_sources.csv")
+    staged[paths.title_ids] = write_frame_csv_atomic(batch.extras.registry, gen / "title_ids.csv")
+    if snapshot is not None and snapshot.changed:
+        staged[paths.availability] = write_frame_csv_atomic(snapshot.availability,
+                                                            gen / "availability.csv")
+        staged[paths.platform_snapshots] = write_frame_csv_atomic(snapshot.snapshots,
+                                                                  gen / "platform_snapshots.csv")
     merged_file = update_etl.write_catalogue(result["merged"], gen / "merged_data6.csv")
     staged[paths.merged] = merged_file
     with timed(log, "features rebuild"):
         features = update_etl.rebuild_features(merged_file)
         staged[paths.features] = write_parquet_atomic(features, gen / "features.parquet")
     log.info("staged %d files in %s", len(staged), gen)
+    return staged
+
+
+def _stage_record(paths: Paths, gen: Path, stamp: str, report: dict, source_name: str,
+                  schema: str | None, inputs: dict) -> dict[Path, Path]:
+    """Stage the applied batch's permanent record: ``paths.applied/<seq>-<stamp>/`` with
+    byte copies of its input files, ``batch.json`` (what to pass to :func:`apply_batch` to
+    apply it again) and ``report.json``. Out: ``{target: staged file}``."""
+    paths.applied.mkdir(parents=True, exist_ok=True)
+    seq = 1 + sum(1 for p in paths.applied.iterdir() if p.is_dir())
+    target_dir = paths.applied / f"{seq:06d}-{stamp}"
+    staged: dict[Path, Path] = {}
+    files: dict[str, str] = {}
+    for kind, path in inputs.items():
+        if path is None:
+            continue
+        name = f"{kind}-{Path(path).name}"  # kind prefix: two inputs never share a name
+        copy = gen / "applied" / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        staged[target_dir / name] = copy
+        files[kind] = name
+    spec = {"seq": seq, "timestamp": stamp, "source_name": source_name, "schema": schema,
+            "platform": report.get("platform"), "as_of": report.get("as_of"), "files": files}
+    staged[target_dir / "batch.json"] = write_json_atomic(spec, gen / "applied" / "batch.json")
+    staged[target_dir / "report.json"] = write_json_atomic(report, gen / "applied" / "report.json")
     return staged
 
 
@@ -328,7 +394,10 @@ def _run_inbox_batch(paths: Paths, b, reports: list[dict]) -> dict:
         file_batch(paths, b, ok=False, error=msg)
         return {"stem": b.stem, "status": "failed", "error": msg}
     try:
-        rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name)
+        # <platform>@<YYYY-MM-DD>… names a platform snapshot (src.data.availability).
+        platform, as_of = snapshot_of_name(b.stem) or (None, None)
+        rep = apply_batch(b.movies, b.credits, b.keywords, paths, source_name=b.movies.name,
+                          platform=platform, as_of=as_of)
     except Exception as exc:  # one bad file must not block the rest of the inbox
         msg = _error_line(exc)
         if isinstance(exc, StreamRecError):
@@ -381,11 +450,14 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
 
 
 def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain: bool = False,
-         paths: Paths = PATHS, server_url: str | None = None, force: bool = False) -> dict:
+         paths: Paths = PATHS, server_url: str | None = None, schema: str | None = None,
+         platform: str | None = None, as_of: str | None = None, force: bool = False) -> dict:
     """Apply a batch (``movies`` [+ ``credits``, ``keywords``]) or the whole inbox.
 
     In: batch files, or ``inbox=True``; ``retrain`` to retrain when enough new ratings
-    exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``);
+    exist; the workspace; the server to reload (default env ``STREAMREC_SERVER_URL``); the
+    batch's reader forced by name (``schema``; default: detected from the header); a
+    platform snapshot's ``platform`` and ``as_of`` date (see :func:`apply_batch`);
     ``force`` to pass the shrink guard (direct batches only: the inbox never forces).
     Out: the batch report (``--movies``) or the inbox summary (``--inbox``). A direct run
     that finds another update running raises UpdateLockedError ("another update is
@@ -399,6 +471,7 @@ def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain:
         raise StreamRecError("give a batch file (--movies PATH) or use --inbox")
     with update_lock(paths):
         recover(paths)
-        report = apply_batch(movies, credits, keywords, paths, force=force)
+        report = apply_batch(movies, credits, keywords, paths, schema=schema,
+                             platform=platform, as_of=as_of, force=force)
         _after([report], retrain, paths, server_url)
     return report

@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import ID_COL, Paths
-from src.data.clean import clean_movies
+from src.data.catalogue_clean import EXTRAS_KEY, CatalogueExtras, clean_catalogue
 from src.data.csv_out import write_frame_csv_atomic
 from src.data.flatten import TIDY_SPECS, flatten_catalogue
 from src.data.ingest import add_bad_lines, check_invariant, read_and_clean
 from src.data.readers import input_name, read_raw_csv
+from src.data.resolve import Context, read_registry
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -40,8 +41,10 @@ class PreparedBatch:
     ``quarantine``: bad rows of the movies file with a ``reason`` column;
     ``side_quarantine``/``side_stats``: those of the credits/keywords files; ``interim``:
     the batch's tidy tables by name (the file supplying each: ``INTERIM_SOURCES``);
-    ``raw_columns``: header of the movies file (after TV renames); ``credit_ids`` /
-    ``keyword_ids``: titles the batch has credits / keywords for; counts for the report.
+    ``raw_columns``: the catalogue columns the movies file supplies (its reader's, after
+    TV renames); ``credit_ids`` / ``keyword_ids``: titles the batch has credits / keywords
+    for; counts for the report; ``extras``: the reader's side outputs (crosswalk rows, id
+    registry); ``source_stats``: the movies file's reader/resolution report.
     """
 
     merged: pd.DataFrame
@@ -54,6 +57,8 @@ class PreparedBatch:
     side_stats: dict = field(default_factory=dict)
     credit_ids: set[int] = field(default_factory=set)
     keyword_ids: set[int] = field(default_factory=set)
+    extras: CatalogueExtras | None = None
+    source_stats: dict = field(default_factory=dict)
 
 
 def read_catalogue(paths: Paths) -> pd.DataFrame:
@@ -105,28 +110,41 @@ def _read_movies(movies: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return raw, bad_lines
 
 
-def _read_side(path: Path | None, kind: str, stats_out: dict) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+def resolution_context(paths: Paths, current: pd.DataFrame) -> Context:
+    """What a batch's rows are resolved against: the current catalogue, the workspace's
+    MovieLens links (when the ETL wrote them) and the id registry."""
+    links = read_raw_csv(paths.links)[0] if paths.links.exists() else None
+    return Context(catalogue=current, links=links, registry=read_registry(paths.title_ids))
+
+
+def _read_side(path: Path | None, kind: str, stats_out: dict, **options) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Read and clean a credits/keywords file with the ETL; quarantined rows get ``source``."""
     if path is None:
         return None, pd.DataFrame()
-    clean, q, stats = read_and_clean(kind, path)
+    clean, q, stats = read_and_clean(kind, path, **options)
     stats_out[kind] = {k: stats[k] for k in ("rows_in", "rows_out", "quarantined", "duplicates_dropped")}
     return clean, q.assign(source=input_name(path)) if len(q) else q
 
 
 def prepare_batch(movies: Path, credits: Path | None, keywords: Path | None,
-                  source_name: str) -> PreparedBatch:
+                  source_name: str, schema: str | None = None,
+                  context: Context | None = None) -> PreparedBatch:
     """Read, clean, quarantine, de-duplicate and flatten one batch with the ETL's functions.
 
-    In: the batch files and the movies file's report name. Out: a :class:`PreparedBatch`.
-    Raises ValueError (from the ETL) when the movies file matches no catalogue schema.
+    In: the batch files, the movies file's report name, its reader forced by name
+    (default: detected) and the entity-resolution context. Out: a :class:`PreparedBatch`.
+    Raises ValueError (``UnknownSchemaError``) when the movies file fits no reader.
     """
     raw, bad_lines = _read_movies(Path(movies))
-    clean, quarantine, stats = clean_movies(raw, source_name)
+    clean, quarantine, stats = clean_catalogue(raw, source_name, schema, context)
+    extras: CatalogueExtras = stats.pop(EXTRAS_KEY)
     quarantine = add_bad_lines(quarantine, stats, bad_lines)
     check_invariant(stats, source_name, records=raw.attrs["records"])
     side_stats: dict = {}
-    cred, q_cred = _read_side(credits, "credits", side_stats)
+    cred, q_cred = _read_side(credits, "credits", side_stats,
+                              id_of_source=extras.id_of_source or None)
+    if cred is None and extras.credits is not None:
+        cred = extras.credits  # people listed in the catalogue file itself (show_id)
     kw, q_kw = _read_side(keywords, "keywords", side_stats)
     merged, tables = flatten_catalogue(clean, cred, kw)
     merged = retype(merged)
@@ -141,11 +159,14 @@ def prepare_batch(movies: Path, credits: Path | None, keywords: Path | None,
         side_quarantine=pd.concat(side_q, ignore_index=True) if side_q else pd.DataFrame(),
         side_stats=side_stats,
         interim=tables,
-        raw_columns=[c for c in raw.columns if not c.startswith("_")],
+        raw_columns=list(extras.supplied),
         rows_in=int(stats["rows_in"]),
         duplicates_dropped=int(stats["duplicates_dropped"]),
         credit_ids=set(flags.index[flags["has_credits"].fillna(False).astype(bool)]),
         keyword_ids=set(flags.index[flags["has_keywords"].fillna(False).astype(bool)]),
+        extras=extras,
+        source_stats={k: stats[k] for k in ("schema", "columns_missing", "genres_unmapped",
+                                            "resolution")},
     )
 
 
@@ -187,3 +208,13 @@ def patch_interim(paths: Paths, batch: PreparedBatch, replaced: set[int]) -> dic
             table = new_rows
         out[file_name] = table
     return out
+
+
+def updated_crosswalk(paths: Paths, batch: PreparedBatch) -> pd.DataFrame:
+    """``title_sources.csv`` after a batch: the current crosswalk with the batch's rows
+    (a source row seen before keeps one line, the latest)."""
+    rows = batch.extras.crosswalk
+    if paths.title_sources.exists():
+        old = pd.read_csv(paths.title_sources, dtype=str, keep_default_na=False, na_values=[])
+        rows = pd.concat([old, _as_csv_text(rows)], ignore_index=True)
+    return rows.drop_duplicates(["source", "source_id"], keep="last").reset_index(drop=True)

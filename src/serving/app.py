@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from src.config import API_HOST, API_PORT, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
 from src.data.feedback_store import MAX_ID
 from src.serving.limits import BodySizeLimit
+from src.serving.catalogue_api import router as catalogue_router
 from src.serving.schemas import (
     CanonicalInt,
     DeleteResult,
@@ -118,6 +119,7 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     app.state.service = service
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit)  # 413 over API_MAX_BODY_BYTES, before the body is read
+    app.include_router(catalogue_router)  # /platforms... (src.serving.catalogue_api)
 
     # CPU-only read endpoints are ``async def``: they finish in about a millisecond, and
     # running them on the event loop avoids a thread hop per request. Endpoints that fsync
@@ -146,10 +148,12 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
         year_from: Annotated[Optional[CanonicalInt], Query(ge=1800, le=3000)] = None,
         media_type: Optional[MediaType] = None,
         limit: Annotated[CanonicalInt, Query(ge=1, le=MAX_N)] = 20,
+        platform: Annotated[Optional[str], Query(max_length=MAX_QUERY_LEN,
+                                                 description="available now on (comma-separated), e.g. netflix,hbo")] = None,
     ) -> list[dict]:
-        """Search the catalogue by title with optional genre, year and media-type filters."""
+        """Search the catalogue by title with optional genre, year, media-type and platform filters."""
         return service.search(query=query, genre=genre, year_from=year_from,
-                              media_type=media_type, limit=limit)
+                              media_type=media_type, limit=limit, platform=platform)
 
     @app.get("/movies/{movie_id}", response_model=MovieDetail, responses=ERRORS, tags=["catalogue"])
     async def movie(movie_id: MovieId) -> dict:

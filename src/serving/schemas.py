@@ -84,6 +84,30 @@ class Movie(BaseModel):
     score: Optional[float] = Field(None, description="popularity/quality score_final, 0–1")
 
 
+class PlatformStay(BaseModel):
+    """One stay of a title on a platform (from dated snapshots)."""
+
+    platform: str
+    first_seen: str = Field(..., description="as-of date of the first snapshot listing it")
+    last_seen: Optional[str] = Field(None, description="first snapshot without it; null while available")
+
+
+class PlatformSummary(BaseModel):
+    """A platform and what it carries now."""
+
+    platform: str
+    titles: int
+    movies: int
+    series: int
+    last_snapshot: Optional[str] = None
+
+
+class PlatformArrival(Movie):
+    """A title on a platform with the date it arrived there."""
+
+    first_seen: str
+
+
 class MovieDetail(Movie):
     """A title with the descriptive fields the catalogue holds (when present)."""
 
@@ -96,6 +120,7 @@ class MovieDetail(Movie):
     directors: list[str] = []
     cast: list[str] = []
     keywords: list[str] = []
+    platforms: list[PlatformStay] = Field([], description="where it can be / could be watched")
 
 
 class Recommendation(Movie):

@@ -34,7 +34,9 @@ from src.data.feedback_store import (
     validate_int,
     validate_rating,
 )
+from src.data.availability import validate_platform
 from src.data.schema import split_list
+from src.serving.catalogue_api import platform_view
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
@@ -105,6 +107,17 @@ def _records(rows: list[dict]) -> list[dict]:
              "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
              "score": _clean(r.get("score")), "reason": str(r.get("reason") or "")}
             for r in rows]
+
+
+def _on_platforms(cat: pd.DataFrame, platform: str) -> np.ndarray:
+    """Bool mask: titles available now on any of the comma-separated platforms (the
+    features' ``platforms`` column). ValueError names a malformed platform name."""
+    wanted = {validate_platform(p) for p in str(platform).split(",") if p.strip()}
+    if "platforms" not in cat.columns or not wanted:
+        return np.zeros(len(cat), dtype=bool) if wanted else np.ones(len(cat), dtype=bool)
+    cells = cat["platforms"].fillna("").astype(str)
+    return np.fromiter((bool(wanted.intersection(c.split(LIST_SEP))) for c in cells),
+                       dtype=bool, count=len(cells))
 
 
 def _validate_media_type(media_type: object) -> str | None:
@@ -319,10 +332,11 @@ class Service:
                 "score": _clean(row.get("score_final"))}
 
     def search(self, query: str | None = None, genre: str | None = None, year_from: int | None = None,
-               media_type: str | None = None, limit: int = 20) -> list[dict]:
+               media_type: str | None = None, limit: int = 20, platform: str | None = None) -> list[dict]:
         """Titles whose normalised title contains the normalised ``query``.
 
-        Filters: one ``genre``, ``year_from`` (inclusive), ``media_type``. Order: exact title
+        Filters: one ``genre``, ``year_from`` (inclusive), ``media_type``, ``platform``
+        (comma-separated: available now on any of them). Order: exact title
         match, then prefix match, then other matches, each by descending score_final.
         Out: up to ``limit`` Movie dicts. ValueError names a bad field.
         """
@@ -348,6 +362,8 @@ class Service:
             mask &= snap.years >= year_from
         if media_type:
             mask &= snap.media == media_type
+        if platform:
+            mask &= _on_platforms(cat, platform)
         pos = np.flatnonzero(mask)
         if len(pos) == 0:
             return []
@@ -378,6 +394,7 @@ class Service:
             out[col] = float(v) if v is not None else None
         for col in ("directors", "cast", "keywords"):
             out[col] = split_list(row.get(col))
+        out["platforms"] = platform_view(self.paths).stays(mid)
         return out
 
     def popular(self, n: int = 20, genres: str | Iterable[str] | None = None) -> list[dict]:

@@ -21,6 +21,7 @@ from src.data.provenance import markdown as provenance_markdown
 from src.features.schema import genre_columns, genre_name
 from src.utils.io import write_text_atomic
 from src.utils.logging import get_logger, setup_logging, timed
+from src.visualization import aggregator
 from src.visualization.visualize import FEATURE_FIGURES, RATINGS_FIGURES
 
 log = get_logger(__name__)
@@ -216,6 +217,7 @@ def render(paths: Paths) -> str:
         source_section(etl, paths),
         dataset_section(etl),
         features_section(paths),
+        aggregator.section(paths),
         metrics_section(metrics),
         figures_section(paths),
     ])
