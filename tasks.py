@@ -199,8 +199,13 @@ def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=Fal
     _log()
     from src.pipeline.update import main
 
-    _guarded("update", main, movies=movies, credits=credits, keywords=keywords, inbox=inbox,
-             retrain=retrain, paths=_paths(), server_url=server_url, force=force)
+    from invoke.exceptions import Exit
+
+    out = _guarded("update", main, movies=movies, credits=credits, keywords=keywords,
+                   inbox=inbox, retrain=retrain, paths=_paths(), server_url=server_url,
+                   force=force)
+    if out.get("status") == "locked":  # --inbox loser: same one line and code as --movies
+        raise Exit(f"invoke update: {out['reason']}", code=2)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})

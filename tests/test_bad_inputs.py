@@ -207,9 +207,15 @@ def test_tasks_on_an_empty_workspace_say_what_to_do(tmp_path):
         assert_one_line_refusal(invoke(home, *args), needle)
 
 
+@pytest.mark.slow
 def test_concurrent_update_loser_exits_2(catalogue, tmp_path):
     batch = tmp_path / "b.csv"
     batch.write_text(_movies_text(3, start=5000))
+    (catalogue.inbox / "b.csv").write_text(batch.read_text())
+    before = sha256_file(catalogue.merged)
     with update_lock(catalogue):
-        proc = invoke(catalogue.root, "update", "--movies", str(batch))
-    assert_one_line_refusal(proc, "another update is running")
+        direct = invoke(catalogue.root, "update", "--movies", str(batch))
+        cron = invoke(catalogue.root, "update", "--inbox")
+    assert_one_line_refusal(direct, "another update is running")
+    assert_one_line_refusal(cron, "another update is running")
+    assert sha256_file(catalogue.merged) == before and (catalogue.inbox / "b.csv").exists()
