@@ -139,6 +139,8 @@ def test_latin1_utf16_gzip_named_csv_and_semicolons_read(workspace, tmp_path):
         path.write_bytes(data)
         df, bad = read_raw_csv(path)
         assert len(bad) == 0 and df["tagline"].tolist() == expect, name
+    stats = etl_main(movies=tmp_path / "latin1.csv", paths=workspace)["inputs"]["latin1.csv"]
+    assert (stats["encoding"], stats["rows_out"]) == ("cp1252", N_BASE)  # said in the report
     semi = tmp_path / "semi.csv"
     pd.read_csv(pd.io.common.StringIO(text), dtype=str).to_csv(semi, sep=";", index=False)
     df, bad = read_raw_csv(semi)

@@ -60,13 +60,16 @@ def read_and_clean(kind: str, path: str | os.PathLike) -> tuple[pd.DataFrame, pd
     """Read one input with the ETL reader and clean it with its kind's cleaner.
 
     In: its kind (movies/credits/keywords/links/ratings) and path. Out: ``(clean,
-    quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`); raises
-    if the counts do not add up (:func:`check_invariant`).
+    quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`) and the
+    ``encoding``/``delimiter`` the file was read with; raises if the counts do not add up
+    (:func:`check_invariant`).
     """
     raw, bad = read_raw_csv(path)
     clean, quarantine, stats = CLEANERS[kind](raw, input_name(path))
     quarantine = add_bad_lines(quarantine, stats, bad)
     check_invariant(stats, kind, records=raw.attrs["records"])
+    # How the file was read, for the report: a Latin-1 or ';' export is worth knowing about.
+    stats.update(encoding=raw.attrs["encoding"], delimiter=raw.attrs["delimiter"])
     return clean, quarantine, stats
 
 
