@@ -84,8 +84,10 @@ class CsvRecords:
         """The well-formed records as an all-text frame: ``_line``, then the header's columns
         (empty cells NA)."""
         if self.frame is not None:
-            df = self.frame
-        elif self.plain_text is not None:
+            if LINE_COL not in self.frame.columns:  # once: the frame is not copied (size)
+                self.frame.insert(0, LINE_COL, pd.Series(self.row_lines, dtype="int64"))
+            return self.frame
+        if self.plain_text is not None:
             # No quotes anywhere: pandas' C parser reads exactly the lines already checked.
             df = pd.read_csv(io.StringIO(self.plain_text), header=None, names=self.header,
                              sep=self.delimiter, quoting=csv.QUOTE_NONE, dtype=str,
