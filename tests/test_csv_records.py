@@ -64,3 +64,13 @@ def test_real_files_read_the_same_on_every_path(monkeypatch, name):
     text = read_text(SHARED_DATA_DIR / name).text
     fast, careful = _both(text, monkeypatch)
     assert _same(fast, careful) and fast.records == careful.records > 0
+
+
+def test_many_broken_lines_stay_linear():
+    import time
+
+    lines = ["id,a,b\n"] + [f'{i},"x"y,z\n' for i in range(20_000)]
+    t0 = time.perf_counter()
+    recs = cr.split_records("".join(lines), "t.csv")
+    assert len(recs.bad) == 20_000 and {r for _, _, r in recs.bad} == {"bad_quoting"}
+    assert time.perf_counter() - t0 < 5  # quadratic resumes took minutes

@@ -199,6 +199,22 @@ def _split_plain(lines: list[str], head_at: int, width: int, out: CsvRecords) ->
     return out
 
 
+class _LineSource:
+    """Iterator over ``lines`` from index ``at`` (settable), for the careful path's csv reader."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.at = lines, 0
+
+    def __iter__(self) -> "_LineSource":
+        return self
+
+    def __next__(self) -> str:
+        if self.at >= len(self.lines):
+            raise StopIteration
+        self.at += 1
+        return self.lines[self.at - 1]
+
+
 def split_records(text: str, name: str) -> CsvRecords:
     """Split ``text`` (file ``name``) into :class:`CsvRecords` (see the module doc).
 
@@ -235,12 +251,16 @@ def split_records(text: str, name: str) -> CsvRecords:
     may_exceed = min(MAX_CELL_BYTES, MAX_ROW_BYTES) // 4
     spanned = 0  # lines covered by records
     pos = head_at + 1  # index of the first line the current reader was started on
+    source = _LineSource(lines)
     while pos < len(lines):
-        reader = csv.reader(itertools.islice(lines, pos, None), delimiter=delimiter, strict=True)
+        # A fresh reader after each error, resuming at ``pos`` in O(1) (islice would skip
+        # ``pos`` lines again each time: quadratic on a file with many broken lines).
+        source.at = pos
+        reader = csv.reader(source, delimiter=delimiter, strict=True)
         start = pos  # index of the line the next record starts on
         try:
             for rec in reader:
-                end = pos + reader.line_num
+                end = source.at
                 if not rec:
                     out.blank_lines += end - start
                 else:
