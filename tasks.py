@@ -271,9 +271,13 @@ def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=Fal
     _log()
     from src.pipeline.update import main
 
-    _guarded("update", main, movies=movies, credits=credits, keywords=keywords, inbox=inbox,
-             retrain=retrain, paths=_paths(), server_url=server_url, schema=schema,
-             platform=platform, as_of=as_of, force=force)
+    from invoke.exceptions import Exit
+
+    out = _guarded("update", main, movies=movies, credits=credits, keywords=keywords,
+                   inbox=inbox, retrain=retrain, paths=_paths(), server_url=server_url,
+                   schema=schema, platform=platform, as_of=as_of, force=force)
+    if out.get("status") == "locked":  # --inbox loser: same one line and code as --movies
+        raise Exit(f"invoke update: {out['reason']}", code=2)
 
 
 @task(help={"full": "also run the slow benchmarks at full scale"})
@@ -281,7 +285,7 @@ def bench(c, full=False):
     """Run the benchmarks in bench/ and record ratios in reports/benchmarks.md."""
     flag = " --full" if full else ""
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
-                   "bench_models.py"):
+                   "bench_models.py", "bench_bad_inputs.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
     for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
         c.run(f"{sys.executable} bench/{script}", pty=False)

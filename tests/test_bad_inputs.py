@@ -139,6 +139,8 @@ def test_latin1_utf16_gzip_named_csv_and_semicolons_read(workspace, tmp_path):
         path.write_bytes(data)
         df, bad = read_raw_csv(path)
         assert len(bad) == 0 and df["tagline"].tolist() == expect, name
+    stats = etl_main(movies=tmp_path / "latin1.csv", paths=workspace)["inputs"]["latin1.csv"]
+    assert (stats["encoding"], stats["rows_out"]) == ("cp1252", N_BASE)  # said in the report
     semi = tmp_path / "semi.csv"
     pd.read_csv(pd.io.common.StringIO(text), dtype=str).to_csv(semi, sep=";", index=False)
     df, bad = read_raw_csv(semi)
@@ -209,9 +211,41 @@ def test_tasks_on_an_empty_workspace_say_what_to_do(tmp_path):
         assert_one_line_refusal(invoke(home, *args), needle)
 
 
+@pytest.mark.slow
 def test_concurrent_update_loser_exits_2(catalogue, tmp_path):
     batch = tmp_path / "b.csv"
     batch.write_text(_movies_text(3, start=5000))
+    (catalogue.inbox / "b.csv").write_text(batch.read_text())
+    before = sha256_file(catalogue.merged)
     with update_lock(catalogue):
-        proc = invoke(catalogue.root, "update", "--movies", str(batch))
-    assert_one_line_refusal(proc, "another update is running")
+        direct = invoke(catalogue.root, "update", "--movies", str(batch))
+        cron = invoke(catalogue.root, "update", "--inbox")
+    assert_one_line_refusal(direct, "another update is running")
+    assert_one_line_refusal(cron, "another update is running")
+    assert sha256_file(catalogue.merged) == before and (catalogue.inbox / "b.csv").exists()
+
+
+def test_file_size_limits_stop_big_files_and_gzip_bombs(tmp_path):
+    from src.data.decode import read_bytes
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("id\n" + "1\n" * 600)
+    with pytest.raises(InputFileError, match="over the input limit"):
+        read_bytes(plain, limit=1000)
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"0" * 1_000_000))  # ~1 KB that inflates to 1 MB
+    assert bomb.stat().st_size < 2000
+    with pytest.raises(InputFileError, match="decompresses to more than"):
+        read_bytes(bomb, limit=100_000)
+    assert read_bytes(bomb, limit=2_000_000) == (b"0" * 1_000_000, True)
+
+
+def test_over_limit_row_of_cells_under_the_cell_limit(tmp_path):
+    from src.config import MAX_ROW_BYTES
+
+    cell = "b" * (MAX_ROW_BYTES // 3 + 1)  # each cell fine, the three together too big
+    path = tmp_path / "wide.csv"
+    path.write_text(f'id,a,b,c\n1,x,y,z\n2,"{cell}","{cell}","{cell}"\n3,x,y,z\n')
+    df, bad = read_raw_csv(path)
+    assert df["id"].tolist() == ["1", "3"]
+    assert bad[["_line", "reason"]].values.tolist() == [[3, "row_too_large"]]

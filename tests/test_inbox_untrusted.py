@@ -22,6 +22,7 @@ import pytest
 from src.config import ID_COL, MAX_CELL_BYTES, Paths
 from src.features.build_features import main as features_main
 from src.pipeline import update as upd
+from src.utils.errors import InputFileError
 from src.utils.io import sha256_file
 from tests.harness.catalogue import movies_text, small_catalogue
 from tests.update_batches import batch_rows, tmdb_frame
@@ -151,3 +152,21 @@ def test_an_oversized_genres_cell_in_an_update_is_quarantined(ws, tmp_path):
     table = pq.read_table(ws.features)  # what serve/recommend load still reads back
     assert 3001 not in set(table.column("id").to_pylist())
     assert ws.features.stat().st_size < 5_000_000
+
+
+def test_a_planted_processed_link_or_file_stops_the_run_before_any_move(ws, tmp_path):
+    from tests.harness.catalogue import run_invoke
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (ws.inbox / "a.csv").write_text(movies_text(2, start=4000))
+    os.symlink(elsewhere, ws.inbox / "processed")
+    proc = run_invoke(ws.root, "update", "--inbox")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is a symbolic link" in proc.stderr.strip().splitlines()[-1]
+    assert list(elsewhere.iterdir()) == [] and (ws.inbox / "a.csv").exists()
+    (ws.inbox / "processed").unlink()
+    (ws.inbox / "failed").write_text("a file, not a folder")
+    with pytest.raises(InputFileError, match="failed is not a folder"):
+        upd.main(inbox=True, paths=ws)
+    assert (ws.inbox / "a.csv").exists() and not (_ids(ws) & {4000, 4001})

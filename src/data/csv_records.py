@@ -5,7 +5,11 @@ records (with the line each starts on) and the rejected ones with a reason. The 
 the first non-blank line and is taken as is (no index inference: a data row with extra
 fields is a ``wrong_field_count`` record, never a reason to re-read the columns).
 
-Python's ``csv`` module parses in strict mode; the lines are split *before* parsing
+Three paths, one result: a regular quoted file (the usual case) is proven regular by the
+byte-level scan of :mod:`src.data.csv_scan` and parsed by pandas' C parser; a file with no
+quote character at all has one record per line (:func:`_split_plain`); anything else goes
+the careful way. There Python's ``csv`` module parses in strict mode; the lines are split
+*before* parsing
 (``io.StringIO(newline="")``, the same ``\\n``/``\\r\\n``/``\\r`` endings the parser uses) and each
 record's span is tracked with ``line_num``, so :func:`split_records` can prove that
 ``header + blank + every record's lines == physical lines`` and raises if not (a bug).
@@ -34,6 +38,7 @@ from src.config import (
     MAX_ROW_BYTES,
     QUARANTINE_RAW_MAX_CHARS,
 )
+from src.data.csv_scan import scan_verified
 from src.utils.errors import InputFileError
 
 # Cells are limited by MAX_CELL_BYTES below, with a quarantine reason; the csv module's
@@ -46,6 +51,7 @@ BAD_QUOTING = "bad_quoting"
 LINE_COL = "_line"  # 1-based line a record starts on, carried into quarantine files
 CELL_TOO_LARGE = "cell_too_large"
 ROW_TOO_LARGE = "row_too_large"
+HEADER_SCAN_CHARS = 1 << 20  # a header line (after any blank lines) longer than 1 MiB: read it all
 _EOF_ERRORS = ("unexpected end of data", "newline inside string")
 
 
@@ -67,6 +73,7 @@ class CsvRecords:
     bad: list[tuple[int, str, str]] = field(default_factory=list)
     blank_lines: int = 0
     plain_text: str | None = None  # quote-free fast path: the well-formed lines, joined
+    frame: pd.DataFrame | None = None  # verified-scan fast path: the frame pandas parsed
 
     @property
     def records(self) -> int:
@@ -76,6 +83,10 @@ class CsvRecords:
     def to_frame(self) -> pd.DataFrame:
         """The well-formed records as an all-text frame: ``_line``, then the header's columns
         (empty cells NA)."""
+        if self.frame is not None:
+            if LINE_COL not in self.frame.columns:  # once: the frame is not copied (size)
+                self.frame.insert(0, LINE_COL, pd.Series(self.row_lines, dtype="int64"))
+            return self.frame
         if self.plain_text is not None:
             # No quotes anywhere: pandas' C parser reads exactly the lines already checked.
             df = pd.read_csv(io.StringIO(self.plain_text), header=None, names=self.header,
@@ -137,8 +148,8 @@ def _column_names(fields: list[str]) -> list[str]:
     return names
 
 
-def _header(lines: list[str], name: str) -> tuple[int, list[str], str]:
-    """Find the header. Out: ``(index of its line, fields, delimiter)``.
+def _header(lines, name: str) -> tuple[int, list[str], str]:
+    """Find the header in an iterable of lines. Out: ``(index of its line, fields, delimiter)``.
 
     A header of one field holding ``;``, tab or ``|`` (and no comma) switches to that
     delimiter. Raises InputFileError for a file with no non-blank line or a header the
@@ -188,16 +199,49 @@ def _split_plain(lines: list[str], head_at: int, width: int, out: CsvRecords) ->
     return out
 
 
+class _LineSource:
+    """Iterator over ``lines`` from index ``at`` (settable), for the careful path's csv reader."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines, self.at = lines, 0
+
+    def __iter__(self) -> "_LineSource":
+        return self
+
+    def __next__(self) -> str:
+        if self.at >= len(self.lines):
+            raise StopIteration
+        self.at += 1
+        return self.lines[self.at - 1]
+
+
 def split_records(text: str, name: str) -> CsvRecords:
     """Split ``text`` (file ``name``) into :class:`CsvRecords` (see the module doc).
 
     Raises InputFileError when there is no header; RuntimeError if the line accounting
     does not add up (a bug, never a data problem).
     """
+    # The header is found in a prefix of whole lines: a StringIO of all the text copies it.
+    prefix = text
+    if len(text) > HEADER_SCAN_CHARS:
+        cut = max(text.rfind("\n", 0, HEADER_SCAN_CHARS), text.rfind("\r", 0, HEADER_SCAN_CHARS))
+        prefix = text[:cut + 1] if cut >= 0 else text
+    try:
+        head_at, fields, delimiter = _header(io.StringIO(prefix, newline=""), name)
+    except InputFileError:
+        if len(prefix) == len(text):
+            raise
+        head_at, fields, delimiter = _header(io.StringIO(text, newline=""), name)
+    header = _column_names(fields)
+    if head_at == 0 and '"' in text:
+        fast = scan_verified(text, header, delimiter)
+        if fast is not None:
+            frame, row_lines, physical, blank = fast
+            return CsvRecords(header=header, delimiter=delimiter, physical_lines=physical,
+                              row_lines=row_lines, blank_lines=blank, frame=frame)
     lines = io.StringIO(text, newline="").readlines()
-    head_at, fields, delimiter = _header(lines, name)
-    out = CsvRecords(header=_column_names(fields), delimiter=delimiter,
-                     physical_lines=len(lines), blank_lines=head_at)
+    out = CsvRecords(header=header, delimiter=delimiter, physical_lines=len(lines),
+                     blank_lines=head_at)
     width = len(fields)
     if '"' not in text:
         return _split_plain(lines, head_at, width, out)
@@ -207,12 +251,16 @@ def split_records(text: str, name: str) -> CsvRecords:
     may_exceed = min(MAX_CELL_BYTES, MAX_ROW_BYTES) // 4
     spanned = 0  # lines covered by records
     pos = head_at + 1  # index of the first line the current reader was started on
+    source = _LineSource(lines)
     while pos < len(lines):
-        reader = csv.reader(itertools.islice(lines, pos, None), delimiter=delimiter, strict=True)
+        # A fresh reader after each error, resuming at ``pos`` in O(1) (islice would skip
+        # ``pos`` lines again each time: quadratic on a file with many broken lines).
+        source.at = pos
+        reader = csv.reader(source, delimiter=delimiter, strict=True)
         start = pos  # index of the line the next record starts on
         try:
             for rec in reader:
-                end = pos + reader.line_num
+                end = source.at
                 if not rec:
                     out.blank_lines += end - start
                 else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import os
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +50,15 @@ class DecodedFile:
 def read_bytes(path: Path, limit: int = MAX_INPUT_FILE_BYTES) -> tuple[bytes, bool]:
     """The file's (decompressed) bytes and whether it was gzip.
 
-    Raises InputFileError when it is not a regular file, is over ``limit`` bytes (before or
-    after decompression) or is a truncated/corrupt gzip stream.
+    Raises InputFileError when it is not a regular file (a FIFO, a folder), is not readable,
+    is over ``limit`` bytes (before or after decompression) or is a truncated/corrupt gzip
+    stream.
     """
     try:
-        size = os.stat(path).st_size
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open, a folder fails it
+            raise InputFileError(f"{path}: not a regular file")
+        size = st.st_size
         with open(path, "rb") as fh:
             head = fh.read(2)
             fh.seek(0)
@@ -67,8 +72,6 @@ def read_bytes(path: Path, limit: int = MAX_INPUT_FILE_BYTES) -> tuple[bytes, bo
             except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
                 raise InputFileError(f"{path.name}: truncated or corrupt gzip data ({exc}); "
                                      "upload the complete file again") from exc
-    except IsADirectoryError as exc:
-        raise InputFileError(f"{path}: is a folder, not a file") from exc
     except PermissionError as exc:
         raise InputFileError(f"{path}: not readable (permission denied)") from exc
     if len(data) > limit:

@@ -63,13 +63,16 @@ def read_and_clean(kind: str, path: str | os.PathLike, **options) -> tuple[pd.Da
 
     In: its kind (movies/credits/keywords/links/ratings), path and the cleaner's keyword
     options (movies: ``schema``, ``context``; credits: ``id_of_source``). Out: ``(clean,
-    quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`); raises
-    if the counts do not add up (:func:`check_invariant`).
+    quarantine, stats)``, malformed CSV records included (:func:`add_bad_lines`) and the
+    ``encoding``/``delimiter`` the file was read with; raises if the counts do not add up
+    (:func:`check_invariant`).
     """
     raw, bad = read_raw_csv(path)
     clean, quarantine, stats = CLEANERS[kind](raw, input_name(path), **options)
     quarantine = add_bad_lines(quarantine, stats, bad)
     check_invariant(stats, kind, records=raw.attrs["records"])
+    # How the file was read, for the report: a Latin-1 or ';' export is worth knowing about.
+    stats.update(encoding=raw.attrs["encoding"], delimiter=raw.attrs["delimiter"])
     return clean, quarantine, stats
 
 

@@ -14,6 +14,8 @@ references/untrusted_input.md):
   left in the inbox (logged) so the next run applies it whole (updates are idempotent);
 * names with control characters (a newline) are logged and skipped: they cannot be
   reported on one log line safely, so an operator must rename them;
+* ``processed/`` and ``failed/`` must be real folders (not a file or a symlink someone
+  uploaded under that name), else the run is refused before any file moves;
 * symbolic links are never followed (``lstat`` only; dangling and looping links included)
   and other non-regular files (folders, FIFOs) are never opened: the batch holding one is
   moved to ``failed/`` with a reason; a sibling without its movies file fails the same way.
@@ -44,6 +46,7 @@ from src.config import (
     INBOX_STABLE_SECONDS,
     Paths,
 )
+from src.utils.errors import InputFileError
 from src.utils.io import write_text_atomic
 from src.utils.logging import get_logger
 
@@ -110,6 +113,24 @@ def _file_problem(st: os.stat_result) -> str | None:
     return None
 
 
+def check_filing_folders(inbox: Path) -> None:
+    """Raise InputFileError unless ``processed/`` and ``failed/`` are absent or real folders.
+
+    Anyone who can write the inbox could upload a file, or a symlink to elsewhere, under
+    one of those names: files would then be moved into the link's target, or every run
+    would fail on ``mkdir``. Nothing is moved until an operator removes it.
+    """
+    for name in (INBOX_PROCESSED, INBOX_FAILED):
+        try:
+            st = os.lstat(inbox / name)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):  # S_ISDIR of an lstat is False for a symlink
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a folder"
+            raise InputFileError(f"inbox {inbox / name} is {kind}: remove it (files are filed "
+                                 "into that folder); no inbox file was touched")
+
+
 def _candidates(inbox: Path) -> dict[str, tuple[os.stat_result, str | None]]:
     """Entries of the inbox worth grouping: ``name -> (lstat, problem or None)``."""
     found: dict[str, tuple[os.stat_result, str | None]] = {}
@@ -151,6 +172,7 @@ def scan_inbox(paths: Paths) -> list[InboxBatch]:
     inbox = paths.inbox
     if not inbox.exists():
         return []
+    check_filing_folders(inbox)
     found = _candidates(inbox)
     moving = _unstable(inbox, found)
     groups: dict[str, dict[str, list[Path]]] = {}

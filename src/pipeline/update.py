@@ -427,9 +427,10 @@ def _run_inbox_batch(paths: Paths, b, reports: list[dict]) -> dict:
 def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | None = None) -> dict:
     """Process every batch waiting in ``paths.inbox`` in name order (cron entry point).
 
-    Out: ``{"status": "empty" | "locked" | "done", "batches": [...]}``; never raises for a
-    bad batch (it goes to ``failed/`` with an ``.error.txt``) nor when another run holds the
-    lock, so cron sees exit 0 and the log says why.
+    Out: ``{"status": "empty" | "locked" | "done", "batches": [...]}`` (``reason`` too when
+    locked); never raises for a bad batch (it goes to ``failed/`` with an ``.error.txt``)
+    nor when another run holds the lock (``invoke update`` then exits 2 with the reason,
+    like a direct run; the files wait for the next run).
     """
     try:
         with update_lock(paths):
@@ -445,8 +446,8 @@ def run_inbox(paths: Paths = PATHS, retrain: bool = False, server_url: str | Non
             extra = _after(reports, retrain, paths, server_url)
             return {"status": "done", "batches": results, "recovery": recovered, **extra}
     except UpdateLockedError as exc:
-        log.info("inbox: %s; nothing to do this time", exc)
-        return {"status": "locked", "batches": []}
+        log.info("inbox: %s; nothing done this time", exc)
+        return {"status": "locked", "batches": [], "reason": str(exc)}
 
 
 def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain: bool = False,
@@ -461,7 +462,7 @@ def main(movies=None, credits=None, keywords=None, inbox: bool = False, retrain:
     ``force`` to pass the shrink guard (direct batches only: the inbox never forces).
     Out: the batch report (``--movies``) or the inbox summary (``--inbox``). A direct run
     that finds another update running raises UpdateLockedError ("another update is
-    running"); the inbox run logs it and returns ``status: locked`` (cron just tries later).
+    running"); the inbox run logs it and returns ``status: locked`` with that ``reason``.
     """
     setup_logging()
     paths.ensure()
