@@ -155,7 +155,7 @@ def test_unreadable_files_are_refused_with_one_line(catalogue, tmp_path):
         "binary.csv": (bytes(range(256)) * 64, "binary.csv"),
         "empty.csv": (b"", "is empty"),
         "blank.csv": (b"\n\n  \n", "is empty"),
-        "noschema.csv": (b"a,b\n1,2\n", "matches no known schema"),
+        "noschema.csv": (b"a,b\n1,2\n", "matches no catalogue reader"),
     }
     for name, (data, needle) in cases.items():
         path = tmp_path / name

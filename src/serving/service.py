@@ -36,7 +36,7 @@ from src.data.feedback_store import (
 )
 from src.data.availability import validate_platform
 from src.data.schema import split_list
-from src.serving.catalogue_api import platform_view
+from src.serving.platform_view import platform_view
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)

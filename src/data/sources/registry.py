@@ -42,10 +42,12 @@ def detect(columns, source_name: str = "catalogue") -> Reader:
     for reader in READERS:
         if set(reader.required) <= cols:
             return reader
-    shown = sorted(c for c in cols if not c.startswith("_"))
+    # The header's names are the file's content: they are not echoed (error files and logs of
+    # an untrusted inbox must not carry what a file holds), only how many there are.
+    n = sum(1 for c in cols if not c.startswith("_"))
     raise UnknownSchemaError(
-        f"{source_name}: header {shown[:12]}{'…' if len(shown) > 12 else ''} matches no "
-        f"catalogue reader; readers (force one with --schema NAME): {readers_help()}")
+        f"{source_name}: its header ({n} columns) matches no catalogue reader; readers "
+        f"(force one with --schema NAME): {readers_help()}")
 
 
 def get(name: str) -> Reader:
