@@ -88,13 +88,20 @@ def tune(c, ratings=None, links=None):
     run_tune(ratings=ratings, links=links, paths=_paths())
 
 
-@task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV"})
-def train(c, ratings=None, links=None):
+@task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV",
+            "server_url": "running server to tell to reload the new model (default: $STREAMREC_SERVER_URL)"})
+def train(c, ratings=None, links=None, server_url=None):
     """Train the SVD rating model and top-N ranker on real user ratings; save a checksummed bundle."""
     _log()
     from src.models.train_model import main
+    from src.pipeline.update import notify_server
 
-    main(ratings=ratings, links=links, paths=_paths())
+    paths = _paths()
+    main(ratings=ratings, links=links, paths=paths)
+    # Same reload as `invoke update`: sends the admin key, never fails a finished training.
+    result = notify_server(server_url, paths=paths)
+    if result.get("error"):
+        print(f"model saved, but the server did not reload: {result['error']}")
 
 
 @task(help={

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import LIST_SEP, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
+from src.data.accounts_store import AccountStore
 from src.data.feedback_store import (
     RatingStore,
     validate_id,
@@ -228,6 +229,7 @@ class Service:
         with timed(log, "loading the recommender"):
             self.snapshot: Snapshot = Snapshot.build(self._loader(paths))
         self.store = RatingStore(paths.ratings_db)
+        self.accounts = AccountStore(paths.accounts_db)
         log.info("serving model %s, %d titles, %d genres", self.snapshot.model_version,
                  len(self.snapshot.catalogue), len(self.snapshot.genre_lookup))
 
@@ -462,13 +464,18 @@ class Service:
                 "ratings_used": 0, "items": _records(_frame_rows(df))}
 
     # ------------------------------------------------------------------ ratings
-    def rate(self, user_id: object, movie_id: object, rating: object) -> dict:
-        """Store a rating of a catalogue title (durable when this returns). Out: RatingOut dict."""
+    def rate(self, user_id: object, movie_id: object, rating: object, sent_by: int | None = None,
+             client: str = "api") -> dict:
+        """Store a rating of a catalogue title (durable when this returns). Out: RatingOut dict.
+
+        ``sent_by``/``client`` record who sent it and through which front end (the routes
+        pass the signed-in viewer; see ``RatingStore.upsert``).
+        """
         snap = self.snapshot
         uid = validate_id(user_id, "user_id")
         mid = self._require_movie(movie_id, snap, "movie_id")
         value = validate_rating(rating)
-        row = self.store.upsert(uid, mid, value)
+        row = self.store.upsert(uid, mid, value, sent_by=sent_by, client=client)
         row["title"] = str(_clean(snap.catalogue.at[mid, "title"]) or "")
         return row
 
@@ -486,6 +493,53 @@ class Service:
         """Delete a stored rating. Out: True if it existed."""
         return self.store.delete(validate_id(user_id, "user_id"), validate_id(movie_id, "movie_id"))
 
+    # ------------------------------------------------------------------ watchlist, services
+    def _title_of(self, mid: int, snap: Snapshot) -> str | None:
+        """The catalogue title of ``mid`` (None for a title since removed)."""
+        cat = snap.catalogue
+        return str(_clean(cat.at[mid, "title"]) or "") if mid in cat.index else None
+
+    def watchlist(self, user_id: object) -> list[dict]:
+        """The viewer's watchlist, newest first, each row with its title (None if removed)."""
+        snap = self.snapshot
+        rows = self.accounts.watchlist(validate_id(user_id, "user_id"))
+        for row in rows:
+            row["title"] = self._title_of(row["movie_id"], snap)
+        return rows
+
+    def watch_later(self, user_id: object, movie_id: object) -> dict:
+        """Put a catalogue title on the watchlist (KeyError if unknown). Out: the row with title."""
+        snap = self.snapshot
+        mid = self._require_movie(movie_id, snap, "movie_id")
+        row = self.accounts.watchlist_add(validate_id(user_id, "user_id"), mid)
+        row["title"] = self._title_of(mid, snap)
+        return row
+
+    def unwatch(self, user_id: object, movie_id: object) -> bool:
+        """Take a title off the watchlist. Out: True if it was there."""
+        return self.accounts.watchlist_remove(validate_id(user_id, "user_id"),
+                                              validate_id(movie_id, "movie_id"))
+
+    def services(self, user_id: object) -> list[str]:
+        """The viewer's streaming services."""
+        return self.accounts.services(validate_id(user_id, "user_id"))
+
+    def set_services(self, user_id: object, platforms: object) -> list[str]:
+        """Replace the viewer's streaming services (names, ValueError if malformed)."""
+        return self.accounts.set_services(validate_id(user_id, "user_id"), platforms)
+
+    def picked_genres(self, user_id: object) -> list[str]:
+        """The genres the viewer picked at onboarding."""
+        return self.accounts.genres(validate_id(user_id, "user_id"))
+
+    def set_picked_genres(self, user_id: object, genres: object) -> list[str]:
+        """Replace the viewer's picked genres; each must be a known genre (ValueError if not)."""
+        if not isinstance(genres, (list, tuple)):
+            raise ValueError("genres must be a list of genre names")
+        names = self.parse_genres(list(genres)) or []
+        return self.accounts.set_genres(validate_id(user_id, "user_id"), names)
+
     def close(self) -> None:
-        """Close the ratings store."""
+        """Close the ratings and account stores."""
         self.store.close()
+        self.accounts.close()
