@@ -105,6 +105,9 @@ RECOMMEND_CACHE_SIZE = 4096
 # 162k users; synthetic "full": 12k), so 10**12 can never collide with a training user while
 # staying far below SQLite's 2**63 INTEGER limit.
 VIEWER_ID_BASE = 10**12
+# Viewer ids are drawn at random from [BASE, BASE + SPAN): never reused even if accounts.db is
+# lost, and below 2**53 so JavaScript/JSON clients read them exactly.
+VIEWER_ID_SPAN = 2**53 - VIEWER_ID_BASE
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"  # printable, URL- and log-safe, short
 PASSWORD_MIN_LEN = 8          # NIST SP 800-63B minimum for user-chosen secrets
 PASSWORD_MAX_LEN = 256        # caps the argon2 input so a huge body cannot burn CPU
@@ -125,8 +128,9 @@ RATE_LIMIT_KEYS = 10_000      # buckets kept (least recently used evicted): boun
 POSTER_BASE_URL = "https://image.tmdb.org/t/p/w342"
 HOME_ROW_SIZE = 12            # cards per home row (one swipe on a phone, two rows on desktop)
 SEARCH_PAGE_SIZE = 24         # search results per page (the issue asks for more than 8)
-# rapidfuzz WRatio cut-off (0-100) for typo-tolerant search: "intersteller" -> "Interstellar"
-# scores ~92, while unrelated titles of similar length stay under ~60.
+# Typo-tolerant search cut-off (0-100, mean best rapidfuzz ratio per query word; see
+# src.serving.fuzzy): one typo in a word scores ~85-95 ("hauntng"/"haunting" 93,
+# "intersteller"/"interstellar" 92), a query with one word of three unrelated ~67.
 FUZZY_MIN_SCORE = 80
 LIKED_MIN_RATING = 4.0        # only ratings >= this give "Because you liked X" rows
 ONBOARDING_TITLES = 12        # popular titles shown to rate during onboarding

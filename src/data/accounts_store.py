@@ -5,7 +5,7 @@ reads every rating and never needs password hashes). Passwords are hashed with a
 (``argon2-cffi``'s ``PasswordHasher``, RFC 9106 defaults); session tokens are 256-bit random
 strings of which only the SHA-256 is stored, so a copy of the file lets nobody sign in.
 
-Viewer ids start at ``VIEWER_ID_BASE`` so they never collide with MovieLens/training user ids.
+Viewer ids are drawn from ``VIEWER_ID_BASE`` up, so they never collide with MovieLens/training ids.
 Every method validates its input and raises ValueError with a one-line message naming the
 field; a wrong password or unknown token returns None (the caller answers 401).
 """
@@ -31,6 +31,7 @@ from src.config import (
     SESSION_TTL_S,
     USERNAME_PATTERN,
     VIEWER_ID_BASE,
+    VIEWER_ID_SPAN,
 )
 from src.data.feedback_store import validate_id
 from src.utils.logging import get_logger
@@ -161,16 +162,20 @@ class AccountStore:
         """
         name = validate_username(username)
         pw_hash = self._hasher.hash(validate_password(password))
-        try:
-            # One statement (atomic): the first account gets VIEWER_ID_BASE, later ones the
-            # next id up. Accounts are never deleted, so an id is never handed out twice.
-            cur = self._exec(
-                "INSERT INTO accounts (user_id, username, password_hash, created_at) VALUES "
-                "((SELECT COALESCE(MAX(user_id) + 1, ?) FROM accounts), ?, ?, ?)",
-                (VIEWER_ID_BASE, name, pw_hash, int(time.time())))
-        except sqlite3.IntegrityError:
-            raise UsernameTaken(f"username {name!r} is taken") from None
-        uid = int(cur.lastrowid)
+        # A random id in the viewer range, not MAX(id) + 1: if accounts.db were ever lost
+        # while ratings.db survived, a sequential id would hand an old viewer's ratings to a
+        # stranger. Below 2**53 so JavaScript clients read it exactly.
+        for _attempt in range(5):
+            uid = VIEWER_ID_BASE + secrets.randbelow(VIEWER_ID_SPAN)
+            try:
+                self._exec("INSERT INTO accounts (user_id, username, password_hash, created_at) "
+                           "VALUES (?, ?, ?, ?)", (uid, name, pw_hash, int(time.time())))
+                break
+            except sqlite3.IntegrityError:
+                if self._exec("SELECT 1 FROM accounts WHERE username = ?", (name,)).fetchone():
+                    raise UsernameTaken(f"username {name!r} is taken") from None
+        else:  # five collisions in a 9e15 range: the range is misconfigured
+            raise RuntimeError("could not allocate a viewer id")
         log.info("account %d created", uid)
         return uid
 

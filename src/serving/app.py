@@ -21,11 +21,11 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
 from src.config import API_HOST, API_PORT, PATHS, RECOMMEND_CACHE_SIZE, Paths
 from src.data.accounts_store import UsernameTaken
-from src.serving import routes_admin, routes_auth, routes_catalogue, routes_viewer
+from src.serving import routes_admin, routes_auth, routes_catalogue, routes_viewer, web
 from src.serving.auth import Auth, load_admin_token
 from src.serving.docs import install_docs
 from src.serving.ratelimit import RateLimited
@@ -120,6 +120,8 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     app.include_router(routes_auth.router)
     app.include_router(routes_viewer.router)
     app.include_router(routes_admin.router)
+    app.include_router(web.router)  # the viewer web app: "/", /title, /search, /profile, ...
+    web.mount_static(app)
 
     if with_ui:
         import gradio as gr
@@ -127,10 +129,6 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
         from src.serving.ui import build_ui  # first: it turns Gradio's analytics off
 
         app = gr.mount_gradio_app(app, build_ui(service), path="/ui")
-    else:
-        @app.get("/", include_in_schema=False)
-        async def root() -> RedirectResponse:
-            return RedirectResponse("/docs")
     # Gradio, pandas and the model leave millions of long-lived objects on the heap; every
     # full garbage collection would walk them all, in the middle of some request. Freezing
     # moves what exists now out of the collector's sight (measured: /health 4 ms -> ~1 ms).

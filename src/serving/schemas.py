@@ -51,6 +51,8 @@ class Movie(BaseModel):
     genres: list[str] = []
     media_type: str = "movie"
     score: Optional[float] = Field(None, description="popularity/quality score_final, 0–1")
+    poster_path: Optional[str] = Field(None, description='TMDB poster path, e.g. "/abc.jpg"')
+    poster_url: Optional[str] = Field(None, description="TMDB image URL of the poster")
 
 
 class MovieDetail(Movie):
@@ -65,6 +67,8 @@ class MovieDetail(Movie):
     directors: list[str] = []
     cast: list[str] = []
     keywords: list[str] = []
+    platforms: list[str] = Field([], description="where to watch (when the catalogue knows)")
+    number_of_seasons: Optional[int] = None
 
 
 class Recommendation(Movie):

@@ -27,7 +27,15 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from src.config import LIST_SEP, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
+from src.config import (
+    FUZZY_MIN_SCORE,
+    LIST_SEP,
+    MAX_N,
+    PATHS,
+    POSTER_BASE_URL,
+    RECOMMEND_CACHE_SIZE,
+    Paths,
+)
 from src.data.accounts_store import AccountStore
 from src.data.feedback_store import (
     RatingStore,
@@ -36,6 +44,7 @@ from src.data.feedback_store import (
     validate_rating,
 )
 from src.data.schema import split_list
+from src.serving.fuzzy import TitleIndex
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
@@ -106,6 +115,14 @@ def _records(rows: list[dict]) -> list[dict]:
              "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
              "score": _clean(r.get("score")), "reason": str(r.get("reason") or "")}
             for r in rows]
+
+
+def poster_url(poster_path: object) -> str | None:
+    """TMDB image URL of a ``poster_path`` such as "/abc.jpg" (None when there is none)."""
+    p = _clean(poster_path)
+    if not isinstance(p, str) or not p.startswith("/") or len(p) > 200:
+        return None
+    return POSTER_BASE_URL + p
 
 
 def _validate_media_type(media_type: object) -> str | None:
@@ -226,6 +243,8 @@ class Service:
         self._loader = loader or _load_recommender
         self._reload_lock = threading.Lock()
         self.cache = ReplyCache(cache_size)
+        self._index_lock = threading.Lock()
+        self._fuzzy: tuple[int, TitleIndex | None] = (0, None)  # (snapshot generation, index)
         with timed(log, "loading the recommender"):
             self.snapshot: Snapshot = Snapshot.build(self._loader(paths))
         self.store = RatingStore(paths.ratings_db)
@@ -318,7 +337,9 @@ class Service:
         return {"id": int(mid), "title": str(_clean(row.get("title")) or ""),
                 "year": _int_or_none(row.get("year")), "genres": split_list(row.get("genres")),
                 "media_type": str(_clean(row.get("media_type")) or "movie"),
-                "score": _clean(row.get("score_final"))}
+                "score": _clean(row.get("score_final")),
+                "poster_path": _clean(row.get("poster_path")) or None,
+                "poster_url": poster_url(row.get("poster_path"))}
 
     def search(self, query: str | None = None, genre: str | None = None, year_from: int | None = None,
                media_type: str | None = None, limit: int = 20) -> list[dict]:
@@ -362,7 +383,8 @@ class Service:
         picked = pos[np.lexsort((-snap.scores[pos], rank))[:limit]]
         # Only the shown columns: the features table has dozens (dummies, text) and
         # converting those would dominate the request.
-        shown = [c for c in ("title", "year", "genres", "media_type", "score_final") if c in cat.columns]
+        shown = [c for c in ("title", "year", "genres", "media_type", "score_final", "poster_path")
+                 if c in cat.columns]
         rows = cat.iloc[picked, [cat.columns.get_loc(c) for c in shown]]
         return [self._movie_dict(mid, row) for mid, row in zip(rows.index.tolist(), _frame_rows(rows))]
 
@@ -378,9 +400,82 @@ class Service:
         for col in ("runtime", "vote_average", "vote_count"):
             v = _clean(row.get(col))
             out[col] = float(v) if v is not None else None
-        for col in ("directors", "cast", "keywords"):
+        for col in ("directors", "cast", "keywords", "platforms"):
             out[col] = split_list(row.get(col))
+        out["number_of_seasons"] = _int_or_none(row.get("number_of_seasons"))
         return out
+
+    # ------------------------------------------------------------------ web app helpers
+    def search_page(self, query: str, limit: int = 20, offset: int = 0) -> dict:
+        """Typo-tolerant title search for people: ``{items, total, limit, offset}``.
+
+        Titles containing the normalised query come first (ranked as :meth:`search`), then
+        titles whose word-by-word rapidfuzz score is >= FUZZY_MIN_SCORE (``src.serving.fuzzy``;
+        "intersteller" finds "Interstellar"), best match first, at most MAX_N in all.
+        ValueError names a bad field.
+        """
+        snap = self.snapshot
+        limit = _validate_n(limit, "limit")
+        offset = validate_int(offset, "offset", 0, 10**6)
+        if not isinstance(query, str) or len(query) > MAX_QUERY_LEN:
+            raise ValueError(f"query must be text of at most {MAX_QUERY_LEN} characters")
+        q = normalise_text(query)
+        if not q:
+            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+        exact = [m["id"] for m in self.search(query=q, limit=MAX_N)]
+        seen = set(exact)
+        scores = self._title_index(snap).scores(q)
+        pos = np.flatnonzero(scores >= FUZZY_MIN_SCORE)
+        pos = pos[np.lexsort((-snap.scores[pos], -scores[pos]))][:MAX_N]
+        ids = snap.catalogue.index
+        order = exact + [int(ids[p]) for p in pos if int(ids[p]) not in seen]
+        page = order[offset:offset + limit]
+        return {"items": [self.card(mid, snap) for mid in page], "total": len(order),
+                "limit": limit, "offset": offset}
+
+    def _title_index(self, snap: Snapshot) -> TitleIndex:
+        """The fuzzy word index of ``snap``'s titles, built on first use per loaded model."""
+        with self._index_lock:
+            if self._fuzzy[0] != snap.generation:
+                self._fuzzy = (snap.generation, TitleIndex(snap.norm_titles.tolist()))
+            return self._fuzzy[1]
+
+    def card(self, movie_id: int, snap: Snapshot | None = None) -> dict:
+        """What a title card shows: id, title, year, genres, media type, poster, platforms."""
+        snap = snap or self.snapshot
+        row = snap.catalogue.loc[movie_id]
+        out = self._movie_dict(movie_id, row)
+        out["platforms"] = split_list(row.get("platforms"))
+        return out
+
+    def cards(self, items: list[dict], user_id: int | None = None) -> list[dict]:
+        """Recommendation/search dicts as cards, with the viewer's predicted stars when the
+        model can tell (SVD over their ratings; None otherwise). Titles gone are dropped."""
+        snap = self.snapshot
+        live = [it for it in items if it["id"] in snap.catalogue.index]
+        out = [self.card(it["id"], snap) for it in live]
+        stars = self.predicted_stars([c["id"] for c in out], user_id, snap)
+        for c in out:
+            c["stars"] = stars.get(c["id"])
+        return out
+
+    def predicted_stars(self, ids: list[int], user_id: int | None, snap: Snapshot | None = None) -> dict:
+        """``{id: stars}`` of the SVD rating prediction (0.5-5 scale, rounded to a half star)
+        for a training user or a viewer with stored ratings; empty when none can be made."""
+        snap = snap or self.snapshot
+        if user_id is None or not ids:
+            return {}
+        rec = snap.recommender
+        stored = self._known_ratings(self.store.for_user(user_id), snap)
+        known = rec.known_user(user_id)
+        if not known and not stored:
+            return {}
+        try:
+            pred = rec.predicted_ratings(ids, user_id=user_id if known else None,
+                                         ratings=stored or None)
+        except (AttributeError, ValueError, KeyError):  # a recommender without an SVD
+            return {}
+        return {int(i): round(float(v) * 2) / 2 for i, v in pred.items() if np.isfinite(v)}
 
     def popular(self, n: int = 20, genres: str | Iterable[str] | None = None) -> list[dict]:
         """The most rated titles (optionally in ``genres``), for visitors to rate.
