@@ -116,10 +116,11 @@ SESSION_COOKIE = "streamrec_session"  # HttpOnly, SameSite=Lax web-app session c
 CSRF_HEADER = "X-CSRF-Token"  # cookie-authenticated writes send the session's CSRF token here
 CSRF_FORM_FIELD = "csrf_token"  # ... or, from an HTML form, in this field
 ADMIN_TOKEN_ENV = "STREAMREC_ADMIN_TOKEN"  # admin token; else the key file Paths.admin_key
-# In-process token buckets (one server process; see references/serving.md): sign-in/sign-up
+# In-process token buckets (one server process; see references/serving.md): sign-in
 # 5 at once then one per 6 s per client address + username (slows password guessing to 600
 # an hour), writes 30 at once then 10/s per viewer (a person rating titles never gets near).
 AUTH_RATE = {"burst": 5, "per_s": 1 / 6}
+SIGNUP_RATE = {"burst": 10, "per_s": 1 / 10}  # per client address: 360 accounts an hour at most
 WRITE_RATE = {"burst": 30, "per_s": 10.0}
 RATE_LIMIT_KEYS = 10_000      # buckets kept (least recently used evicted): bounded memory
 

@@ -84,11 +84,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(paths: Paths = PATHS, with_ui: bool = True,
-               cache_size: int = RECOMMEND_CACHE_SIZE) -> FastAPI:
+               cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True) -> FastAPI:
     """Build the API (and the UI at ``/ui``) over the workspace ``paths``.
 
     In: the workspace; ``with_ui=False`` skips Gradio (faster start for API-only use);
-    ``cache_size`` recommendation replies kept in memory (0 = no cache).
+    ``cache_size`` recommendation replies kept in memory (0 = no cache); ``rate_limits=False``
+    turns the sign-in and write buckets off (load tests and benchmarks only).
     Out: the FastAPI app, with the loaded service at ``app.state.service`` and the
     authentication state (accounts, admin token, rate limits) at ``app.state.auth``.
     """
@@ -110,7 +111,7 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
         docs_url=None,  # served below from local Swagger UI files (works offline)
     )
     app.state.service = service
-    app.state.auth = Auth(service.accounts, load_admin_token(paths))
+    app.state.auth = Auth(service.accounts, load_admin_token(paths), rate_limits=rate_limits)
     _install_error_handlers(app)
     install_docs(app)
 
@@ -139,7 +140,7 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
 
 def serve(host: str = API_HOST, port: int = API_PORT, paths: Paths = PATHS,
           with_ui: bool = True, access_log: bool = False,
-          cache_size: int = RECOMMEND_CACHE_SIZE) -> None:
+          cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True) -> None:
     """Run the API + UI under uvicorn in this process until interrupted.
 
     One worker on purpose: ``/admin/reload`` swaps the model inside the process that
@@ -148,7 +149,7 @@ def serve(host: str = API_HOST, port: int = API_PORT, paths: Paths = PATHS,
     import uvicorn
 
     setup_logging()
-    app = create_app(paths, with_ui=with_ui, cache_size=cache_size)
+    app = create_app(paths, with_ui=with_ui, cache_size=cache_size, rate_limits=rate_limits)
     log.info("serving on http://%s:%d (docs /docs, UI /ui)", host, port)
     # Access logs cost ~10% throughput under load; turn on with access_log=True.
     uvicorn.run(app, host=host, port=port, workers=1, access_log=access_log, log_level="warning")
@@ -156,7 +157,7 @@ def serve(host: str = API_HOST, port: int = API_PORT, paths: Paths = PATHS,
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m src.serving.app [--home DIR] [--host H] [--port P] [--no-ui]
-    [--cache-size N] [--access-log]``."""
+    [--cache-size N] [--access-log] [--no-rate-limits]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="workspace root (default: STREAMREC_HOME or the repo)")
     parser.add_argument("--host", default=API_HOST)
@@ -165,10 +166,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--access-log", action="store_true")
     parser.add_argument("--cache-size", type=int, default=RECOMMEND_CACHE_SIZE,
                         help="recommendation replies kept in memory (0 = off)")
+    parser.add_argument("--no-rate-limits", action="store_true",
+                        help="no sign-in/write rate limits (load tests and benchmarks only)")
     args = parser.parse_args(argv)
     paths = Paths.from_root(args.home) if args.home else PATHS
     serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
-          cache_size=args.cache_size)
+          cache_size=args.cache_size, rate_limits=not args.no_rate_limits)
 
 
 if __name__ == "__main__":

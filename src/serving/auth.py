@@ -33,6 +33,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from src.config import (
     ADMIN_TOKEN_ENV,
     AUTH_RATE,
+    SIGNUP_RATE,
     CSRF_FORM_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -107,11 +108,15 @@ def load_admin_token(paths: Paths) -> str | None:
 class Auth:
     """The app's authentication state: the account store, admin token and rate limiters."""
 
-    def __init__(self, accounts: AccountStore, admin_token: str | None) -> None:
+    def __init__(self, accounts: AccountStore, admin_token: str | None, rate_limits: bool = True) -> None:
         self.accounts = accounts
         self.admin_token = admin_token
-        self.sign_in_limit = TokenBucket(AUTH_RATE["burst"], AUTH_RATE["per_s"], "sign-in attempts")
-        self.write_limit = TokenBucket(WRITE_RATE["burst"], WRITE_RATE["per_s"], "writes")
+        self.sign_in_limit = TokenBucket(AUTH_RATE["burst"], AUTH_RATE["per_s"], "sign-in attempts",
+                                         enabled=rate_limits)
+        self.sign_up_limit = TokenBucket(SIGNUP_RATE["burst"], SIGNUP_RATE["per_s"], "sign-ups",
+                                         enabled=rate_limits)
+        self.write_limit = TokenBucket(WRITE_RATE["burst"], WRITE_RATE["per_s"], "writes",
+                                       enabled=rate_limits)
 
 
 def get_auth(request: Request) -> Auth:

@@ -28,20 +28,24 @@ class RateLimited(Exception):
 class TokenBucket:
     """Thread-safe token buckets keyed by string, at most ``max_keys`` kept (LRU evicted).
 
-    In: ``burst`` (bucket size), ``per_s`` (refill rate), ``what`` (named in the error).
+    In: ``burst`` (bucket size), ``per_s`` (refill rate), ``what`` (named in the error),
+    ``enabled`` (False: never refuses; the server's ``--no-rate-limits`` for load tests).
     An evicted key starts again with a full bucket, which only ever errs towards allowing.
     """
 
     def __init__(self, burst: float, per_s: float, what: str = "requests",
-                 max_keys: int = RATE_LIMIT_KEYS) -> None:
+                 max_keys: int = RATE_LIMIT_KEYS, enabled: bool = True) -> None:
         if burst < 1 or per_s <= 0:
             raise ValueError("burst must be >= 1 and per_s > 0")
         self.burst, self.per_s, self.what, self.max_keys = float(burst), float(per_s), what, max_keys
+        self.enabled = enabled
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, key: str) -> None:
         """Spend one token of ``key``'s bucket, or raise :class:`RateLimited`."""
+        if not self.enabled:
+            return
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))

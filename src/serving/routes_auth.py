@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 
+from src.data.accounts_store import validate_password, validate_username
 from src.serving.auth import Viewer, bearer_scheme, client_host, get_auth, require_viewer
 from src.serving.schemas import AuthOut, Credentials, ErrorOut, Me
 from src.utils.logging import get_logger
@@ -33,7 +34,10 @@ def sign_in_key(request: Request, username: str) -> str:
 def signup(request: Request, body: Credentials) -> dict:
     """Create a viewer account and return its id and a bearer token."""
     auth = get_auth(request)
-    auth.sign_in_limit.take(sign_in_key(request, "signup"))
+    # Malformed names/passwords are refused (422) before they spend a sign-up token.
+    validate_username(body.username)
+    validate_password(body.password)
+    auth.sign_up_limit.take(client_host(request))
     uid = auth.accounts.create_account(body.username, body.password)
     token, _csrf = auth.accounts.new_session(uid, "api")
     return {"user_id": uid, "token": token}

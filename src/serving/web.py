@@ -266,10 +266,11 @@ def _credentials_form(request: Request, mode: str, username: str, password: str)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
     auth = get_auth(request)
     try:
-        auth.sign_in_limit.take(f"{client_host(request)}|{username.casefold() if mode == 'login' else 'signup'}")
         if mode == "signup":
+            auth.sign_up_limit.take(client_host(request))
             uid = auth.accounts.create_account(username, password)
             return _start_session(request, uid, "/onboarding")
+        auth.sign_in_limit.take(f"{client_host(request)}|{username.casefold()}")
         uid = auth.accounts.verify_login(username, password)
         if uid is None:
             raise ValueError("wrong username or password")
