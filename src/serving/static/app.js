@@ -29,7 +29,7 @@ function enhanceRating(form) {
                          headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (row) {
-        if (status) status.textContent = "Saved " + row.rating + " ★";
+        if (status) status.textContent = "Saved " + row.rating.toFixed(1) + " ★";
         form.querySelector("button").textContent = "Update";
         refreshBlocks();
       })
