@@ -133,6 +133,9 @@ SEARCH_PAGE_SIZE = 24         # search results per page (the issue asks for more
 # src.serving.fuzzy): one typo in a word scores ~85-95 ("hauntng"/"haunting" 93,
 # "intersteller"/"interstellar" 92), a query with one word of three unrelated ~67.
 FUZZY_MIN_SCORE = 80
+# Predicted-star maps (one float per catalogue title each: 45k titles ~ 3 MB as a dict) kept
+# for the viewers browsing right now; a new rating or model makes a new key.
+STARS_CACHE_SIZE = 64
 LIKED_MIN_RATING = 4.0        # only ratings >= this give "Because you liked X" rows
 ONBOARDING_TITLES = 12        # popular titles shown to rate during onboarding
 

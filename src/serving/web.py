@@ -116,7 +116,7 @@ def title_page(request: Request, movie_id: int, viewer: MaybeViewer) -> HTMLResp
     similar = svc.cards(svc.similar(movie["id"], n=HOME_ROW_SIZE)["items"], uid)
     mine = {r["movie_id"]: r["rating"] for r in svc.user_ratings(uid)} if uid else {}
     on_list = uid is not None and any(w["movie_id"] == movie["id"] for w in svc.watchlist(uid))
-    predicted = svc.predicted_stars([movie["id"]], uid).get(movie["id"]) if uid else None
+    predicted = svc.predicted_stars(uid).get(movie["id"]) if uid else None
     return _page(request, "title.html", viewer, movie=movie, similar=similar,
                  my_rating=mine.get(movie["id"]), on_list=on_list, predicted=predicted)
 
