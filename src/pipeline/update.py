@@ -280,7 +280,9 @@ def notify_server(url: str | None = None, timeout: float = UPDATE_RELOAD_TIMEOUT
         return {"url": None, "skipped": f"{UPDATE_SERVER_URL_ENV} not set"}
     target = url.rstrip("/") + "/admin/reload"
     token = read_admin_token(paths or PATHS)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    # JSON content type: urllib would label the empty body as a form, which the server's
+    # admin guard refuses (a browser form must never reach /admin).
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     req = urllib.request.Request(target, data=b"", method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - operator-set URL

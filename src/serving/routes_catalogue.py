@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from src.config import MAX_N
 from src.data.feedback_store import MAX_ID
 from src.serving.schemas import ErrorOut, Health, MediaType, Movie, MovieDetail, RecommendationList
+from src.serving.pagination import TOTAL_HEADER, Limit, Offset, paged
 from src.serving.service import MAX_QUERY_LEN
 
 router = APIRouter()
@@ -34,7 +36,8 @@ async def genres(request: Request) -> list[str]:
     return request.app.state.service.genres()
 
 
-@router.get("/movies", response_model=list[Movie], responses=ERRORS, tags=["catalogue"])
+@router.get("/movies", response_model=list[Movie], responses=ERRORS, tags=["catalogue"],
+            openapi_extra=TOTAL_HEADER)
 async def movies(
     request: Request,
     query: Annotated[Optional[str], Query(max_length=MAX_QUERY_LEN,
@@ -42,11 +45,17 @@ async def movies(
     genre: Optional[str] = None,
     year_from: Annotated[Optional[int], Query(ge=1800, le=3000)] = None,
     media_type: Optional[MediaType] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_N)] = 20,
-) -> list[dict]:
-    """Search the catalogue by title with optional genre, year and media-type filters."""
-    return request.app.state.service.search(query=query, genre=genre, year_from=year_from,
-                                            media_type=media_type, limit=limit)
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> Response:
+    """Search the catalogue by title with optional genre, year and media-type filters.
+
+    Paged: ``limit`` titles from ``offset``; the ``X-Total-Count`` header has the number of
+    matches in all.
+    """
+    res = request.app.state.service.search_result(query=query, genre=genre, year_from=year_from,
+                                                  media_type=media_type, limit=limit, offset=offset)
+    return paged(res)
 
 
 @router.get("/movies/{movie_id}", response_model=MovieDetail, responses=ERRORS, tags=["catalogue"])

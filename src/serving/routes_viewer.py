@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from src.config import MAX_N, VIEWER_ID_BASE
 from src.data.feedback_store import MAX_ID
 from src.serving.auth import Viewer, optional_viewer, require_owner
+from src.serving.pagination import TOTAL_HEADER, Limit, Offset, paged
 from src.serving.schemas import (
     DeleteResult,
     ErrorOut,
@@ -79,10 +80,12 @@ def add_rating(request: Request, user_id: UserId, body: RatingIn, viewer: Owner)
                                           sent_by=viewer.user_id, client=_client(viewer))
 
 
-@router.get("/ratings", response_model=list[RatingOut], responses=ERRORS, tags=["ratings"])
-async def list_ratings(request: Request, user_id: UserId, _viewer: Owner) -> list[dict]:
-    """The viewer's stored ratings, newest first."""
-    return request.app.state.service.user_ratings(user_id)
+@router.get("/ratings", response_model=list[RatingOut], responses=ERRORS, tags=["ratings"],
+            openapi_extra=TOTAL_HEADER)
+async def list_ratings(request: Request, user_id: UserId, _viewer: Owner, limit: Limit = MAX_N,
+                       offset: Offset = 0) -> Response:
+    """The viewer's stored ratings, newest first (paged; ``X-Total-Count`` has the total)."""
+    return paged(request.app.state.service.user_ratings_page(user_id, limit, offset))
 
 
 @router.delete("/ratings/{movie_id}", response_model=DeleteResult, responses=ERRORS, tags=["ratings"])
@@ -93,10 +96,12 @@ def delete_rating(request: Request, user_id: UserId, movie_id: MovieId, _viewer:
     return {"deleted": True, "user_id": user_id, "movie_id": movie_id}
 
 
-@router.get("/watchlist", response_model=list[WatchlistItem], responses=ERRORS, tags=["watchlist"])
-async def watchlist(request: Request, user_id: UserId, _viewer: Owner) -> list[dict]:
-    """The viewer's watchlist, newest first."""
-    return request.app.state.service.watchlist(user_id)
+@router.get("/watchlist", response_model=list[WatchlistItem], responses=ERRORS, tags=["watchlist"],
+            openapi_extra=TOTAL_HEADER)
+async def watchlist(request: Request, user_id: UserId, _viewer: Owner, limit: Limit = MAX_N,
+                    offset: Offset = 0) -> Response:
+    """The viewer's watchlist, newest first (paged; ``X-Total-Count`` has the total)."""
+    return paged(request.app.state.service.watchlist_page(user_id, limit, offset))
 
 
 @router.post("/watchlist", response_model=WatchlistItem, status_code=status.HTTP_201_CREATED,

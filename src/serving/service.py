@@ -53,6 +53,7 @@ log = get_logger(__name__)
 
 MEDIA_TYPES = ("movie", "series")
 MAX_QUERY_LEN = 200
+MAX_OFFSET = 10**6  # list offsets beyond any catalogue or viewer history
 
 
 class ReloadError(RuntimeError):
@@ -125,6 +126,12 @@ def poster_url(poster_path: object) -> str | None:
     if not isinstance(p, str) or not p.startswith("/") or len(p) > 200:
         return None
     return POSTER_BASE_URL + p
+
+
+def _page(rows: list, limit: object, offset: object) -> dict:
+    """``rows[offset:offset + limit]`` with the total: ``{items, total, limit, offset}``."""
+    limit, offset = _validate_n(limit, "limit"), validate_int(offset, "offset", 0, MAX_OFFSET)
+    return {"items": rows[offset:offset + limit], "total": len(rows), "limit": limit, "offset": offset}
 
 
 def _validate_media_type(media_type: object) -> str | None:
@@ -346,14 +353,22 @@ class Service:
 
     def search(self, query: str | None = None, genre: str | None = None, year_from: int | None = None,
                media_type: str | None = None, limit: int = 20) -> list[dict]:
+        """:meth:`search_result`'s items (the first ``limit`` matches)."""
+        return self.search_result(query, genre, year_from, media_type, limit)["items"]
+
+    def search_result(self, query: str | None = None, genre: str | None = None,
+                      year_from: int | None = None, media_type: str | None = None,
+                      limit: int = 20, offset: int = 0) -> dict:
         """Titles whose normalised title contains the normalised ``query``.
 
         Filters: one ``genre``, ``year_from`` (inclusive), ``media_type``. Order: exact title
         match, then prefix match, then other matches, each by descending score_final.
-        Out: up to ``limit`` Movie dicts. ValueError names a bad field.
+        Out: ``{items, total, limit, offset}``: up to ``limit`` Movie dicts from ``offset`` on,
+        and how many titles match in all. ValueError names a bad field.
         """
         snap = self.snapshot
         limit = _validate_n(limit, "limit")
+        offset = validate_int(offset, "offset", 0, MAX_OFFSET)
         media_type = _validate_media_type(media_type)
         if query is not None and len(query) > MAX_QUERY_LEN:
             raise ValueError(f"query must be at most {MAX_QUERY_LEN} characters")
@@ -375,21 +390,23 @@ class Service:
         if media_type:
             mask &= snap.media == media_type
         pos = np.flatnonzero(mask)
-        if len(pos) == 0:
-            return []
+        empty = {"items": [], "total": int(len(pos)), "limit": limit, "offset": offset}
+        if len(pos) == 0 or offset >= len(pos):
+            return empty
         if q:
             norm = snap.norm_titles.iloc[pos]
             rank = np.where((norm == q).to_numpy(dtype=bool), 0,
                             np.where(norm.str.startswith(q).to_numpy(dtype=bool), 1, 2))
         else:
             rank = np.zeros(len(pos))
-        picked = pos[np.lexsort((-snap.scores[pos], rank))[:limit]]
+        picked = pos[np.lexsort((-snap.scores[pos], rank))[offset:offset + limit]]
         # Only the shown columns: the features table has dozens (dummies, text) and
         # converting those would dominate the request.
         shown = [c for c in ("title", "year", "genres", "media_type", "score_final", "poster_path")
                  if c in cat.columns]
         rows = cat.iloc[picked, [cat.columns.get_loc(c) for c in shown]]
-        return [self._movie_dict(mid, row) for mid, row in zip(rows.index.tolist(), _frame_rows(rows))]
+        items = [self._movie_dict(mid, row) for mid, row in zip(rows.index.tolist(), _frame_rows(rows))]
+        return {**empty, "items": items}
 
     def movie(self, movie_id: object) -> dict:
         """One title with its descriptive fields. KeyError if unknown, ValueError if not an id."""
@@ -419,7 +436,7 @@ class Service:
         """
         snap = self.snapshot
         limit = _validate_n(limit, "limit")
-        offset = validate_int(offset, "offset", 0, 10**6)
+        offset = validate_int(offset, "offset", 0, MAX_OFFSET)
         if not isinstance(query, str) or len(query) > MAX_QUERY_LEN:
             raise ValueError(f"query must be text of at most {MAX_QUERY_LEN} characters")
         q = normalise_text(query)
@@ -594,6 +611,14 @@ class Service:
         row = self.store.upsert(uid, mid, value, sent_by=sent_by, client=client)
         row["title"] = str(_clean(snap.catalogue.at[mid, "title"]) or "")
         return row
+
+    def user_ratings_page(self, user_id: object, limit: int = MAX_N, offset: int = 0) -> dict:
+        """A page of :meth:`user_ratings`: ``{items, total, limit, offset}``."""
+        return _page(self.user_ratings(user_id), limit, offset)
+
+    def watchlist_page(self, user_id: object, limit: int = MAX_N, offset: int = 0) -> dict:
+        """A page of :meth:`watchlist`: ``{items, total, limit, offset}``."""
+        return _page(self.watchlist(user_id), limit, offset)
 
     def user_ratings(self, user_id: object) -> list[dict]:
         """A user's stored ratings, newest first, with titles (None for a title since removed)."""
