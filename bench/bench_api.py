@@ -160,7 +160,8 @@ def run_phase(ws: Paths, users: list[int], n_viewers: int, movie_ids: list[int],
             httpx.Client(base_url=srv.base_url, timeout=30) as c:
         tokens: dict[int, str] = {}
         for k in range(n_viewers):
-            res = c.post("/auth/signup", json={"username": f"bench{k}", "password": "bench-password"})
+            # One server per phase on the same workspace: names unique per server port.
+            res = c.post("/auth/signup", json={"username": f"b{srv.port}_{k}", "password": "bench-password"})
             res.raise_for_status()
             uid, token = res.json()["user_id"], res.json()["token"]
             tokens[uid] = token
