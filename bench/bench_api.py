@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -195,6 +196,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     setup_logging()
 
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         ws, source = trained_workspace(Path(tmp))
         users = [int(u) for u in pd.read_csv(ws.ratings)[USER_COL].drop_duplicates().head(1000)]
@@ -229,7 +231,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "request has a random genre filter (none / one genre / two genres, a third each). "
         "Client and server share the 2 cores. The reply cache (on by default) reuses a reply "
         "only while the model and that user's stored ratings are unchanged; the 'off' row "
-        "(headline) is every request computed from scratch.\n\n" + "\n".join(table)
+        "(headline) is every request computed from scratch. "
+        f"Load average when the run started: {load[0]:.1f} (1 min) on {os.cpu_count()} cores: "
+        "other work on the box takes its share of the cores.\n\n" + "\n".join(table)
     )
     for r in rows:
         if r["errors"]:

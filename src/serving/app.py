@@ -21,7 +21,8 @@ from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from src.config import API_HOST, API_PORT, PATHS, RECOMMEND_CACHE_SIZE, Paths
 from src.data.accounts_store import UsernameTaken
@@ -49,9 +50,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _reply(request: Request, code: int, detail: str, headers: dict | None = None) -> Response:
+    """An error as JSON ``{"detail"}`` for API clients, or the web app's error page for a
+    browser (``Accept: text/html``); redirects (the web app's "sign in first") pass through."""
+    if 300 <= code < 400:
+        return Response(status_code=code, headers=headers)
+    if web.wants_html(request):
+        return web.error_page(request, code, detail)
+    return JSONResponse(status_code=code, content={"detail": detail}, headers=headers)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    """Map validation, lookup, reload, taken-name and rate-limit errors to 422/404/409/409/429
-    JSON with a readable detail."""
+    """Map validation, lookup, reload, taken-name, rate-limit and HTTP errors to 422/404/409/
+    409/429/their code, as JSON with a readable ``detail`` (an HTML page for browsers)."""
 
     @app.exception_handler(RequestValidationError)
     async def _on_validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -60,23 +71,26 @@ def _install_error_handlers(app: FastAPI) -> None:
                             content={"detail": _validation_message(exc), "errors": errors})
 
     @app.exception_handler(ValueError)
-    async def _on_value(_req: Request, exc: ValueError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+    async def _on_value(req: Request, exc: ValueError) -> Response:
+        return _reply(req, 422, str(exc))
 
     @app.exception_handler(KeyError)
-    async def _on_key(_req: Request, exc: KeyError) -> JSONResponse:
+    async def _on_key(req: Request, exc: KeyError) -> Response:
         # str(KeyError) adds quotes; the first argument is the message itself.
         msg = exc.args[0] if exc.args else "not found"
-        return JSONResponse(status_code=404, content={"detail": str(msg)})
+        return _reply(req, 404, str(msg))
 
     @app.exception_handler(UsernameTaken)
-    async def _on_taken(_req: Request, exc: UsernameTaken) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": str(exc)})
+    async def _on_taken(req: Request, exc: UsernameTaken) -> Response:
+        return _reply(req, 409, str(exc))
 
     @app.exception_handler(RateLimited)
-    async def _on_limited(_req: Request, exc: RateLimited) -> JSONResponse:
-        return JSONResponse(status_code=429, content={"detail": str(exc)},
-                            headers={"Retry-After": str(exc.retry_after)})
+    async def _on_limited(req: Request, exc: RateLimited) -> Response:
+        return _reply(req, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(req: Request, exc: StarletteHTTPException) -> Response:
+        return _reply(req, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(ReloadError)
     async def _on_reload(_req: Request, exc: ReloadError) -> JSONResponse:

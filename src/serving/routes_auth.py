@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 
+from src.config import SESSION_COOKIE
 from src.data.accounts_store import validate_password, validate_username
 from src.serving.auth import Viewer, bearer_scheme, client_host, get_auth, require_viewer
 from src.serving.schemas import AuthOut, Credentials, ErrorOut, Me
@@ -60,9 +61,9 @@ def login(request: Request, body: Credentials) -> dict:
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 def logout(request: Request, _viewer: Annotated[Viewer, Depends(require_viewer)],
            creds: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer_scheme)]) -> None:
-    """End the session of the bearer token sent (it stops working at once)."""
-    if creds is not None:
-        get_auth(request).accounts.end_session(creds.credentials)
+    """End the session that authenticated this request (bearer token, or the web cookie)."""
+    accounts = get_auth(request).accounts
+    accounts.end_session(creds.credentials if creds is not None else request.cookies.get(SESSION_COOKIE))
 
 
 @router.get("/me", response_model=Me, responses=ERRORS)

@@ -79,6 +79,18 @@ def _signed_in(viewer: Viewer | None) -> Viewer:
     return viewer
 
 
+def wants_html(request: Request) -> bool:
+    """True for a browser page load or form post (``Accept: text/html``), not an API call."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, code: int, message: str) -> HTMLResponse:
+    """The app's error page: the one-line message and a way home (for browser requests)."""
+    return templates.TemplateResponse(request, "error.html", {
+        "viewer": None, "csrf": "", "csrf_field": CSRF_FORM_FIELD, "code": code, "message": message},
+        status_code=code)
+
+
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
@@ -90,13 +102,9 @@ def _write_allowed(request: Request, viewer: Viewer) -> None:
 
 # ------------------------------------------------------------------ pages
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, viewer: MaybeViewer) -> Response:
-    """Home rows; a new account with nothing chosen yet is sent to onboarding first."""
-    svc = _service(request)
-    if viewer is not None and not svc.user_ratings(viewer.user_id) \
-            and not svc.picked_genres(viewer.user_id) and not svc.services(viewer.user_id):
-        return _to("/onboarding")
-    rows = home_rows(svc, viewer.user_id if viewer else None)
+def home(request: Request, viewer: MaybeViewer) -> HTMLResponse:
+    """Home rows (sign-up leads to onboarding first; skipping it is allowed)."""
+    rows = home_rows(_service(request), viewer.user_id if viewer else None)
     return _page(request, "home.html", viewer, rows=rows)
 
 
