@@ -171,3 +171,37 @@ def test_signed_out_pages_and_unknown_title(app):
         assert c.get("/title/999999999").status_code == 404
         bad = c.post("/signup", data={"username": "x", "password": "password-123"})
         assert bad.status_code == 400 and 'id="auth-error"' in bad.text
+
+
+@pytest.fixture(scope="module")
+def platform_app(ws, tmp_path_factory):
+    """The app over a workspace copy whose features carry a ``platforms`` column (as issue
+    10's availability snapshots add): every other title on Netflix, the rest on Hulu."""
+    from src.config import LIST_SEP
+    from tests.harness.launcher import copy_workspace
+
+    copy = copy_workspace(ws, tmp_path_factory.mktemp("platforms"))
+    feats = pd.read_parquet(copy.features)
+    feats["platforms"] = ["Netflix" if k % 2 == 0 else LIST_SEP.join(["Hulu", "Max"])
+                          for k in range(len(feats))]
+    feats.to_parquet(copy.features, index=False)
+    return create_app(copy, with_ui=False), feats.set_index("id")
+
+
+def test_new_on_my_services_and_where_to_watch(platform_app):
+    app, feats = platform_app
+    with _browser(app) as c:
+        page = c.post("/signup", data={"username": "svc_viewer", "password": "password-123"})
+        assert {"Netflix", "Hulu", "Max"} <= set(re.findall(r'name="service" value="([^"]+)"', page.text))
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        home = c.post("/onboarding", data={"csrf_token": csrf, "service": ["Netflix"]}).text
+        assert "New on Netflix" in _rows(home)
+        ids = _row_ids(home, "New on Netflix")
+        assert ids and all(feats.at[i, "platforms"] == "Netflix" for i in ids)
+        years = [feats.at[i, "year"] for i in ids]
+        assert years == sorted(years, reverse=True)  # newest first
+        assert '<span class="badge">Netflix</span>' in home
+        hulu = int(feats.index[1])
+        title = c.get(f"/title/{hulu}").text
+        where = title.split("Where to watch", 1)[1].split("</p>", 1)[0]
+        assert "Hulu" in where and "Max" in where
