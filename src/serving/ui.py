@@ -59,7 +59,7 @@ def _signed_in(service: Service, request: gr.Request | None) -> int | None:
     raw = getattr(request, "request", None) if request is not None else None
     cookies = getattr(raw, "cookies", None) or {}
     session = service.accounts.session(cookies.get(SESSION_COOKIE))
-    return session.user_id if session is not None else None
+    return session.user_id if session is not None and session.kind == "web" else None
 
 
 def _user_id(value: Any, viewer: int | None) -> int:
