@@ -4,6 +4,7 @@ OpenAPI description of bearer auth, and ``notify_server`` sending the admin key.
 
 from __future__ import annotations
 
+import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -86,3 +87,20 @@ def test_notify_server_sends_the_admin_key(ws):
         assert notify_server(srv.base_url, paths=ws)["status"] == 200
         refused = notify_server(srv.base_url, paths=ws.from_root(ws.root / "elsewhere"))
         assert refused.get("status") == 401
+
+
+def test_admin_without_any_key_answers_loopback_only(ws, tmp_path):
+    """No env token and no key file can be made (``secrets`` is a plain file here): the admin
+    routes fall back to loopback clients, still refusing browser forms."""
+    from tests.harness.launcher import copy_workspace
+
+    copy = copy_workspace(ws, tmp_path / "nokey")
+    copy.secrets.write_text("not a folder")
+    with ServerProcess(copy, ui=False) as srv, httpx.Client(base_url=srv.base_url, timeout=30.0) as c:
+        assert c.post("/admin/reload").status_code == 200  # we are 127.0.0.1
+        assert c.post("/admin/reload", data={"x": "1"}).status_code == 403  # a form
+    # A non-loopback peer (TestClient's "testclient") is refused.
+    app = create_app(copy, with_ui=False)
+    assert app.state.auth.admin_token is None
+    res = TestClient(app).post("/admin/reload")
+    assert res.status_code == 403 and "loopback" in res.json()["detail"]
