@@ -4,6 +4,8 @@ OpenAPI description of bearer auth, and ``notify_server`` sending the admin key.
 
 from __future__ import annotations
 
+import shutil
+
 import httpx
 import pandas as pd
 import pytest
@@ -89,12 +91,14 @@ def test_notify_server_sends_the_admin_key(ws):
         assert refused.get("status") == 401
 
 
+@pytest.mark.slow  # its own server on a workspace without a key (~10 s to start)
 def test_admin_without_any_key_answers_loopback_only(ws, tmp_path):
     """No env token and no key file can be made (``secrets`` is a plain file here): the admin
     routes fall back to loopback clients, still refusing browser forms."""
     from tests.harness.launcher import copy_workspace
 
     copy = copy_workspace(ws, tmp_path / "nokey")
+    shutil.rmtree(copy.secrets, ignore_errors=True)  # a key another test's server made
     copy.secrets.write_text("not a folder")
     with ServerProcess(copy, ui=False) as srv, httpx.Client(base_url=srv.base_url, timeout=30.0) as c:
         assert c.post("/admin/reload").status_code == 200  # we are 127.0.0.1

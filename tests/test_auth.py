@@ -133,8 +133,9 @@ def _web_session(web: httpx.Client, name: str) -> tuple[int, str]:
     return int(web.get("/auth/me").json()["user_id"]), csrf
 
 
-def test_cookie_writes_need_the_csrf_token(ws, mids):
-    with ServerProcess(ws, ui=False) as srv, httpx.Client(base_url=srv.base_url, timeout=30.0) as web:
+def test_cookie_writes_need_the_csrf_token(api, mids):
+    # A second client on the module's server: its own cookie jar, like another browser.
+    with httpx.Client(base_url=str(api.base_url), timeout=30.0) as web:
         uid, csrf = _web_session(web, "cookie_viewer")
         body = {"movie_id": mids[2], "rating": 4.0}
         # JSON API with the cookie: no token, a wrong token, a foreign Origin -> 403.
