@@ -33,10 +33,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from src.config import (
     ADMIN_TOKEN_ENV,
     AUTH_RATE,
-    SIGNUP_RATE,
     CSRF_FORM_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
+    SIGNUP_RATE,
     WRITE_RATE,
     Paths,
 )

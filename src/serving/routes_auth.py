@@ -15,7 +15,13 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from src.config import SESSION_COOKIE
 from src.data.accounts_store import validate_password, validate_username
-from src.serving.auth import Viewer, bearer_scheme, client_host, get_auth, require_viewer
+from src.serving.auth import (
+    Viewer,
+    bearer_scheme,
+    client_host,
+    get_auth,
+    require_viewer,
+)
 from src.serving.schemas import AuthOut, Credentials, ErrorOut, Me
 from src.utils.logging import get_logger
 

@@ -14,8 +14,15 @@ from fastapi.responses import Response
 
 from src.config import MAX_N
 from src.data.feedback_store import MAX_ID
-from src.serving.schemas import ErrorOut, Health, MediaType, Movie, MovieDetail, RecommendationList
 from src.serving.pagination import TOTAL_HEADER, Limit, Offset, paged
+from src.serving.schemas import (
+    ErrorOut,
+    Health,
+    MediaType,
+    Movie,
+    MovieDetail,
+    RecommendationList,
+)
 from src.serving.service import MAX_QUERY_LEN
 
 router = APIRouter()
