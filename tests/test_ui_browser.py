@@ -8,31 +8,16 @@ with a clear message (never a skip): CI installs it (see ``.ci/run``).
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import httpx
 import pandas as pd
 import pytest
 
 from src.config import PATHS, SESSION_COOKIE, USER_COL
+from tests.harness.browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = pytest.mark.timeout(300)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 WAIT_MS = 60_000
-
-
-def chromium_path() -> str:
-    """The Chromium binary to drive; fails the test (not skip) when none is installed."""
-    path = os.environ.get("STREAMREC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(f"Chromium not found at {path!r}: install Debian's 'chromium' package "
-                    "(apt-get install chromium) or set STREAMREC_CHROMIUM to a Chromium binary")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from src.config import PATHS, SESSION_COOKIE
+from tests.harness.browser import CHROMIUM_ARGS, chromium_path
 from tests.harness.launcher import ServerProcess
-from tests.test_ui_browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 WAIT_MS = 20_000
