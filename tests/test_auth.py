@@ -183,8 +183,12 @@ def test_rate_limits(api):
     assert codes[:5] == [401] * 5 and codes[-1] == 429, codes
     limited = api.post("/auth/login", json={"username": "limit_probe", "password": "wrong-password"})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-    # Another username from the same address still gets its own attempts.
+    # Another username from the same address still gets its own attempts ...
     assert api.post("/auth/login", json={"username": "other_probe", "password": "wrong-password"}).status_code == 401
+    # ... but not unboundedly: the address has a budget of its own (30 at once).
+    rotating = [api.post("/auth/login", json={"username": f"rot_{k}", "password": "wrong-password"}).status_code
+                for k in range(30)]
+    assert rotating[0] == 401 and rotating[-1] == 429, rotating
     uid, hdr = signup(api, "burst")
     writes = [api.put(f"/users/{uid}/services", json={"names": ["Netflix"]}, headers=hdr).status_code
               for _ in range(45)]

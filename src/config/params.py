@@ -120,6 +120,7 @@ ADMIN_TOKEN_ENV = "STREAMREC_ADMIN_TOKEN"  # admin token; else the key file Path
 # 5 at once then one per 6 s per client address + username (slows password guessing to 600
 # an hour), writes 30 at once then 10/s per viewer (a person rating titles never gets near).
 AUTH_RATE = {"burst": 5, "per_s": 1 / 6}
+AUTH_ADDRESS_RATE = {"burst": 30, "per_s": 0.5}  # all sign-ins of one address: rotating names buys little
 SIGNUP_RATE = {"burst": 10, "per_s": 1 / 10}  # per client address: 360 accounts an hour at most
 WRITE_RATE = {"burst": 30, "per_s": 10.0}
 RATE_LIMIT_KEYS = 10_000      # buckets kept (least recently used evicted): bounded memory

@@ -125,6 +125,7 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
         docs_url=None,  # served below from local Swagger UI files (works offline)
     )
     app.state.service = service
+    log.info("purged %d expired sessions", service.accounts.purge_expired())
     app.state.auth = Auth(service.accounts, load_admin_token(paths), rate_limits=rate_limits)
     _install_error_handlers(app)
     install_docs(app)

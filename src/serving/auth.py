@@ -32,6 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from src.config import (
     ADMIN_TOKEN_ENV,
+    AUTH_ADDRESS_RATE,
     AUTH_RATE,
     CSRF_FORM_FIELD,
     CSRF_HEADER,
@@ -111,12 +112,20 @@ class Auth:
     def __init__(self, accounts: AccountStore, admin_token: str | None, rate_limits: bool = True) -> None:
         self.accounts = accounts
         self.admin_token = admin_token
-        self.sign_in_limit = TokenBucket(AUTH_RATE["burst"], AUTH_RATE["per_s"], "sign-in attempts",
+        self._sign_in_name = TokenBucket(AUTH_RATE["burst"], AUTH_RATE["per_s"], "sign-in attempts",
                                          enabled=rate_limits)
+        self._sign_in_address = TokenBucket(AUTH_ADDRESS_RATE["burst"], AUTH_ADDRESS_RATE["per_s"],
+                                            "sign-in attempts", enabled=rate_limits)
         self.sign_up_limit = TokenBucket(SIGNUP_RATE["burst"], SIGNUP_RATE["per_s"], "sign-ups",
                                          enabled=rate_limits)
         self.write_limit = TokenBucket(WRITE_RATE["burst"], WRITE_RATE["per_s"], "writes",
                                        enabled=rate_limits)
+
+
+    def take_sign_in(self, address: str, username: str) -> None:
+        """Spend a sign-in token of the address + username and one of the address (RateLimited)."""
+        self._sign_in_address.take(address)
+        self._sign_in_name.take(f"{address}|{username.casefold()}")
 
 
 def get_auth(request: Request) -> Auth:

@@ -32,11 +32,6 @@ ERRORS = {401: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": Err
           429: {"model": ErrorOut}}
 
 
-def sign_in_key(request: Request, username: str) -> str:
-    """Rate-limit key of a sign-in attempt: client address and the username tried."""
-    return f"{client_host(request)}|{username.casefold()}"
-
-
 @router.post("/signup", response_model=AuthOut, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def signup(request: Request, body: Credentials) -> dict:
     """Create a viewer account and return its id and a bearer token."""
@@ -54,7 +49,7 @@ def signup(request: Request, body: Credentials) -> dict:
 def login(request: Request, body: Credentials) -> dict:
     """Check a username/password and return a new bearer token (401 if they do not match)."""
     auth = get_auth(request)
-    auth.sign_in_limit.take(sign_in_key(request, body.username))
+    auth.take_sign_in(client_host(request), body.username)
     uid = auth.accounts.verify_login(body.username, body.password)
     if uid is None:
         log.info("failed sign-in from %s", client_host(request))

@@ -278,7 +278,7 @@ def _credentials_form(request: Request, mode: str, username: str, password: str)
             auth.sign_up_limit.take(client_host(request))
             uid = auth.accounts.create_account(username, password)
             return _start_session(request, uid, "/onboarding")
-        auth.sign_in_limit.take(f"{client_host(request)}|{username.casefold()}")
+        auth.take_sign_in(client_host(request), username)
         uid = auth.accounts.verify_login(username, password)
         if uid is None:
             raise ValueError("wrong username or password")
