@@ -51,6 +51,10 @@ def test_title_payloads_carry_posters(client, ws):
     assert m["poster_url"] == POSTER_BASE_URL + m["poster_path"]
     detail = client.get(f"/movies/{m['id']}").json()
     assert detail["poster_url"] == m["poster_url"] and detail["platforms"] == []
+    # Recommendation items are title payloads too.
+    for item in client.get(f"/movies/{m['id']}/similar", params={"n": 5}).json()["items"]:
+        assert item["poster_path"] == cat.at[item["id"], "poster_path"]
+        assert item["poster_url"] == POSTER_BASE_URL + item["poster_path"]
 
 
 def test_watchlist_services_and_paged_ratings(client, viewer, ws):

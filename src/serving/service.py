@@ -107,17 +107,23 @@ def _frame_rows(df: pd.DataFrame) -> list[dict]:
     return [dict(zip(cols, row)) for row in df.to_numpy(dtype=object).tolist()]
 
 
-def _records(rows: list[dict]) -> list[dict]:
+def _records(rows: list[dict], posters: dict[int, str]) -> list[dict]:
     """Recommender rows (``Recommender.*_rows`` dicts, or :func:`_frame_rows` of its frames;
-    keys OUTPUT_COLUMNS) as the API's Recommendation dicts.
+    keys OUTPUT_COLUMNS) as the API's Recommendation dicts, with ``poster_path``/``poster_url``
+    from the snapshot's ``posters`` map.
 
     Text fields are never NaN (the features contract stores "" for empty), so only the
     year and score need cleaning; this runs on every recommendation request.
     """
-    return [{"id": int(r["id"]), "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
-             "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
-             "score": _clean(r.get("score")), "reason": str(r.get("reason") or "")}
-            for r in rows]
+    out = []
+    for r in rows:
+        mid = int(r["id"])
+        path = posters.get(mid)
+        out.append({"id": mid, "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
+                    "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
+                    "score": _clean(r.get("score")), "reason": str(r.get("reason") or ""),
+                    "poster_path": path, "poster_url": POSTER_BASE_URL + path if path else None})
+    return out
 
 
 def poster_url(poster_path: object) -> str | None:
@@ -205,6 +211,7 @@ class Snapshot:
     media: np.ndarray               # media_type per row
     scores: np.ndarray              # score_final per row, 0 when unknown
     genre_lookup: dict[str, str]     # casefolded genre -> canonical spelling
+    posters: dict[int, str]          # id -> TMDB poster_path, for titles that have a valid one
     model_version: str
     loaded_at: float = field(default_factory=time.time)
     generation: int = field(default_factory=lambda: next(_GENERATIONS))
@@ -228,8 +235,10 @@ class Snapshot:
         media = col("media_type", "movie").fillna("movie").astype(str).to_numpy()
         scores = pd.to_numeric(col("score_final", 0.0), errors="coerce").fillna(0.0).to_numpy(dtype=float)
         lookup = {g.casefold(): g for g in recommender.genres}
+        posters = {int(mid): str(p) for mid, p in zip(cat.index, col("poster_path", None))
+                   if poster_url(p) is not None}
         return cls(recommender, cat, norm, padded, np.nan_to_num(years, nan=-1.0), media, scores,
-                   lookup, str(recommender.model_version))
+                   lookup, posters, str(recommender.model_version))
 
 
 def _load_recommender(paths: Paths) -> Any:
@@ -524,7 +533,7 @@ class Service:
         snap = self.snapshot
         n = _validate_n(n)
         df = snap.recommender.popular_titles(n=n, genres=self.parse_genres(genres, snap))
-        return _records(_frame_rows(df))
+        return _records(_frame_rows(df), snap.posters)
 
     # ------------------------------------------------------------------ recommendations
     def _known_ratings(self, ratings: dict[int, float], snap: Snapshot) -> dict[int, float]:
@@ -559,7 +568,7 @@ class Service:
         else:
             rows, strategy = self._for_ratings(rec, stored, names, n, media_type)
         reply = {"user_id": uid, "model_version": snap.model_version, "strategy": strategy,
-                 "ratings_used": len(stored), "items": _records(rows)}
+                 "ratings_used": len(stored), "items": _records(rows, snap.posters)}
         self.cache.put(key, reply)
         return reply
 
@@ -576,7 +585,7 @@ class Service:
         clean = {self._require_movie(m, snap): validate_rating(r) for m, r in (ratings or {}).items()}
         rows, strategy = self._for_ratings(snap.recommender, clean, names, n, media_type)
         return {"user_id": None, "model_version": snap.model_version, "strategy": strategy,
-                "ratings_used": len(clean), "items": _records(rows)}
+                "ratings_used": len(clean), "items": _records(rows, snap.posters)}
 
     @staticmethod
     def _for_ratings(rec, ratings: dict, names, n: int, media_type) -> tuple[list[dict], str]:
@@ -594,7 +603,7 @@ class Service:
         uid = None if user_id is None else validate_id(user_id, "user_id")
         df = snap.recommender.similar_titles(mid, n=n, user_id=uid)
         return {"user_id": uid, "model_version": snap.model_version, "strategy": "similar",
-                "ratings_used": 0, "items": _records(_frame_rows(df))}
+                "ratings_used": 0, "items": _records(_frame_rows(df), snap.posters)}
 
     # ------------------------------------------------------------------ ratings
     def rate(self, user_id: object, movie_id: object, rating: object, sent_by: int | None = None,
