@@ -169,6 +169,10 @@ def test_signed_out_pages_and_unknown_title(app):
         assert c.get("/onboarding", follow_redirects=False).status_code == 303
         assert c.post("/title/1/rate", data={"rating": "4"}, follow_redirects=False).status_code == 303
         assert c.get("/title/999999999").status_code == 404
+        page = c.get("/title/999999999", headers={"Accept": "text/html"})  # a browser: a page
+        assert page.status_code == 404 and 'id="error-message"' in page.text and "999999999" in page.text
+        assert c.post("/title/1/rate", data={"rating": "4"}, headers={"Accept": "text/html"},
+                      follow_redirects=False).headers["location"] == "/login"
         bad = c.post("/signup", data={"username": "x", "password": "password-123"})
         assert bad.status_code == 400 and 'id="auth-error"' in bad.text
 
