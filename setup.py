@@ -35,6 +35,13 @@ SERVE_REQUIRES = [
     "orjson>=3.9",
     "gradio>=4.44",
     "httpx>=0.27",
+    # Accounts and the web app (issue 12): argon2id password hashing, typo-tolerant search,
+    # server-rendered pages, form posts, Swagger UI files served locally for an offline /docs.
+    "argon2-cffi>=23.1",
+    "rapidfuzz>=3.9",
+    "jinja2>=3.1",
+    "python-multipart>=0.0.9",
+    "swagger-ui-bundle>=1.1",
 ]
 
 # Executing the notebooks headlessly (src.pipeline.notebooks).

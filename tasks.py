@@ -161,14 +161,21 @@ def tune(c, ratings=None, links=None):
     _guarded("tune", run_tune, ratings=ratings, links=links, paths=_paths())
 
 
-@task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV"})
-def train(c, ratings=None, links=None):
+@task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV",
+            "server_url": "running server to tell to reload the new model (default: $STREAMREC_SERVER_URL)"})
+def train(c, ratings=None, links=None, server_url=None):
     """Train the SVD rating model and top-N ranker on real user ratings; save a checksummed bundle."""
     _input_files("train", ratings=ratings, links=links)
     _log()
     from src.models.train_model import main
+    from src.pipeline.update import notify_server
 
-    _guarded("train", main, ratings=ratings, links=links, paths=_paths())
+    paths = _paths()
+    _guarded("train", main, ratings=ratings, links=links, paths=paths)
+    # Same reload as `invoke update`: sends the admin key, never fails a finished training.
+    result = notify_server(server_url, paths=paths)
+    if result.get("error"):
+        print(f"model saved, but the server did not reload: {result['error']}")
 
 
 @task(help={

@@ -4,13 +4,13 @@ Starts the real server (``python -m src.serving.app``, one uvicorn worker, UI mo
 private copy of a trained workspace — the repo's own when it has a model, else the small
 synthetic pipeline built in a temp folder — then runs 32 concurrent clients (asyncio, one
 keep-alive HTTP/1.1 connection each) on ``GET /users/{id}/recommendations`` for a fixed number of
-requests or at most ``--seconds``. A quarter of the users have ratings stored through the API,
-so fold-in is part of the load, and requests rotate over genre filters (none, one genre, two
+requests or at most ``--seconds``. Signed-up viewers (``--viewers``) have ratings stored through
+the API and send their bearer token, so fold-in and authentication are part of the load, and requests rotate over genre filters (none, one genre, two
 genres), so the (user, filter) pairs far outnumber the reply cache and most requests are computed. Records requests/s, p50/p90/p99 latency and errors in
 ``reports/benchmarks.md`` (section "API load"). Target: p99 < 50 ms and 0 errors.
 
-Runs twice: with the reply cache off (every request computed: the headline row) and on (the
-default server).
+Runs three times: with the reply cache off (every request computed: the headline row), on (the
+default server), and off with a bearer token on every request (authentication cost).
 
 Usage: ``python bench/bench_api.py [--requests N] [--seconds S] [--clients C] [--full]``.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -60,9 +61,11 @@ def trained_workspace(tmp: Path) -> tuple[Paths, str]:
 
 
 async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
-               path: str) -> tuple[int, bytes]:
-    """One HTTP/1.1 keep-alive GET on an open connection. Out: (status, body)."""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+               path: str, token: str | None = None) -> tuple[int, bytes]:
+    """One HTTP/1.1 keep-alive GET on an open connection, with a bearer ``token`` when given.
+    Out: (status, body)."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode())
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("server closed the connection")
@@ -75,7 +78,7 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host:
     return status, await reader.readexactly(length)
 
 
-async def _client(host: str, port: int, paths: list[str], budget: dict, deadline: float,
+async def _client(host: str, port: int, paths: list[tuple[str, str | None]], budget: dict, deadline: float,
                   lat: list[float], errors: list[str]) -> None:
     """One client on its own keep-alive connection: take requests from the shared budget
     until it or the time runs out, recording each latency and any non-200 reply.
@@ -89,11 +92,11 @@ async def _client(host: str, port: int, paths: list[str], budget: dict, deadline
     try:
         while budget["left"] > 0 and time.perf_counter() < deadline:
             budget["left"] -= 1
-            path = paths[i % len(paths)]
+            path, token = paths[i % len(paths)]
             i += 1
             t0 = time.perf_counter()
             try:
-                status, body = await _get(reader, writer, host, path)
+                status, body = await _get(reader, writer, host, path, token)
             except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
                 errors.append(type(exc).__name__)
                 return
@@ -105,7 +108,7 @@ async def _client(host: str, port: int, paths: list[str], budget: dict, deadline
         writer.close()
 
 
-async def run_load(base_url: str, paths: list[str], clients: int, requests: int,
+async def run_load(base_url: str, paths: list[tuple[str, str | None]], clients: int, requests: int,
                    seconds: float) -> dict:
     """Run ``clients`` concurrent connections; out: counts, wall time, latencies (s), errors."""
     url = httpx.URL(base_url)
@@ -125,46 +128,62 @@ async def run_load(base_url: str, paths: list[str], clients: int, requests: int,
     return {"ok": len(lat), "errors": errors, "wall": wall, "lat": np.array(lat)}
 
 
-def request_paths(users: list[int], genres: list[str], count: int, seed: int = 0) -> list[str]:
-    """``count`` request paths: random users, each with a random genre filter.
+def request_paths(users: list[int], genres: list[str], count: int, tokens: dict[int, str],
+                  seed: int = 0, token_everywhere: bool = False) -> list[tuple[str, str | None]]:
+    """``count`` (path, bearer token or None) pairs: random users, random genre filters.
 
     Filters: a third none, a third one genre, a third two genres (any of), so the distinct
     (user, filter) pairs (users × (1 + G + G²)) far outnumber the reply cache's entries.
+    Viewers (in ``tokens``) send their token; training users' reads are public, and with
+    ``token_everywhere`` carry some viewer's valid token too (checked on every request: the
+    same work as row one plus authentication).
     """
     rng = np.random.default_rng(seed)
+    spare = list(tokens.values()) if token_everywhere else []
     out = []
     for uid, kind, g1, g2 in zip(rng.choice(users, count).tolist(), rng.integers(3, size=count).tolist(),
                                  rng.integers(len(genres), size=count).tolist(),
                                  rng.integers(len(genres), size=count).tolist()):
         q = "" if kind == 0 or not genres else f"&genres={genres[g1]}" + (
             f",{genres[g2]}" if kind == 2 and g2 != g1 else "")
-        out.append(f"/users/{uid}/recommendations?n=10{q}".replace(" ", "%20"))
+        token = tokens.get(uid) or (spare[len(out) % len(spare)] if spare else None)
+        out.append((f"/users/{uid}/recommendations?n=10{q}".replace(" ", "%20"), token))
     return out
 
 
-def run_phase(ws: Paths, users: list[int], api_users: list[int], movie_ids: list[int],
-              cache_size: int, args: argparse.Namespace, requests: int) -> dict:
-    """Start a server with ``cache_size``, store the API users' ratings, run the load.
+def run_phase(ws: Paths, users: list[int], n_viewers: int, movie_ids: list[int],
+              cache_size: int, args: argparse.Namespace, requests: int, label: str,
+              token_everywhere: bool = False) -> dict:
+    """Start a server with ``cache_size``, sign up ``n_viewers`` viewers with 5 stored ratings
+    each, run the load over ``users`` (public reads) plus the viewers (bearer token each).
 
-    Out: the table row (requests, errors, wall, rps, percentiles) plus model version and
-    cache hit rate.
+    Rate limits are off for the set-up (one address signs up every viewer); authentication
+    and sessions are on. Out: the table row (requests, errors, wall, rps, percentiles) plus
+    model version and cache hit rate.
     """
-    extra = ["--cache-size", str(cache_size)]
+    extra = ["--cache-size", str(cache_size), "--no-rate-limits"]
     with ServerProcess(ws, ui=True, extra_args=extra) as srv, \
             httpx.Client(base_url=srv.base_url, timeout=30) as c:
-        for k, uid in enumerate(api_users):
-            for j in range(5):  # upserts: the same ratings in every phase
-                c.post(f"/users/{uid}/ratings",
+        tokens: dict[int, str] = {}
+        for k in range(n_viewers):
+            # One server per phase on the same workspace: names unique per server port.
+            res = c.post("/auth/signup", json={"username": f"b{srv.port}_{k}", "password": "bench-password"})
+            res.raise_for_status()
+            uid, token = res.json()["user_id"], res.json()["token"]
+            tokens[uid] = token
+            for j in range(5):
+                c.post(f"/users/{uid}/ratings", headers={"Authorization": f"Bearer {token}"},
                        json={"movie_id": movie_ids[(k + 7 * j) % len(movie_ids)],
                              "rating": 0.5 + ((k + j) % 10) * 0.5}).raise_for_status()
-        paths = request_paths(users + api_users, c.get("/genres").json(), requests)
+        paths = request_paths(users + list(tokens), c.get("/genres").json(), requests, tokens,
+                              token_everywhere=token_everywhere)
         res = asyncio.run(run_load(srv.base_url, paths, args.clients, requests, args.seconds))
         health = c.get("/health").json()
     looked_up = health["cache_hits"] + health["cache_misses"]
     lat_ms = res["lat"] * 1000
     n_ok, n_err = res["ok"], len(res["errors"])
     p50, p90, p99 = (float(np.percentile(lat_ms, q)) if n_ok else float("nan") for q in (50, 90, 99))
-    return {"cache_size": cache_size, "requests": n_ok + n_err, "errors": n_err,
+    return {"label": label, "cache_size": cache_size, "requests": n_ok + n_err, "errors": n_err,
             "first_errors": sorted(set(res["errors"]))[:5], "wall": res["wall"],
             "rps": (n_ok + n_err) / res["wall"], "p50_ms": p50, "p90_ms": p90, "p99_ms": p99,
             "model_version": health["model_version"],
@@ -177,24 +196,32 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--requests", type=int, default=20_000, help="per phase (capped by --seconds)")
     parser.add_argument("--seconds", type=float, default=30.0, help="time cap per phase")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--viewers", type=int, default=64,
+                        help="signed-up viewers with stored ratings (each sign-up is an argon2 hash)")
     parser.add_argument("--full", action="store_true", help="accepted for `invoke bench --full`; same run")
     args = parser.parse_args(argv)
     setup_logging()
 
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         ws, source = trained_workspace(Path(tmp))
         users = [int(u) for u in pd.read_csv(ws.ratings)[USER_COL].drop_duplicates().head(1000)]
         # Extra users that exist only through the API (the fold-in path).
         movie_ids = [int(i) for i in pd.read_parquet(ws.features, columns=["id"])["id"].head(50)]
-        api_users = [max(users) + 10_000 + k for k in range(len(users) // FOLD_IN_SHARE)]
-        rows = [run_phase(ws, users, api_users, movie_ids, size, args, args.requests)
+        n_viewers = min(args.viewers, len(users) // FOLD_IN_SHARE)
+        rows = [run_phase(ws, users, n_viewers, movie_ids, size, args, args.requests,
+                          f"on ({size} entries)" if size else "off")
                 for size in (0, RECOMMEND_CACHE_SIZE)]
+        # Authenticated row: row one's requests, each carrying a valid bearer token (a session
+        # lookup and check per request), cache off.
+        rows.append(run_phase(ws, users, n_viewers, movie_ids, 0, args, args.requests,
+                              "off, every request authenticated", token_everywhere=True))
 
     table = ["| reply cache | cache hits | requests | errors | wall s | requests/s | p50 ms | p90 ms | p99 ms | p99 < 50 ms, 0 errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         ok = r["p99_ms"] < P99_TARGET_MS and r["errors"] == 0
-        label = f"on ({r['cache_size']} entries)" if r["cache_size"] else "off"
+        label = r["label"]
         table.append(f"| {label} | {r['hit_rate']:.0%} | {r['requests']} | {r['errors']} | "
                      f"{r['wall']:.1f} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
                      f"{r['p99_ms']:.1f} | {'met' if ok else 'NOT met'} |")
@@ -202,12 +229,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"`GET /users/{{id}}/recommendations?n=10`, {args.clients} concurrent clients (asyncio, one "
         f"keep-alive HTTP/1.1 connection each) on 127.0.0.1, one uvicorn worker with the UI "
         f"mounted, at most {args.requests} requests or {args.seconds:.0f} s per row; {source}, "
-        f"model {rows[0]['model_version']}; {len(users) + len(api_users)} users in random order, "
-        f"{len(api_users)} of them known only through ratings stored via the API (fold-in); each "
+        f"model {rows[0]['model_version']}; {len(users) + n_viewers} users in random order, "
+        f"{n_viewers} of them signed-up viewers known only through ratings stored via the API "
+        "(fold-in), whose requests carry their bearer token; in the last row every request, "
+        "training users' public reads included, carries a valid viewer token, so each is "
+        "authenticated (session lookup) on the same workload as the first row. Rate limits off "
+        "(one address signs up every viewer); authentication on. Each "
         "request has a random genre filter (none / one genre / two genres, a third each). "
         "Client and server share the 2 cores. The reply cache (on by default) reuses a reply "
         "only while the model and that user's stored ratings are unchanged; the 'off' row "
-        "(headline) is every request computed from scratch.\n\n" + "\n".join(table)
+        "(headline) is every request computed from scratch. "
+        f"Load average when the run started: {load[0]:.1f} (1 min) on {os.cpu_count()} cores: "
+        "other work on the box takes its share of the cores.\n\n" + "\n".join(table)
     )
     for r in rows:
         if r["errors"]:

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from src.config import LIST_SEP, USER_COL
+from src.config import LIST_SEP, USER_COL, VIEWER_ID_BASE
 from src.serving.schemas import RecommendationList
+from tests.harness.accounts import admin_headers, signup
 
 # Slow: a real uvicorn + Gradio server and load/fuzz clients (~20 s); `invoke test --quick` leaves it out.
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
@@ -43,9 +44,16 @@ def known_user(ws) -> int:
     return int(ratings[USER_COL].value_counts().idxmax())
 
 
-def _fresh_user(ratings_path, offset: int) -> int:
-    """A user id no MovieLens rating uses."""
-    return int(pd.read_csv(ratings_path)[USER_COL].max()) + 1000 + offset
+@pytest.fixture(scope="module")
+def viewer(client) -> tuple[int, dict]:
+    """A signed-up viewer of this module's server: (user_id, bearer headers)."""
+    return signup(client, "api")
+
+
+@pytest.fixture(scope="module")
+def admin(ws, server) -> dict:
+    """Admin headers (the server wrote the key at start-up)."""
+    return admin_headers(ws)
 
 
 def test_health_genres_docs(client, catalogue):
@@ -59,8 +67,14 @@ def test_health_genres_docs(client, catalogue):
     spec = client.get("/openapi.json").json()
     for path in ("/health", "/genres", "/movies", "/movies/{movie_id}", "/movies/{movie_id}/similar",
                  "/users/{user_id}/recommendations", "/users/{user_id}/ratings",
-                 "/users/{user_id}/ratings/{movie_id}", "/admin/reload"):
+                 "/users/{user_id}/ratings/{movie_id}", "/admin/reload", "/auth/signup", "/auth/login",
+                 "/users/{user_id}/watchlist", "/users/{user_id}/services"):
         assert path in spec["paths"], path
+    # Bearer auth is documented, and /docs loads Swagger UI from this server (works offline).
+    assert spec["components"]["securitySchemes"]["viewerToken"]["scheme"] == "bearer"
+    docs = client.get("/docs").text
+    assert "cdn." not in docs and "/static/swagger/swagger-ui-bundle.js" in docs
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     assert client.get("/ui/").status_code == 200
 
 
@@ -116,45 +130,48 @@ def test_known_user_recommendations_and_filters(client, known_user, catalogue):
         assert set(item["genres"]) & set(genres), item
 
 
-def test_stored_ratings_change_recommendations_at_once(client, ws, catalogue):
-    uid = _fresh_user(ws.ratings, 1)
-    before = client.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
-    assert before["strategy"] == "cold-start" and before["ratings_used"] == 0
-    # Love the top recommended titles of one genre, dislike those of another.
-    genres = client.get("/genres").json()
-    loved = client.get("/movies", params={"genre": genres[0], "limit": 3}).json()
-    hated = client.get("/movies", params={"genre": genres[-1], "limit": 3}).json()
-    for m in loved:
-        assert client.post(f"/users/{uid}/ratings", json={"movie_id": m["id"], "rating": 5.0}).status_code == 201
-    for m in hated:
-        if m["id"] not in {x["id"] for x in loved}:
-            assert client.post(f"/users/{uid}/ratings", json={"movie_id": m["id"], "rating": 0.5}).status_code == 201
-    stored = client.get(f"/users/{uid}/ratings").json()
-    after = client.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
-    assert after["strategy"] == "fold-in" and after["ratings_used"] == len(stored)
-    after_ids = [i["id"] for i in after["items"]]
-    assert after_ids != [i["id"] for i in before["items"]]
-    assert not set(after_ids) & {r["movie_id"] for r in stored}, "rated titles must not be recommended"
-    for r in stored:
-        assert client.delete(f"/users/{uid}/ratings/{r['movie_id']}").status_code == 200
-    again = client.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
-    assert again["strategy"] == "cold-start"
-    assert [i["id"] for i in again["items"]] == [i["id"] for i in before["items"]]
+def test_stored_ratings_change_recommendations_at_once(client, catalogue):
+    uid, hdr = signup(client, "fresh")
+    assert uid >= VIEWER_ID_BASE
+    # This test's requests are the new viewer's (a client carrying their token).
+    with httpx.Client(base_url=str(client.base_url), timeout=30.0, headers=hdr) as client:
+        before = client.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
+        assert before["strategy"] == "cold-start" and before["ratings_used"] == 0
+        # Love the top recommended titles of one genre, dislike those of another.
+        genres = client.get("/genres").json()
+        loved = client.get("/movies", params={"genre": genres[0], "limit": 3}).json()
+        hated = client.get("/movies", params={"genre": genres[-1], "limit": 3}).json()
+        for m in loved:
+            assert client.post(f"/users/{uid}/ratings", json={"movie_id": m["id"], "rating": 5.0}).status_code == 201
+        for m in hated:
+            if m["id"] not in {x["id"] for x in loved}:
+                assert client.post(f"/users/{uid}/ratings", json={"movie_id": m["id"], "rating": 0.5}).status_code == 201
+        stored = client.get(f"/users/{uid}/ratings").json()
+        after = client.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
+        assert after["strategy"] == "fold-in" and after["ratings_used"] == len(stored)
+        after_ids = [i["id"] for i in after["items"]]
+        assert after_ids != [i["id"] for i in before["items"]]
+        assert not set(after_ids) & {r["movie_id"] for r in stored}, "rated titles must not be recommended"
+        for r in stored:
+            assert client.delete(f"/users/{uid}/ratings/{r['movie_id']}").status_code == 200
+        again = client.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
+        assert again["strategy"] == "cold-start"
+        assert [i["id"] for i in again["items"]] == [i["id"] for i in before["items"]]
 
 
-def test_ratings_crud(client, ws, catalogue):
-    uid = _fresh_user(ws.ratings, 2)
+def test_ratings_crud(client, catalogue):
+    uid, hdr = signup(client, "crud")
     mid = int(catalogue.index[0])
-    r = client.post(f"/users/{uid}/ratings", json={"movie_id": mid, "rating": 3.5})
+    r = client.post(f"/users/{uid}/ratings", json={"movie_id": mid, "rating": 3.5}, headers=hdr)
     assert r.status_code == 201 and r.json()["rating"] == 3.5 and r.json()["title"]
-    client.post(f"/users/{uid}/ratings", json={"movie_id": mid, "rating": 4})
-    listed = client.get(f"/users/{uid}/ratings").json()
+    client.post(f"/users/{uid}/ratings", json={"movie_id": mid, "rating": 4}, headers=hdr)
+    listed = client.get(f"/users/{uid}/ratings", headers=hdr).json()
     assert [(x["movie_id"], x["rating"]) for x in listed] == [(mid, 4.0)]
     assert client.get("/health").json()["ratings_stored"] >= 1
-    assert client.delete(f"/users/{uid}/ratings/{mid}").json()["deleted"] is True
-    gone = client.delete(f"/users/{uid}/ratings/{mid}")
+    assert client.delete(f"/users/{uid}/ratings/{mid}", headers=hdr).json()["deleted"] is True
+    gone = client.delete(f"/users/{uid}/ratings/{mid}", headers=hdr)
     assert gone.status_code == 404 and "movie_id" in gone.json()["detail"]
-    assert client.get(f"/users/{uid}/ratings").json() == []
+    assert client.get(f"/users/{uid}/ratings", headers=hdr).json() == []
 
 
 BAD_REQUESTS = [
@@ -178,36 +195,38 @@ BAD_REQUESTS = [
     ("GET", "/movies?genre=Nope", None, "genres"),
     ("GET", "/movies?media_type=tv", None, "media_type"),
     ("GET", "/movies?query=" + "x" * 300, None, "query"),
-    ("POST", "/users/1/ratings", {"movie_id": "{mid}", "rating": 5.5}, "rating"),
-    ("POST", "/users/1/ratings", {"movie_id": "{mid}", "rating": 0}, "rating"),
-    ("POST", "/users/1/ratings", {"movie_id": "{mid}", "rating": 3.3}, "rating"),
-    ("POST", "/users/1/ratings", {"movie_id": "{mid}", "rating": "great"}, "rating"),
-    ("POST", "/users/1/ratings", {"movie_id": "{mid}", "rating": None}, "rating"),
-    ("POST", "/users/1/ratings", {"movie_id": "{mid}"}, "rating"),
-    ("POST", "/users/1/ratings", {"movie_id": 999999999, "rating": 4}, "movie_id"),
-    ("POST", "/users/1/ratings", {"movie_id": "abc", "rating": 4}, "movie_id"),
-    ("POST", "/users/1/ratings", {"movie_id": 1.5, "rating": 4}, "movie_id"),
-    ("POST", "/users/1/ratings", {"movie_id": -3, "rating": 4}, "movie_id"),
-    ("POST", "/users/1/ratings", {"rating": 4}, "movie_id"),
-    ("POST", "/users/1/ratings", [1, 2], "body"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "{mid}", "rating": 5.5}, "rating"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "{mid}", "rating": 0}, "rating"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "{mid}", "rating": 3.3}, "rating"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "{mid}", "rating": "great"}, "rating"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "{mid}", "rating": None}, "rating"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "{mid}"}, "rating"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": 999999999, "rating": 4}, "movie_id"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": "abc", "rating": 4}, "movie_id"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": 1.5, "rating": 4}, "movie_id"),
+    ("POST", "/users/{uid}/ratings", {"movie_id": -3, "rating": 4}, "movie_id"),
+    ("POST", "/users/{uid}/ratings", {"rating": 4}, "movie_id"),
+    ("POST", "/users/{uid}/ratings", [1, 2], "body"),
     ("POST", "/users/x/ratings", {"movie_id": "{mid}", "rating": 4}, "user_id"),
-    ("DELETE", "/users/1/ratings/abc", None, "movie_id"),
+    ("DELETE", "/users/{uid}/ratings/abc", None, "movie_id"),
 ]
 
 
-def _fill(obj, mid: int):
-    """Substitute the "{mid}" placeholder (a real catalogue id) in a URL or body."""
+def _fill(obj, mid: int, uid: int = 0):
+    """Substitute the "{mid}" (a real catalogue id) and "{uid}" (the signed-in viewer)
+    placeholders in a URL or body."""
     if isinstance(obj, str):
-        return int(mid) if obj == "{mid}" else obj.replace("{mid}", str(mid))
+        return int(mid) if obj == "{mid}" else obj.replace("{mid}", str(mid)).replace("{uid}", str(uid))
     if isinstance(obj, dict):
-        return {k: _fill(v, mid) for k, v in obj.items()}
+        return {k: _fill(v, mid, uid) for k, v in obj.items()}
     return obj
 
 
 @pytest.mark.parametrize("method, url, body, field", BAD_REQUESTS)
-def test_bad_input_is_4xx_naming_the_field(client, catalogue, method, url, body, field):
+def test_bad_input_is_4xx_naming_the_field(client, catalogue, viewer, method, url, body, field):
     mid = int(catalogue.index[0])
-    res = client.request(method, _fill(url, mid), json=_fill(body, mid))
+    uid, hdr = viewer
+    res = client.request(method, _fill(url, mid, uid), json=_fill(body, mid, uid), headers=hdr)
     assert 400 <= res.status_code < 500, (res.status_code, res.text)
     assert field in res.json()["detail"], res.json()
 
@@ -233,12 +252,14 @@ def test_fuzzed_input_never_500(client, user, n, genres, media, movie, rating):
         assert res.status_code < 500, (res.request.url, res.status_code, res.text)
 
 
-def test_malformed_json_body_is_422(client):
-    res = client.post("/users/1/ratings", content=b"{not json", headers={"content-type": "application/json"})
+def test_malformed_json_body_is_422(client, viewer):
+    uid, hdr = viewer
+    res = client.post(f"/users/{uid}/ratings", content=b"{not json",
+                      headers={**hdr, "content-type": "application/json"})
     assert res.status_code == 422 and "body" in res.json()["detail"]
 
 
-def test_reload_under_load_drops_nothing(client, server, known_user):
+def test_reload_under_load_drops_nothing(client, server, known_user, admin):
     """Hammer recommendations from 8 threads while reloading three times: all 200."""
     old_version = client.get("/health").json()["model_version"]
     stop_at = time.monotonic() + 60  # bound in time as well as in count
@@ -258,14 +279,14 @@ def test_reload_under_load_drops_nothing(client, server, known_user):
         futures = [pool.submit(hammer, i) for i in range(8)]
         reloads = []
         for _ in range(3):
-            reloads.append(client.post("/admin/reload"))
+            reloads.append(client.post("/admin/reload", headers=admin))
         codes = [c for f in futures for c in f.result()]
     assert all(r.status_code == 200 for r in reloads), [r.text for r in reloads]
     assert reloads[-1].json()["model_version"] == old_version  # same files, same version
     assert len(codes) > 50 and set(codes) == {200}
 
 
-def test_reload_with_tampered_bundle_keeps_old_model(client, ws, known_user):
+def test_reload_with_tampered_bundle_keeps_old_model(client, ws, known_user, admin):
     before = client.get(f"/users/{known_user}/recommendations", params={"n": 5}).json()
     folder = ws.model_bundles / json.loads(ws.model_pointer.read_text())["bundle"]
     weights = folder / "ranker.weights.npy"
@@ -275,7 +296,7 @@ def test_reload_with_tampered_bundle_keeps_old_model(client, ws, known_user):
     tampered.write_bytes(original[:-16] + b"tampered-bytes!!")
     try:
         tampered.replace(weights)
-        res = client.post("/admin/reload")
+        res = client.post("/admin/reload", headers=admin)
         assert res.status_code == 409, res.text
         assert "still serving" in res.json()["detail"] and "ranker.weights.npy" in res.json()["detail"]
         assert client.get("/health").json()["model_version"] == before["model_version"]
@@ -285,7 +306,7 @@ def test_reload_with_tampered_bundle_keeps_old_model(client, ws, known_user):
         restored = weights.with_name("restored.tmp")
         restored.write_bytes(original)
         restored.replace(weights)
-    assert client.post("/admin/reload").status_code == 200
+    assert client.post("/admin/reload", headers=admin).status_code == 200
 
 
 def test_reload_with_missing_bundle_answers_409(client, ws):

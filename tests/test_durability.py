@@ -12,13 +12,11 @@ import pandas as pd
 import pytest
 
 from src.data.feedback_store import RatingStore
+from tests.harness.accounts import signup
 from tests.harness.launcher import ServerProcess
 
 # Slow: SIGKILL of a real server under load (~10 s); `invoke test --quick` leaves it out.
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
-
-BASE_USER = 900_000  # far above the synthetic MovieLens user ids
-
 
 def test_acknowledged_ratings_survive_sigkill(ws):
     movie_ids = [int(i) for i in pd.read_parquet(ws.features, columns=["id"])["id"].head(40)]
@@ -26,20 +24,24 @@ def test_acknowledged_ratings_survive_sigkill(ws):
     lock = threading.Lock()
     stop = threading.Event()
 
-    srv = ServerProcess(ws, ui=False).start()
+    # Rate limits off: the writers post as fast as they can, and every one must be durable.
+    srv = ServerProcess(ws, ui=False, extra_args=["--no-rate-limits"]).start()
     try:
         # Sequential phase: some ratings then upserts of the same keys (last value must win).
         with httpx.Client(base_url=srv.base_url, timeout=10.0) as c:
+            base_user, base_h = signup(c, "durable")
+            writers = [signup(c, f"writer{w}_") for w in range(4)]
             for k, mid in enumerate(movie_ids[:10]):
                 for rating in (1.0, 0.5 + (k % 10) * 0.5):
-                    r = c.post(f"/users/{BASE_USER}/ratings", json={"movie_id": mid, "rating": rating})
+                    r = c.post(f"/users/{base_user}/ratings", json={"movie_id": mid, "rating": rating},
+                               headers=base_h)
                     assert r.status_code == 201, r.text
-                    acked[(BASE_USER, mid)] = r.json()["rating"]
+                    acked[(base_user, mid)] = r.json()["rating"]
 
         def writer(w: int) -> None:
             """Post ratings until told to stop or the server dies; record each 201."""
-            uid = BASE_USER + 1 + w
-            with httpx.Client(base_url=srv.base_url, timeout=5.0) as c:
+            uid, hdr = writers[w]
+            with httpx.Client(base_url=srv.base_url, timeout=5.0, headers=hdr) as c:
                 for i in range(400):  # bounded in count as well as time
                     if stop.is_set():
                         return
@@ -77,6 +79,7 @@ def test_acknowledged_ratings_survive_sigkill(ws):
 
     # And through a restarted server.
     with ServerProcess(ws, ui=False) as srv2, httpx.Client(base_url=srv2.base_url, timeout=10.0) as c:
-        first = {x["movie_id"]: x["rating"] for x in c.get(f"/users/{BASE_USER}/ratings").json()}
-        assert first == {mid: v for (u, mid), v in acked.items() if u == BASE_USER}
+        # The viewer's token survived the kill too (sessions are in accounts.db).
+        first = {x["movie_id"]: x["rating"] for x in c.get(f"/users/{base_user}/ratings", headers=base_h).json()}
+        assert first == {mid: v for (u, mid), v in acked.items() if u == base_user}
         assert c.get("/health").json()["ratings_stored"] == len(on_disk)

@@ -12,25 +12,13 @@ import httpx
 import pandas as pd
 import pytest
 
-from src.config import PATHS, USER_COL
-from src.pipeline.browser import find_chromium
+from src.config import PATHS, SESSION_COOKIE, USER_COL
+from tests.harness.browser import CHROMIUM_ARGS, chromium_path
 
 # Slow: a real server and a real browser (~30 s); `invoke test --quick` leaves it out.
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 WAIT_MS = 60_000
-
-
-def chromium_path() -> str:
-    """The Chromium binary to drive; fails the test (not skip) when none is installed."""
-    path = find_chromium()  # the same lookup `invoke test` uses to install it when missing
-    if path is None:
-        pytest.fail("Chromium not found: install Debian's 'chromium' package "
-                    "(apt-get install chromium; `invoke test` does it as root) or set STREAMREC_CHROMIUM")
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +69,25 @@ def test_bad_user_id_shows_message(page):
     page.locator("#rec-status").get_by_text("user id").wait_for()
 
 
-def test_rate_titles_tab_saves_and_refreshes(page, server, ws):
+def test_rate_titles_tab_needs_a_signed_in_viewer(page, server, ws):
     title = str(pd.read_parquet(ws.features, columns=["title"])["title"].dropna().iloc[0])
-    uid = 987_654
     page.get_by_role("tab", name="Rate titles").click()
-    page.locator("#rate-user input").fill(str(uid))
+    page.locator("#rate-query textarea, #rate-query input").first.fill(title.upper())
+    page.locator("#rate-search").click()
+    page.locator("#rate-status").get_by_text("matches").wait_for()
+    # Signed out: nothing is saved (and never into a typed-in or default user id).
+    page.locator("#rate-submit").click()
+    page.locator("#rate-status").get_by_text("sign in at /").wait_for()
+    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+        assert c.get("/health").json()["ratings_stored"] == 0
+    # Sign up in the web app (same browser: its session cookie reaches /ui), then save.
+    page.goto(server.base_url + "/signup")
+    page.locator("#username").fill("gradio_viewer")
+    page.locator("#password").fill("password-123")
+    page.locator("#auth-submit").click()
+    page.wait_for_url("**/onboarding")
+    page.goto(server.base_url + "/ui/", wait_until="load")
+    page.get_by_role("tab", name="Rate titles").click()
     page.locator("#rate-query textarea, #rate-query input").first.fill(title.upper())
     page.locator("#rate-search").click()
     page.locator("#rate-status").get_by_text("matches").wait_for()
@@ -95,7 +97,9 @@ def test_rate_titles_tab_saves_and_refreshes(page, server, ws):
     page.locator("#rate-submit").click()
     page.locator("#rate-status").get_by_text("Saved 4.5").wait_for()
     assert "4.5" in _table_titles(page, "rate-mine")
-    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+    with httpx.Client(base_url=server.base_url, timeout=30, cookies={SESSION_COOKIE: cookie}) as c:
+        uid = c.get("/auth/me").json()["user_id"]
         stored = c.get(f"/users/{uid}/ratings").json()
         recs = c.get(f"/users/{uid}/recommendations", params={"n": 10}).json()
     assert [r["rating"] for r in stored] == [4.5]

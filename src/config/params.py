@@ -107,6 +107,46 @@ MAX_N = 100
 # ratings (so a new rating or a reload never serves a stale list). 0 disables the cache.
 RECOMMEND_CACHE_SIZE = 4096
 
+# --- accounts and authorisation (issue 12, src.data.accounts_store / src.serving.auth) ---
+# Viewer accounts get ids from VIEWER_ID_BASE up: MovieLens ids stay below ~300k (25M set:
+# 162k users; synthetic "full": 12k), so 10**12 can never collide with a training user while
+# staying far below SQLite's 2**63 INTEGER limit.
+VIEWER_ID_BASE = 10**12
+# Viewer ids are drawn at random from [BASE, BASE + SPAN): never reused even if accounts.db is
+# lost, and below 2**53 so JavaScript/JSON clients read them exactly.
+VIEWER_ID_SPAN = 2**53 - VIEWER_ID_BASE
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"  # printable, URL- and log-safe, short
+PASSWORD_MIN_LEN = 8          # NIST SP 800-63B minimum for user-chosen secrets
+PASSWORD_MAX_LEN = 256        # caps the argon2 input so a huge body cannot burn CPU
+SESSION_TTL_S = 30 * 24 * 3600  # bearer tokens and web sessions expire after 30 days
+SESSION_COOKIE = "streamrec_session"  # HttpOnly, SameSite=Lax web-app session cookie
+CSRF_HEADER = "X-CSRF-Token"  # cookie-authenticated writes send the session's CSRF token here
+CSRF_FORM_FIELD = "csrf_token"  # ... or, from an HTML form, in this field
+ADMIN_TOKEN_ENV = "STREAMREC_ADMIN_TOKEN"  # admin token; else the key file Paths.admin_key
+# In-process token buckets (one server process; see references/serving.md): sign-in
+# 5 at once then one per 6 s per client address + username (slows password guessing to 600
+# an hour), writes 30 at once then 10/s per viewer (a person rating titles never gets near).
+AUTH_RATE = {"burst": 5, "per_s": 1 / 6}
+AUTH_ADDRESS_RATE = {"burst": 30, "per_s": 0.5}  # all sign-ins of one address: rotating names buys little
+SIGNUP_RATE = {"burst": 10, "per_s": 1 / 10}  # per client address: 360 accounts an hour at most
+WRITE_RATE = {"burst": 30, "per_s": 10.0}
+RATE_LIMIT_KEYS = 10_000      # buckets kept (least recently used evicted): bounded memory
+
+# --- web app (issue 12, src.serving.web) ---
+# TMDB image CDN for poster_path ("/abc.jpg"); w342 is sharp on a 2x phone card of ~170 px.
+POSTER_BASE_URL = "https://image.tmdb.org/t/p/w342"
+HOME_ROW_SIZE = 12            # cards per home row (one swipe on a phone, two rows on desktop)
+SEARCH_PAGE_SIZE = 24         # search results per page (the issue asks for more than 8)
+# Typo-tolerant search cut-off (0-100, mean best rapidfuzz ratio per query word; see
+# src.serving.fuzzy): one typo in a word scores ~85-95 ("hauntng"/"haunting" 93,
+# "intersteller"/"interstellar" 92), a query with one word of three unrelated ~67.
+FUZZY_MIN_SCORE = 80
+# Predicted-star maps (one float per catalogue title each: 45k titles ~ 3 MB as a dict) kept
+# for the viewers browsing right now; a new rating or model makes a new key.
+STARS_CACHE_SIZE = 64
+LIKED_MIN_RATING = 4.0        # only ratings >= this give "Because you liked X" rows
+ONBOARDING_TITLES = 12        # popular titles shown to rate during onboarding
+
 # --- catalogue updates (issue 6, src.pipeline.update) ---
 # Retrain (`invoke update --retrain`) only once this many viewer ratings reached the SQLite
 # feedback store since the model's created_at: retraining on a handful is wasted minutes.

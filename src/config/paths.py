@@ -136,6 +136,27 @@ class Paths:
         return self.external / "applied"
 
     @property
+    def accounts_db(self) -> Path:
+        """SQLite store of viewer accounts, sessions, watchlists and services (issue 12).
+
+        Beside ``ratings.db`` (serving state, not training input) and separate from it so the
+        trainer, which reads every rating, never opens the file holding password hashes.
+        """
+        return self.external / "accounts.db"
+
+    @property
+    def secrets(self) -> Path:
+        """Server secrets (the admin key): outside models/ and data/raw so that copying,
+        publishing or re-downloading either never carries or clobbers a key."""
+        return self.root / "secrets"
+
+    @property
+    def admin_key(self) -> Path:
+        """Admin token file created (mode 0600) at the server's first start when the
+        environment gives none; ``invoke update``/``train --server-url`` read it."""
+        return self.secrets / "admin.key"
+
+    @property
     def inbox(self) -> Path:
         """Drop folder for new catalogue batches (``invoke update --inbox``)."""
         return self.external / "incoming"

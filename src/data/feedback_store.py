@@ -4,6 +4,10 @@ The file lives at ``Paths.ratings_db``. It runs in WAL mode with ``synchronous=F
 a rating the API has acknowledged is on disk before the reply leaves, and survives the server
 being killed (SIGKILL) or the machine losing power. A user rates a title once: a second rating
 of the same ``(user_id, movie_id)`` replaces the first (upsert) and refreshes its timestamp.
+Each row records who sent it (``sent_by``: the signed-in account, NULL for rows older than
+accounts) and through which front end (``client``: "api", "web", "ui"; "legacy" for old rows).
+Schema changes are migrations keyed on ``PRAGMA user_version`` (see :data:`_MIGRATIONS`), so an
+existing ``ratings.db`` is upgraded in place when the server opens it.
 
 The trainer reads :meth:`RatingStore.all_ratings` so that viewer feedback reaches the next
 model; the serving layer reads :meth:`RatingStore.for_user` on each recommendation request
@@ -41,6 +45,13 @@ CREATE TABLE IF NOT EXISTS ratings (
     PRIMARY KEY (user_id, movie_id)
 ) WITHOUT ROWID;
 """
+# Migration n (0-based) takes a database from user_version n to n + 1. Version 1 (issue 12):
+# who sent each rating and through which client.
+_MIGRATIONS = (
+    "ALTER TABLE ratings ADD COLUMN sent_by INTEGER;"
+    "ALTER TABLE ratings ADD COLUMN client TEXT NOT NULL DEFAULT 'legacy';",
+)
+CLIENTS = ("api", "web", "ui")
 
 
 def _short(value: object, limit: int = 40) -> str:
@@ -118,7 +129,16 @@ class RatingStore:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
         log.info("rating store %s opened (%d ratings)", self.path, self.count())
+
+    def _migrate(self) -> None:
+        """Apply the migrations this file has not had yet, each in one transaction."""
+        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        for target, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            # executescript commits first; BEGIN..COMMIT makes columns + version one step.
+            self._conn.executescript(f"BEGIN IMMEDIATE; {script} PRAGMA user_version = {target}; COMMIT;")
+            log.info("rating store %s migrated to schema version %d", self.path, target)
 
     def _connect(self) -> sqlite3.Connection:
         """Open one connection with the durability settings (autocommit; FULL sync)."""
@@ -140,22 +160,28 @@ class RatingStore:
         return conn
 
     # --- writes ---
-    def upsert(self, user_id: int, movie_id: int, rating: float) -> dict:
+    def upsert(self, user_id: int, movie_id: int, rating: float, sent_by: int | None = None,
+               client: str = "api") -> dict:
         """Store ``rating`` of ``movie_id`` by ``user_id`` (replacing an earlier one).
 
-        Out: the stored row as a dict ``{user_id, movie_id, rating, timestamp}``; it is on disk
-        (committed and fsynced) when this returns.
+        ``sent_by`` is the account that sent it (None: an operator/tool), ``client`` one of
+        :data:`CLIENTS`. Out: the stored row as a dict ``{user_id, movie_id, rating,
+        timestamp}``; it is on disk (committed and fsynced) when this returns.
         """
         uid = validate_id(user_id, "user_id")
         mid = validate_id(movie_id, "movie_id")
         value = validate_rating(rating)
+        sender = None if sent_by is None else validate_id(sent_by, "sent_by")
+        if client not in CLIENTS:
+            raise ValueError(f"client must be one of {', '.join(CLIENTS)}, got {client!r}")
         ts = int(time.time())
         with self._lock:
             self._conn.execute(
-                "INSERT INTO ratings (user_id, movie_id, rating, timestamp) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (user_id, movie_id) DO UPDATE SET "
-                "rating = excluded.rating, timestamp = excluded.timestamp",
-                (uid, mid, value, ts),
+                "INSERT INTO ratings (user_id, movie_id, rating, timestamp, sent_by, client) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, movie_id) DO UPDATE SET "
+                "rating = excluded.rating, timestamp = excluded.timestamp, "
+                "sent_by = excluded.sent_by, client = excluded.client",
+                (uid, mid, value, ts, sender, client),
             )
         return {"user_id": uid, "movie_id": mid, "rating": value, "timestamp": ts}
 
@@ -190,6 +216,16 @@ class RatingStore:
             {"user_id": uid, "movie_id": int(m), "rating": float(r), "timestamp": int(t)}
             for m, r, t in rows
         ]
+
+    def provenance(self, user_id: int, movie_id: int) -> dict | None:
+        """Out: ``{sent_by, client, timestamp}`` of one stored rating, or None if there is none."""
+        row = self._reader().execute(
+            "SELECT sent_by, client, timestamp FROM ratings WHERE user_id = ? AND movie_id = ?",
+            (validate_id(user_id, "user_id"), validate_id(movie_id, "movie_id"))).fetchone()
+        if row is None:
+            return None
+        return {"sent_by": None if row[0] is None else int(row[0]), "client": str(row[1]),
+                "timestamp": int(row[2])}
 
     def all_ratings(self) -> pd.DataFrame:
         """Out: every stored rating as DataFrame[userId, itemId, rating, timestamp].

@@ -334,18 +334,27 @@ def maybe_retrain(paths: Paths = PATHS, min_new: int = RETRAIN_MIN_NEW_RATINGS) 
     return out
 
 
-def notify_server(url: str | None = None, timeout: float = UPDATE_RELOAD_TIMEOUT_S) -> dict:
-    """POST ``{url}/admin/reload`` so a running server serves the new catalogue.
+def notify_server(url: str | None = None, timeout: float = UPDATE_RELOAD_TIMEOUT_S,
+                  paths: Paths | None = None) -> dict:
+    """POST ``{url}/admin/reload`` so a running server serves the new catalogue/model.
 
     In: the server base URL (default env ``STREAMREC_SERVER_URL``; nothing happens when
-    neither is set) and a short timeout. Out: ``{"url", "status"}`` or ``{"url", "error"}``.
-    Never raises: a server that is down must not fail an update that is already on disk.
+    neither is set), a short timeout, and the workspace whose admin key to send (default
+    the repo's; env ``STREAMREC_ADMIN_TOKEN`` wins). Out: ``{"url", "status"}`` or
+    ``{"url", "error"}``. Never raises: a server that is down must not fail an update or a
+    training run that is already on disk.
     """
+    from src.serving.auth import read_admin_token
+
     url = url or os.environ.get(UPDATE_SERVER_URL_ENV)
     if not url:
         return {"url": None, "skipped": f"{UPDATE_SERVER_URL_ENV} not set"}
     target = url.rstrip("/") + "/admin/reload"
-    req = urllib.request.Request(target, data=b"", method="POST")
+    token = read_admin_token(paths or PATHS)
+    # JSON content type: urllib would label the empty body as a form, which the server's
+    # admin guard refuses (a browser form must never reach /admin).
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    req = urllib.request.Request(target, data=b"", method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - operator-set URL
             status = resp.status
@@ -365,7 +374,7 @@ def _after(reports: list[dict], retrain: bool, paths: Paths, server_url: str | N
     if retrain:
         extra["retrain"] = maybe_retrain(paths)
     if changed or extra.get("retrain", {}).get("retrained"):
-        extra["reload"] = notify_server(server_url)
+        extra["reload"] = notify_server(server_url, paths=paths)
     for r in reports:
         if r.get("timestamp") and extra:
             r.update(extra)

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Query, Request
 from src.config import ID_COL, MAX_N
 from src.serving.platform_view import platform_view
 from src.serving.schemas import MediaType, PlatformArrival, PlatformSummary
+from src.serving.schemas import CanonicalInt
 
 MAX_NEW_DAYS = 3660  # ten years: beyond that "new" means nothing and the scan is pointless
 
@@ -60,9 +61,9 @@ def list_platforms(request: Request) -> list[dict]:
 @router.get("/platforms/{platform}/new", response_model=list[PlatformArrival])
 def new_on_platform(
     request: Request, platform: str,
-    days: Annotated[int, Query(ge=1, le=MAX_NEW_DAYS, description="window ending at the last snapshot")] = 30,
+    days: Annotated[CanonicalInt, Query(ge=1, le=MAX_NEW_DAYS, description="window ending at the last snapshot")] = 30,
     media_type: Optional[MediaType] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_N)] = 20,
+    limit: Annotated[CanonicalInt, Query(ge=1, le=MAX_N)] = 20,
 ) -> list[dict]:
     """Titles that arrived on ``platform`` in the ``days`` up to its last snapshot, newest first
     (ties by score)."""
@@ -86,7 +87,7 @@ def new_on_platform(
 @router.get("/platforms/{platform}/titles", response_model=list[PlatformArrival])
 def titles_on_platform(
     request: Request, platform: str, media_type: Optional[MediaType] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_N)] = 20,
+    limit: Annotated[CanonicalInt, Query(ge=1, le=MAX_N)] = 20,
 ) -> list[dict]:
     """What ``platform`` carries now, best ``score_final`` first."""
     service = request.app.state.service

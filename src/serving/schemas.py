@@ -16,6 +16,7 @@ require_extra("serve", EXTRA_MODULES["serve"], __name__)
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator  # noqa: E402
 
+from src.config import PASSWORD_MAX_LEN, PASSWORD_MIN_LEN  # noqa: E402
 from src.data.feedback_store import MAX_ID, validate_rating  # noqa: E402
 from src.utils.numbers import parse_canonical_int  # noqa: E402
 
@@ -82,6 +83,8 @@ class Movie(BaseModel):
     genres: list[str] = []
     media_type: str = "movie"
     score: Optional[float] = Field(None, description="popularity/quality score_final, 0–1")
+    poster_path: Optional[str] = Field(None, description='TMDB poster path, e.g. "/abc.jpg"')
+    poster_url: Optional[str] = Field(None, description="TMDB image URL of the poster")
 
 
 class PlatformStay(BaseModel):
@@ -120,7 +123,9 @@ class MovieDetail(Movie):
     directors: list[str] = []
     cast: list[str] = []
     keywords: list[str] = []
-    platforms: list[PlatformStay] = Field([], description="where it can be / could be watched")
+    platforms: list[PlatformStay] = Field([], description="where it can be / could be watched, "
+                                          "with first/last seen (last_seen null while available)")
+    number_of_seasons: Optional[int] = None
 
 
 class Recommendation(Movie):
@@ -175,3 +180,56 @@ class ErrorOut(BaseModel):
     """Every 4xx reply: ``detail`` is a human message that names the offending field."""
 
     detail: str | list
+
+
+# ---------------------------------------------------------------- accounts (issue 12)
+class Credentials(BaseModel):
+    """Body of ``POST /auth/signup`` and ``POST /auth/login``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(..., min_length=1, max_length=64, examples=["alice"],
+                          description="3-32 letters, digits, '_', '.' or '-' (case-insensitive)")
+    password: str = Field(..., min_length=1, max_length=PASSWORD_MAX_LEN, examples=["correct horse"],
+                          description=f"{PASSWORD_MIN_LEN}-{PASSWORD_MAX_LEN} characters")
+
+
+class AuthOut(BaseModel):
+    """Reply of sign-up/login: the viewer id and a bearer token for ``Authorization``."""
+
+    user_id: int = Field(..., description="viewer id; viewer ids never collide with training user ids")
+    token: str = Field(..., description="send as `Authorization: Bearer <token>`")
+
+
+class Me(BaseModel):
+    """Reply of ``GET /auth/me``: who the token or cookie belongs to."""
+
+    user_id: int
+    username: str
+    services: list[str] = []
+    genres: list[str] = []
+
+
+class WatchlistIn(BaseModel):
+    """Body of ``POST /users/{id}/watchlist``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    movie_id: StrictInt = Field(..., ge=0, le=MAX_ID, description="catalogue (TMDB) id", examples=[862])
+
+
+class WatchlistItem(BaseModel):
+    """One title on a viewer's watchlist."""
+
+    user_id: int
+    movie_id: int
+    added_at: int = Field(..., description="Unix seconds it was added")
+    title: Optional[str] = None
+
+
+class NameList(BaseModel):
+    """Body and reply of ``PUT/GET /users/{id}/services`` and ``.../genres``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    names: list[str] = Field(..., max_length=50, examples=[["Netflix", "Disney Plus"]])

@@ -27,7 +27,18 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from src.config import LIST_SEP, MAX_N, PATHS, RECOMMEND_CACHE_SIZE, Paths
+from src.config import (
+    FUZZY_MIN_SCORE,
+    LIST_SEP,
+    MAX_N,
+    PATHS,
+    POSTER_BASE_URL,
+    RATING_SCALE,
+    RECOMMEND_CACHE_SIZE,
+    STARS_CACHE_SIZE,
+    Paths,
+)
+from src.data.accounts_store import AccountStore
 from src.data.feedback_store import (
     RatingStore,
     validate_id,
@@ -37,12 +48,14 @@ from src.data.feedback_store import (
 from src.data.availability import validate_platform
 from src.data.schema import split_list
 from src.serving.platform_view import platform_view
+from src.serving.fuzzy import TitleIndex
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
 MEDIA_TYPES = ("movie", "series")
 MAX_QUERY_LEN = 200
+MAX_OFFSET = 10**6  # list offsets beyond any catalogue or viewer history
 
 
 class ReloadError(RuntimeError):
@@ -96,17 +109,37 @@ def _frame_rows(df: pd.DataFrame) -> list[dict]:
     return [dict(zip(cols, row)) for row in df.to_numpy(dtype=object).tolist()]
 
 
-def _records(rows: list[dict]) -> list[dict]:
+def _records(rows: list[dict], posters: dict[int, str]) -> list[dict]:
     """Recommender rows (``Recommender.*_rows`` dicts, or :func:`_frame_rows` of its frames;
-    keys OUTPUT_COLUMNS) as the API's Recommendation dicts.
+    keys OUTPUT_COLUMNS) as the API's Recommendation dicts, with ``poster_path``/``poster_url``
+    from the snapshot's ``posters`` map.
 
     Text fields are never NaN (the features contract stores "" for empty), so only the
     year and score need cleaning; this runs on every recommendation request.
     """
-    return [{"id": int(r["id"]), "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
-             "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
-             "score": _clean(r.get("score")), "reason": str(r.get("reason") or "")}
-            for r in rows]
+    out = []
+    for r in rows:
+        mid = int(r["id"])
+        path = posters.get(mid)
+        out.append({"id": mid, "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
+                    "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
+                    "score": _clean(r.get("score")), "reason": str(r.get("reason") or ""),
+                    "poster_path": path, "poster_url": POSTER_BASE_URL + path if path else None})
+    return out
+
+
+def poster_url(poster_path: object) -> str | None:
+    """TMDB image URL of a ``poster_path`` such as "/abc.jpg" (None when there is none)."""
+    p = _clean(poster_path)
+    if not isinstance(p, str) or not p.startswith("/") or len(p) > 200:
+        return None
+    return POSTER_BASE_URL + p
+
+
+def _page(rows: list, limit: object, offset: object) -> dict:
+    """``rows[offset:offset + limit]`` with the total: ``{items, total, limit, offset}``."""
+    limit, offset = _validate_n(limit, "limit"), validate_int(offset, "offset", 0, MAX_OFFSET)
+    return {"items": rows[offset:offset + limit], "total": len(rows), "limit": limit, "offset": offset}
 
 
 def _on_platforms(cat: pd.DataFrame, platform: str) -> np.ndarray:
@@ -191,6 +224,7 @@ class Snapshot:
     media: np.ndarray               # media_type per row
     scores: np.ndarray              # score_final per row, 0 when unknown
     genre_lookup: dict[str, str]     # casefolded genre -> canonical spelling
+    posters: dict[int, str]          # id -> TMDB poster_path, for titles that have a valid one
     model_version: str
     loaded_at: float = field(default_factory=time.time)
     generation: int = field(default_factory=lambda: next(_GENERATIONS))
@@ -214,8 +248,10 @@ class Snapshot:
         media = col("media_type", "movie").fillna("movie").astype(str).to_numpy()
         scores = pd.to_numeric(col("score_final", 0.0), errors="coerce").fillna(0.0).to_numpy(dtype=float)
         lookup = {g.casefold(): g for g in recommender.genres}
+        posters = {int(mid): str(p) for mid, p in zip(cat.index, col("poster_path", None))
+                   if poster_url(p) is not None}
         return cls(recommender, cat, norm, padded, np.nan_to_num(years, nan=-1.0), media, scores,
-                   lookup, str(recommender.model_version))
+                   lookup, posters, str(recommender.model_version))
 
 
 def _load_recommender(paths: Paths) -> Any:
@@ -238,9 +274,13 @@ class Service:
         self._loader = loader or _load_recommender
         self._reload_lock = threading.Lock()
         self.cache = ReplyCache(cache_size)
+        self._index_lock = threading.Lock()
+        self._fuzzy: tuple[int, TitleIndex | None] = (0, None)  # (snapshot generation, index)
+        self._stars = ReplyCache(STARS_CACHE_SIZE)  # predicted stars per (model, viewer, ratings)
         with timed(log, "loading the recommender"):
             self.snapshot: Snapshot = Snapshot.build(self._loader(paths))
         self.store = RatingStore(paths.ratings_db)
+        self.accounts = AccountStore(paths.accounts_db)
         log.info("serving model %s, %d titles, %d genres", self.snapshot.model_version,
                  len(self.snapshot.catalogue), len(self.snapshot.genre_lookup))
 
@@ -329,19 +369,29 @@ class Service:
         return {"id": int(mid), "title": str(_clean(row.get("title")) or ""),
                 "year": _int_or_none(row.get("year")), "genres": split_list(row.get("genres")),
                 "media_type": str(_clean(row.get("media_type")) or "movie"),
-                "score": _clean(row.get("score_final"))}
+                "score": _clean(row.get("score_final")),
+                "poster_path": _clean(row.get("poster_path")) or None,
+                "poster_url": poster_url(row.get("poster_path"))}
 
     def search(self, query: str | None = None, genre: str | None = None, year_from: int | None = None,
                media_type: str | None = None, limit: int = 20, platform: str | None = None) -> list[dict]:
+        """:meth:`search_result`'s items (the first ``limit`` matches)."""
+        return self.search_result(query, genre, year_from, media_type, limit, platform=platform)["items"]
+
+    def search_result(self, query: str | None = None, genre: str | None = None,
+                      year_from: int | None = None, media_type: str | None = None,
+                      limit: int = 20, offset: int = 0, platform: str | None = None) -> dict:
         """Titles whose normalised title contains the normalised ``query``.
 
         Filters: one ``genre``, ``year_from`` (inclusive), ``media_type``, ``platform``
         (comma-separated: available now on any of them). Order: exact title
         match, then prefix match, then other matches, each by descending score_final.
-        Out: up to ``limit`` Movie dicts. ValueError names a bad field.
+        Out: ``{items, total, limit, offset}``: up to ``limit`` Movie dicts from ``offset`` on,
+        and how many titles match in all. ValueError names a bad field.
         """
         snap = self.snapshot
         limit = _validate_n(limit, "limit")
+        offset = validate_int(offset, "offset", 0, MAX_OFFSET)
         media_type = _validate_media_type(media_type)
         if query is not None and len(query) > MAX_QUERY_LEN:
             raise ValueError(f"query must be at most {MAX_QUERY_LEN} characters")
@@ -365,20 +415,23 @@ class Service:
         if platform:
             mask &= _on_platforms(cat, platform)
         pos = np.flatnonzero(mask)
-        if len(pos) == 0:
-            return []
+        empty = {"items": [], "total": int(len(pos)), "limit": limit, "offset": offset}
+        if len(pos) == 0 or offset >= len(pos):
+            return empty
         if q:
             norm = snap.norm_titles.iloc[pos]
             rank = np.where((norm == q).to_numpy(dtype=bool), 0,
                             np.where(norm.str.startswith(q).to_numpy(dtype=bool), 1, 2))
         else:
             rank = np.zeros(len(pos))
-        picked = pos[np.lexsort((-snap.scores[pos], rank))[:limit]]
+        picked = pos[np.lexsort((-snap.scores[pos], rank))[offset:offset + limit]]
         # Only the shown columns: the features table has dozens (dummies, text) and
         # converting those would dominate the request.
-        shown = [c for c in ("title", "year", "genres", "media_type", "score_final") if c in cat.columns]
+        shown = [c for c in ("title", "year", "genres", "media_type", "score_final", "poster_path")
+                 if c in cat.columns]
         rows = cat.iloc[picked, [cat.columns.get_loc(c) for c in shown]]
-        return [self._movie_dict(mid, row) for mid, row in zip(rows.index.tolist(), _frame_rows(rows))]
+        items = [self._movie_dict(mid, row) for mid, row in zip(rows.index.tolist(), _frame_rows(rows))]
+        return {**empty, "items": items}
 
     def movie(self, movie_id: object) -> dict:
         """One title with its descriptive fields. KeyError if unknown, ValueError if not an id."""
@@ -392,9 +445,100 @@ class Service:
         for col in ("runtime", "vote_average", "vote_count"):
             v = _clean(row.get(col))
             out[col] = float(v) if v is not None else None
-        for col in ("directors", "cast", "keywords"):
+        for col in ("directors", "cast", "keywords", "platforms"):
             out[col] = split_list(row.get(col))
         out["platforms"] = platform_view(self.paths).stays(mid)
+        out["number_of_seasons"] = _int_or_none(row.get("number_of_seasons"))
+        return out
+
+    # ------------------------------------------------------------------ web app helpers
+    def search_page(self, query: str, limit: int = 20, offset: int = 0) -> dict:
+        """Typo-tolerant title search for people: ``{items, total, limit, offset}``.
+
+        Titles containing the normalised query come first (ranked as :meth:`search`), then
+        titles whose word-by-word rapidfuzz score is >= FUZZY_MIN_SCORE (``src.serving.fuzzy``;
+        "intersteller" finds "Interstellar"), best match first, at most MAX_N in all.
+        ValueError names a bad field.
+        """
+        snap = self.snapshot
+        limit = _validate_n(limit, "limit")
+        offset = validate_int(offset, "offset", 0, MAX_OFFSET)
+        if not isinstance(query, str) or len(query) > MAX_QUERY_LEN:
+            raise ValueError(f"query must be text of at most {MAX_QUERY_LEN} characters")
+        q = normalise_text(query)
+        if not q:
+            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+        exact = [m["id"] for m in self.search(query=q, limit=MAX_N)]
+        seen = set(exact)
+        scores = self._title_index(snap).scores(q)
+        pos = np.flatnonzero(scores >= FUZZY_MIN_SCORE)
+        pos = pos[np.lexsort((-snap.scores[pos], -scores[pos]))][:MAX_N]
+        ids = snap.catalogue.index
+        order = exact + [int(ids[p]) for p in pos if int(ids[p]) not in seen]
+        page = order[offset:offset + limit]
+        return {"items": self.card_rows(page, snap), "total": len(order),
+                "limit": limit, "offset": offset}
+
+    def _title_index(self, snap: Snapshot) -> TitleIndex:
+        """The fuzzy word index of ``snap``'s titles, built on first use per loaded model."""
+        with self._index_lock:
+            if self._fuzzy[0] != snap.generation:
+                self._fuzzy = (snap.generation, TitleIndex(snap.norm_titles.tolist()))
+            return self._fuzzy[1]
+
+    def card_rows(self, ids: list[int], snap: Snapshot | None = None) -> list[dict]:
+        """What title cards show, for catalogue ``ids`` in order: id, title, year, genres,
+        media type, poster, platforms. One positional slice of the shown columns (a ``.loc``
+        per title costs ~3 ms in pandas 3)."""
+        snap = snap or self.snapshot
+        cat = snap.catalogue
+        shown = [c for c in ("title", "year", "genres", "media_type", "score_final", "poster_path",
+                             "platforms") if c in cat.columns]
+        frame = cat.iloc[cat.index.get_indexer(ids), [cat.columns.get_loc(c) for c in shown]]
+        out = []
+        for mid, row in zip(ids, _frame_rows(frame)):
+            card = self._movie_dict(mid, row)
+            card["platforms"] = split_list(row.get("platforms"))
+            out.append(card)
+        return out
+
+    def cards(self, items: list[dict], user_id: int | None = None) -> list[dict]:
+        """Recommendation/search dicts as cards, with the viewer's predicted stars when the
+        model can tell (SVD over their ratings; None otherwise). Titles gone are dropped."""
+        snap = self.snapshot
+        ids = [int(it["id"]) for it in items if it["id"] in snap.catalogue.index]
+        out = self.card_rows(ids, snap)
+        stars = self.predicted_stars(user_id, snap)
+        for c in out:
+            c["stars"] = stars.get(c["id"])
+        return out
+
+    def predicted_stars(self, user_id: int | None, snap: Snapshot | None = None) -> dict:
+        """``{id: stars}`` over the catalogue: the SVD rating prediction (0.5-5, rounded to a
+        half star) for a training user or a viewer with stored ratings; {} when none can be
+        made. Cached per (model, viewer, their ratings): a fold-in solve takes ~0.1-0.3 s and
+        one page shows dozens of cards."""
+        snap = snap or self.snapshot
+        if user_id is None:
+            return {}
+        rec = snap.recommender
+        stored = self._known_ratings(self.store.for_user(user_id), snap)
+        known = rec.known_user(user_id)
+        if not known and not stored:
+            return {}
+        key = (snap.generation, int(user_id), tuple(sorted(stored.items())))
+        cached = self._stars.get(key)
+        if cached is not None:
+            return cached
+        try:
+            pred = rec.predicted_ratings(snap.catalogue.index, user_id=user_id if known else None,
+                                         ratings=stored or None)
+        except (AttributeError, ValueError, KeyError):  # a recommender without an SVD
+            return {}
+        lo, hi = RATING_SCALE
+        vals = np.clip(np.round(pred.to_numpy(dtype=float) * 2) / 2, lo, hi)
+        out = {int(i): float(v) for i, v in zip(pred.index, vals) if np.isfinite(v)}
+        self._stars.put(key, out)
         return out
 
     def popular(self, n: int = 20, genres: str | Iterable[str] | None = None) -> list[dict]:
@@ -406,7 +550,7 @@ class Service:
         snap = self.snapshot
         n = _validate_n(n)
         df = snap.recommender.popular_titles(n=n, genres=self.parse_genres(genres, snap))
-        return _records(_frame_rows(df))
+        return _records(_frame_rows(df), snap.posters)
 
     # ------------------------------------------------------------------ recommendations
     def _known_ratings(self, ratings: dict[int, float], snap: Snapshot) -> dict[int, float]:
@@ -441,7 +585,7 @@ class Service:
         else:
             rows, strategy = self._for_ratings(rec, stored, names, n, media_type)
         reply = {"user_id": uid, "model_version": snap.model_version, "strategy": strategy,
-                 "ratings_used": len(stored), "items": _records(rows)}
+                 "ratings_used": len(stored), "items": _records(rows, snap.posters)}
         self.cache.put(key, reply)
         return reply
 
@@ -458,7 +602,7 @@ class Service:
         clean = {self._require_movie(m, snap): validate_rating(r) for m, r in (ratings or {}).items()}
         rows, strategy = self._for_ratings(snap.recommender, clean, names, n, media_type)
         return {"user_id": None, "model_version": snap.model_version, "strategy": strategy,
-                "ratings_used": len(clean), "items": _records(rows)}
+                "ratings_used": len(clean), "items": _records(rows, snap.posters)}
 
     @staticmethod
     def _for_ratings(rec, ratings: dict, names, n: int, media_type) -> tuple[list[dict], str]:
@@ -476,18 +620,31 @@ class Service:
         uid = None if user_id is None else validate_id(user_id, "user_id")
         df = snap.recommender.similar_titles(mid, n=n, user_id=uid)
         return {"user_id": uid, "model_version": snap.model_version, "strategy": "similar",
-                "ratings_used": 0, "items": _records(_frame_rows(df))}
+                "ratings_used": 0, "items": _records(_frame_rows(df), snap.posters)}
 
     # ------------------------------------------------------------------ ratings
-    def rate(self, user_id: object, movie_id: object, rating: object) -> dict:
-        """Store a rating of a catalogue title (durable when this returns). Out: RatingOut dict."""
+    def rate(self, user_id: object, movie_id: object, rating: object, sent_by: int | None = None,
+             client: str = "api") -> dict:
+        """Store a rating of a catalogue title (durable when this returns). Out: RatingOut dict.
+
+        ``sent_by``/``client`` record who sent it and through which front end (the routes
+        pass the signed-in viewer; see ``RatingStore.upsert``).
+        """
         snap = self.snapshot
         uid = validate_id(user_id, "user_id")
         mid = self._require_movie(movie_id, snap, "movie_id")
         value = validate_rating(rating)
-        row = self.store.upsert(uid, mid, value)
+        row = self.store.upsert(uid, mid, value, sent_by=sent_by, client=client)
         row["title"] = str(_clean(snap.catalogue.at[mid, "title"]) or "")
         return row
+
+    def user_ratings_page(self, user_id: object, limit: int = MAX_N, offset: int = 0) -> dict:
+        """A page of :meth:`user_ratings`: ``{items, total, limit, offset}``."""
+        return _page(self.user_ratings(user_id), limit, offset)
+
+    def watchlist_page(self, user_id: object, limit: int = MAX_N, offset: int = 0) -> dict:
+        """A page of :meth:`watchlist`: ``{items, total, limit, offset}``."""
+        return _page(self.watchlist(user_id), limit, offset)
 
     def user_ratings(self, user_id: object) -> list[dict]:
         """A user's stored ratings, newest first, with titles (None for a title since removed)."""
@@ -503,6 +660,53 @@ class Service:
         """Delete a stored rating. Out: True if it existed."""
         return self.store.delete(validate_id(user_id, "user_id"), validate_id(movie_id, "movie_id"))
 
+    # ------------------------------------------------------------------ watchlist, services
+    def _title_of(self, mid: int, snap: Snapshot) -> str | None:
+        """The catalogue title of ``mid`` (None for a title since removed)."""
+        cat = snap.catalogue
+        return str(_clean(cat.at[mid, "title"]) or "") if mid in cat.index else None
+
+    def watchlist(self, user_id: object) -> list[dict]:
+        """The viewer's watchlist, newest first, each row with its title (None if removed)."""
+        snap = self.snapshot
+        rows = self.accounts.watchlist(validate_id(user_id, "user_id"))
+        for row in rows:
+            row["title"] = self._title_of(row["movie_id"], snap)
+        return rows
+
+    def watch_later(self, user_id: object, movie_id: object) -> dict:
+        """Put a catalogue title on the watchlist (KeyError if unknown). Out: the row with title."""
+        snap = self.snapshot
+        mid = self._require_movie(movie_id, snap, "movie_id")
+        row = self.accounts.watchlist_add(validate_id(user_id, "user_id"), mid)
+        row["title"] = self._title_of(mid, snap)
+        return row
+
+    def unwatch(self, user_id: object, movie_id: object) -> bool:
+        """Take a title off the watchlist. Out: True if it was there."""
+        return self.accounts.watchlist_remove(validate_id(user_id, "user_id"),
+                                              validate_id(movie_id, "movie_id"))
+
+    def services(self, user_id: object) -> list[str]:
+        """The viewer's streaming services."""
+        return self.accounts.services(validate_id(user_id, "user_id"))
+
+    def set_services(self, user_id: object, platforms: object) -> list[str]:
+        """Replace the viewer's streaming services (names, ValueError if malformed)."""
+        return self.accounts.set_services(validate_id(user_id, "user_id"), platforms)
+
+    def picked_genres(self, user_id: object) -> list[str]:
+        """The genres the viewer picked at onboarding."""
+        return self.accounts.genres(validate_id(user_id, "user_id"))
+
+    def set_picked_genres(self, user_id: object, genres: object) -> list[str]:
+        """Replace the viewer's picked genres; each must be a known genre (ValueError if not)."""
+        if not isinstance(genres, (list, tuple)):
+            raise ValueError("genres must be a list of genre names")
+        names = self.parse_genres(list(genres)) or []
+        return self.accounts.set_genres(validate_id(user_id, "user_id"), names)
+
     def close(self) -> None:
-        """Close the ratings store."""
+        """Close the ratings and account stores."""
         self.store.close()
+        self.accounts.close()

@@ -4,10 +4,17 @@ Four tabs — "Recommendations", "Rate titles", "New here?" and "Similar titles"
 callbacks call the same :class:`~src.serving.service.Service` methods as the HTTP API (no
 HTTP to itself). Bad input shows a message in the tab's status line instead of raising.
 Every component that a browser test drives carries an ``elem_id``.
+
+Who is asking: the web app's session cookie (sign in at ``/``) names the viewer. Ratings are
+saved only for a signed-in viewer (never into a typed-in id, so nothing lands in MovieLens
+user 1's profile); "Recommendations" shows a training user's list when an id is typed (public,
+as in the API) or the signed-in viewer's own; "New here?" needs no account and stores nothing.
+The cookie is ``SameSite=Lax``, so a cross-site page cannot drive these callbacks as the viewer.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Callable
 
@@ -24,7 +31,7 @@ require_extra("serve", EXTRA_MODULES["serve"], __name__)
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from src.config import MAX_N  # noqa: E402
+from src.config import MAX_N, SESSION_COOKIE, VIEWER_ID_BASE  # noqa: E402
 from src.data.feedback_store import validate_id  # noqa: E402
 from src.serving.service import Service  # noqa: E402
 from src.utils.logging import get_logger  # noqa: E402
@@ -53,26 +60,54 @@ def _label(movie: dict) -> str:
     return f"{movie['title']}{year}{kind}"
 
 
-def _user_id(value: Any) -> int:
-    """The user-id box as an int, or ValueError naming ``user id``."""
+def _signed_in(service: Service, request: gr.Request | None) -> int | None:
+    """The viewer id of the web-app session cookie on this Gradio request, or None."""
+    raw = getattr(request, "request", None) if request is not None else None
+    cookies = getattr(raw, "cookies", None) or {}
+    session = service.accounts.session(cookies.get(SESSION_COOKIE))
+    return session.user_id if session is not None and session.kind == "web" else None
+
+
+def _user_id(value: Any, viewer: int | None) -> int:
+    """Whose recommendations to show: a typed training user id, else the signed-in viewer.
+
+    ValueError naming ``user id`` when nothing is typed and nobody is signed in, or when the
+    typed id is another viewer's (viewer data is private).
+    """
     if value is None or value == "":
-        raise ValueError("user id: enter a number")
-    return validate_id(value, "user id")
+        if viewer is None:
+            raise ValueError("user id: type a training user id, or sign in at / to see your own")
+        return viewer
+    uid = validate_id(value, "user id")
+    if uid >= VIEWER_ID_BASE and uid != viewer:
+        raise ValueError("user id: viewer accounts are private; sign in at / as that viewer")
+    return uid
+
+
+def _viewer_or_refuse(service: Service, request: gr.Request | None) -> int:
+    """The signed-in viewer, or ValueError telling the visitor how to save ratings."""
+    uid = _signed_in(service, request)
+    if uid is None:
+        raise ValueError("sign in at / to save ratings ('New here?' works without an account)")
+    return uid
 
 
 def _guard(fn: Callable[..., tuple], n_outputs: int) -> Callable[..., tuple]:
-    """Wrap a callback so bad input becomes a status message (last output), not a crash."""
+    """Wrap a callback so bad input becomes a status message (last output), not a crash.
 
-    def wrapped(*args: Any) -> tuple:
+    ``functools.wraps`` keeps ``fn``'s signature visible, so Gradio still sees (and fills)
+    a ``request: gr.Request`` parameter.
+    """
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> tuple:
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except (ValueError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             log.info("UI %s refused input: %s", getattr(fn, "__name__", "callback"), msg)
             return tuple([gr.skip()] * (n_outputs - 1)) + (f"⚠️ {msg}",)
 
-    wrapped.__name__ = getattr(fn, "__name__", "callback")
-    wrapped.__doc__ = fn.__doc__
     return wrapped
 
 
@@ -87,7 +122,8 @@ def build_ui(service: Service) -> gr.Blocks:
         # ---------------------------------------------------------------- Recommendations
         with gr.Tab("Recommendations", elem_id="tab-recs"):
             with gr.Row():
-                rec_user = gr.Number(label="User id", value=1, precision=0, elem_id="rec-user")
+                rec_user = gr.Number(label="Training user id (blank: you, when signed in at /)",
+                                     value=None, precision=0, elem_id="rec-user")
                 rec_n = gr.Slider(1, MAX_N, value=10, step=1, label="How many", elem_id="rec-n")
             rec_genres = gr.CheckboxGroup(genres, label="Genres (none = all)", elem_id="rec-genres")
             rec_media = gr.Radio(["any", "movie", "series"], value="any", label="Type",
@@ -97,9 +133,10 @@ def build_ui(service: Service) -> gr.Blocks:
             rec_table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True,
                                      elem_id="rec-table")
 
-            def recommend(user, chosen, n, media):
-                """Recommendations for the user id with the chosen filters."""
-                res = service.recommend_user(_user_id(user), genres=chosen or None, n=int(n),
+            def recommend(user, chosen, n, media, request: gr.Request):
+                """Recommendations for the typed user id (or the signed-in viewer), filtered."""
+                uid = _user_id(user, _signed_in(service, request))
+                res = service.recommend_user(uid, genres=chosen or None, n=int(n),
                                              media_type=None if media == "any" else media)
                 note = (f"{len(res['items'])} titles for user {res['user_id']} "
                         f"({res['strategy']}, {res['ratings_used']} of your ratings used, "
@@ -111,8 +148,9 @@ def build_ui(service: Service) -> gr.Blocks:
 
         # ---------------------------------------------------------------- Rate titles
         with gr.Tab("Rate titles", elem_id="tab-rate"):
+            gr.Markdown("Ratings are saved for the viewer signed in at [/](/).")
             with gr.Row():
-                rate_user = gr.Number(label="User id", value=1, precision=0, elem_id="rate-user")
+                rate_show = gr.Button("Show my ratings", elem_id="rate-show")
                 rate_query = gr.Textbox(label="Search a title", placeholder="e.g. toy story",
                                         elem_id="rate-query")
                 rate_search = gr.Button("Search", elem_id="rate-search")
@@ -143,26 +181,25 @@ def build_ui(service: Service) -> gr.Blocks:
                 recs = service.recommend_user(uid, n=10)["items"]
                 return mine, items_table(recs)
 
-            def save(user, movie_id, stars):
-                """Store the rating, then refresh the user's ratings and recommendations."""
-                uid = _user_id(user)
+            def save(movie_id, stars, request: gr.Request):
+                """Store the signed-in viewer's rating, then refresh their ratings and list."""
+                uid = _viewer_or_refuse(service, request)
                 if movie_id in (None, ""):
                     raise ValueError("title: search and pick a title first")
-                row = service.rate(uid, int(movie_id), float(stars))
+                row = service.rate(uid, int(movie_id), float(stars), sent_by=uid, client="ui")
                 mine, recs = mine_and_recs(uid)
                 return mine, recs, f"Saved {row['rating']} ★ for {row['title']}"
 
-            def show_mine(user):
-                """Load the ratings and recommendations of the entered user id."""
-                uid = _user_id(user)
+            def show_mine(request: gr.Request):
+                """Load the signed-in viewer's ratings and recommendations."""
+                uid = _viewer_or_refuse(service, request)
                 mine, recs = mine_and_recs(uid)
-                return mine, recs, f"{len(mine)} ratings stored for user {uid}"
+                return mine, recs, f"{len(mine)} ratings stored for you"
 
             rate_search.click(_guard(search, 2), [rate_query], [rate_pick, rate_status])
             rate_query.submit(_guard(search, 2), [rate_query], [rate_pick, rate_status])
-            rate_btn.click(_guard(save, 3), [rate_user, rate_pick, rate_stars],
-                           [rate_mine, rate_recs, rate_status])
-            rate_user.submit(_guard(show_mine, 3), [rate_user], [rate_mine, rate_recs, rate_status])
+            rate_btn.click(_guard(save, 3), [rate_pick, rate_stars], [rate_mine, rate_recs, rate_status])
+            rate_show.click(_guard(show_mine, 3), [], [rate_mine, rate_recs, rate_status])
 
         # ---------------------------------------------------------------- New here?
         with gr.Tab("New here?", elem_id="tab-new"):
