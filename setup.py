@@ -79,7 +79,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["src", "src.*"]),
     # The genre vocabulary is data read at run time (src/data/sources/genres.py).
-    package_data={"src.data.sources": ["genre_map.csv"]},
+    package_data={"src.data.sources": ["genre_map.csv"],
+                  "src.serving": ["templates/*.html", "static/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
 )
