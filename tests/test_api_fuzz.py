@@ -254,5 +254,9 @@ def test_fuzz_every_endpoint_no_5xx_no_resets(client, api, ids):
     assert statuses.get(413, 0) > 50 and statuses.get(422, 0) > 300, statuses
     # Still healthy and still serving real answers.
     assert client.get("/health").json()["status"] == "ok"
-    rec = client.get(f"/users/{ids['user_id']}/recommendations", params={"n": 5})
+    # A fresh viewer: the fuzz may have signed the fixture's session out (POST /auth/logout).
+    from tests.harness.accounts import signup
+
+    user, headers = signup(client, "after")
+    rec = client.get(f"/users/{user}/recommendations", params={"n": 5}, headers=headers)
     assert rec.status_code == 200 and len(rec.json()["items"]) == 5
