@@ -309,14 +309,14 @@ def test_reload_with_tampered_bundle_keeps_old_model(client, ws, known_user, adm
     assert client.post("/admin/reload", headers=admin).status_code == 200
 
 
-def test_reload_with_missing_bundle_answers_409(client, ws):
+def test_reload_with_missing_bundle_answers_409(client, ws, admin):
     """A pointer naming a bundle that is gone is an error, not a silent switch to cold start."""
     before = client.get("/health").json()["model_version"]
     pointer = ws.model_pointer.read_text()
     try:
         data = json.loads(pointer)
         ws.model_pointer.write_text(json.dumps({**data, "bundle": "20000101T000000000000Z-" + "0" * 12}))
-        res = client.post("/admin/reload")
+        res = client.post("/admin/reload", headers=admin)
         assert res.status_code == 409 and "manifest" in res.json()["detail"], res.text
         assert client.get("/health").json()["model_version"] == before
     finally:

@@ -165,8 +165,7 @@ INBOX_SIBLING_KINDS = ("credits", "keywords")
 # anything: the web stack is ~400 MB and Jupyter ~300 MB, so the core install leaves them out.
 # Keep in step with EXTRAS_REQUIRE in setup.py (tests/test_deploy.py compares the two).
 EXTRA_MODULES = {
-    "serve": ("fastapi", "uvicorn", "gradio", "orjson", "httpx", "argon2", "rapidfuzz", "jinja2",
-              "multipart", "swagger_ui_bundle"),
+    "serve": ("fastapi", "uvicorn", "gradio", "orjson", "httpx", "rapidfuzz", "jinja2"),
     "notebooks": ("nbformat", "nbclient", "nbconvert", "ipykernel"),
 }
 

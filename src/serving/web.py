@@ -125,7 +125,11 @@ def title_page(request: Request, movie_id: int, viewer: MaybeViewer) -> HTMLResp
     mine = {r["movie_id"]: r["rating"] for r in svc.user_ratings(uid)} if uid else {}
     on_list = uid is not None and any(w["movie_id"] == movie["id"] for w in svc.watchlist(uid))
     predicted = svc.predicted_stars(uid).get(movie["id"]) if uid else None
-    return _page(request, "title.html", viewer, movie=movie, similar=similar,
+    # Where to watch now: open stays from the availability log, else the catalogue's
+    # ``platforms`` column (a workspace whose platforms came with the catalogue file).
+    where = ([s["platform"] for s in movie["platforms"] if not s.get("last_seen")]
+             or svc.card_rows([movie["id"]])[0]["platforms"])
+    return _page(request, "title.html", viewer, movie=movie, similar=similar, where=where,
                  my_rating=mine.get(movie["id"]), on_list=on_list, predicted=predicted)
 
 
