@@ -1,0 +1,110 @@
+"""The chain itself: one object holding every fitted stage over one catalogue.
+
+:class:`RecPipeline` is what ``Recommender`` asks for every list and what ``invoke evaluate``
+asks for every evaluated user (in batches of rows): histories -> candidates -> scorers ->
+blend -> rank/backfill. Explanations are added by the caller for the titles it returns
+(:mod:`src.models.pipeline.explain`), since they never change the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from src.config import (
+    CONTENT_SHRINK,
+    CONTENT_WEIGHT,
+    GENRE_AFFINITY_WEIGHT,
+    POPULARITY_PRIOR_HALF,
+    POPULARITY_PRIOR_WEIGHT,
+)
+from src.models.pipeline.blend import (
+    Step,
+    blend_scores,
+    prior_weight,
+    scale_rows,
+    title_alpha,
+)
+from src.models.pipeline.candidates import CandidateSelector
+from src.models.pipeline.histories import Histories
+from src.models.pipeline.rank import backfill, top_n
+from src.models.pipeline.scorers import (
+    CollaborativeScorer,
+    ContentScorer,
+    popularity_scores,
+)
+
+__all__ = ["BlendParams", "RecPipeline", "Step"]
+
+
+@dataclass(frozen=True)
+class BlendParams:
+    """The blend's weights (defaults from ``src.config``; evaluation tunes them on validation)."""
+
+    beta: float = GENRE_AFFINITY_WEIGHT
+    gamma: float = CONTENT_WEIGHT
+    shrink: float = CONTENT_SHRINK
+    prior_weight: float = POPULARITY_PRIOR_WEIGHT
+    prior_half: float = POPULARITY_PRIOR_HALF
+
+
+class RecPipeline:
+    """Candidates -> scorers -> blend -> rank over one catalogue (positions in its order)."""
+
+    def __init__(self, ids: np.ndarray, selector: CandidateSelector, counts: np.ndarray,
+                 chart_order: np.ndarray, chart_score: np.ndarray, ranker=None, rk_to_cat=None,
+                 content_matrix=None, params: BlendParams | None = None) -> None:
+        """In: catalogue ids, its candidate selector, training ratings per title, the chart
+        (positions best first, scores 0–1), optionally the EASE ranker with its column ->
+        position map, the TF-IDF matrix (catalogue order), blend parameters."""
+        self.ids = np.asarray(ids, dtype="int64")
+        self.selector = selector
+        self.params = params or BlendParams()
+        self.chart_order = chart_order
+        self.chart_score = chart_score
+        self.collab = (CollaborativeScorer(ranker, rk_to_cat, selector.genre_mat, self.params.beta)
+                       if ranker is not None else None)
+        self.content = ContentScorer(content_matrix) if content_matrix is not None else None
+        self.pop = popularity_scores(counts)
+        scorable = self.collab.scorable if self.collab is not None else np.zeros(len(self.ids), dtype=bool)
+        self.alpha = title_alpha(counts, scorable, self.params.shrink)
+
+    def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
+        """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
+        p = self.params
+        cf = self.collab.score(h) if self.collab is not None else None
+        has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
+        has_liked = np.diff(h.liked.indptr) > 0
+        content = scale_rows(self.content.score(h), h.seen) if self.content is not None else None
+        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
+        return blend_scores(cf, content, self.pop, self.alpha, prior, has_cf, has_liked, p.gamma)
+
+    def rank(self, h: Histories, scores: np.ndarray, steps: np.ndarray, mask: np.ndarray, n: int,
+             exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per viewer: (positions, scores, source) of the final n-list (see :mod:`.rank`).
+
+        In: the histories, their :meth:`score` output, the request filter mask (titles), n,
+        whether rated titles are hidden.
+        """
+        allowed = np.broadcast_to(mask, scores.shape)
+        if exclude_seen:
+            allowed = allowed & ~h.seen.toarray()
+        content_rows = np.flatnonzero(steps == Step.CONTENT)
+        if len(content_rows):   # step 2 keeps to the genres of what the viewer liked
+            allowed = np.array(allowed)
+            allowed[content_rows] &= self.selector.shares_genre(h.liked[content_rows])
+        viewer_genres = self.selector.shares_genre(h.seen)
+        has_rated = np.diff(h.seen.indptr) > 0
+        out = []
+        for r, (pos, sc) in enumerate(top_n(scores, allowed, n, self.ids)):
+            row_allowed = np.broadcast_to(mask, (len(self.ids),)) & (~h.seen[r].toarray().ravel()
+                                                                   if exclude_seen else True)
+            out.append(backfill(pos, sc, n, self.chart_order, self.chart_score, row_allowed,
+                                viewer_genres[r] if has_rated[r] else None))
+        return out
+
+    def recommend(self, h: Histories, mask: np.ndarray, n: int, exclude_seen: bool = True):
+        """score + rank in one call; also returns the steps."""
+        scores, steps = self.score(h)
+        return self.rank(h, scores, steps, mask, n, exclude_seen), steps
