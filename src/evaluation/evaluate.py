@@ -5,7 +5,7 @@ Two questions, each answered against baselines measured in the same run:
 * rating accuracy — 5-fold CV RMSE/MAE (same folds for all) of NormalPredictor,
   BaselineOnly, KNNBaseline, NMF, SVD defaults, SVD tuned (and SVD++ on request);
 * top-N quality — precision/recall/NDCG/MAP@10 and coverage of popularity, SVD ranked by
-  predicted rating, and the production recommender (:func:`src.evaluation.topn_eval.evaluate_topn`).
+  predicted rating, EASE alone and the served chain (:func:`src.evaluation.topn_eval.evaluate_topn`).
 
 Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
 ``reports/metrics.md``. Figures are drawn from that JSON by the visualization layer
@@ -41,6 +41,7 @@ from src.evaluation.rating_cv import (
     rating_algorithms,
 )
 from src.evaluation.topn_eval import evaluate_topn
+from src.models.predict_model import check_id_space
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
 from src.models.train_model import svd_params_for_training
 from src.utils.io import write_json_atomic, write_text_atomic
@@ -49,18 +50,19 @@ from src.utils.logging import get_logger, timed
 log = get_logger(__name__)
 
 
-def catalogue_genres(paths: Paths) -> pd.Series | None:
-    """Return the catalogue's genres (Series id -> "A|B") from ``paths.features``, or None.
+def load_catalogue(paths: Paths, ratings: pd.DataFrame) -> pd.DataFrame | None:
+    """The catalogue the served chain ranks over (``paths.features``), or None without one.
 
-    The served recommender blends EASE with the viewer's genre affinity; passing these to
-    the top-N protocol makes "production" measure exactly what is served (LensKit's rule:
-    one pipeline for evaluation and serving). Without a features file EASE is measured alone.
+    The id space of ``ratings`` is checked before any join: MovieLens movieIds against the
+    TMDB-keyed catalogue raise :class:`~src.models.predict_model.IdSpaceError` (pass the
+    links file) instead of silently giving items another title's genres and text.
     """
     if not paths.features.exists():
-        log.info("no %s: 'production' top-N is measured without the genre blend", paths.features)
+        log.warning("no %s: the served chain is evaluated over the rated items alone (no content, "
+                    "no genres)", paths.features)
         return None
-    feats = pd.read_parquet(paths.features, columns=["id", "genres"])
-    return feats.set_index("id")["genres"]
+    check_id_space(ratings)
+    return pd.read_parquet(paths.features)
 
 
 def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
@@ -90,14 +92,14 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
                 "baseline": rating[SVD_DEFAULT]["rmse"],
                 "met": rating[SVD_TUNED]["rmse"] < rating[SVD_DEFAULT]["rmse"]}
     key = f"ndcg@{k}"
-    if "production" in topn and "popularity" in topn:
-        prod, pop = topn["production"][key], topn["popularity"][key]
-        out["production_beats_popularity"] = {
+    if "served" in topn and "popularity" in topn:
+        prod, pop = topn["served"][key], topn["popularity"][key]
+        out["served_beats_popularity"] = {
             "target": f"{key} > popularity", "value": prod, "baseline": pop, "met": prod > pop,
             "ratio": round(prod / pop, 3) if pop else None}
-    if "production" in topn and "svd_predicted" in topn:
-        prod, svd = topn["production"][key], topn["svd_predicted"][key]
-        out["production_beats_svd_predicted"] = {
+    if "served" in topn and "svd_predicted" in topn:
+        prod, svd = topn["served"][key], topn["svd_predicted"][key]
+        out["served_beats_svd_predicted"] = {
             "target": f"{key} > svd_predicted", "value": prod, "baseline": svd, "met": prod > svd}
     return out
 
@@ -165,6 +167,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     """
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
+    catalogue = load_catalogue(paths, df)   # id space checked before anything runs
     # The same rule training uses, so the evaluated ``svd_tuned`` is the served model
     # (``paths.best_params`` if tune ran, else config SVD_TUNED_PARAMS).
     tuned, tuned_source = svd_params_for_training(paths)
@@ -173,8 +176,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         rating = cross_validate_ratings(df, rating_algorithms(tuned, svdpp=svdpp, include=models),
                                         n_splits=n_splits, random_state=CV_RANDOM_STATE)
     with timed(log, "top-N evaluation") as t_topn:
-        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned,
-                                  item_genres=catalogue_genres(paths)) if topn else {})
+        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, catalogue=catalogue)
+                    if topn else {})
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
