@@ -97,6 +97,14 @@ CONTENT_WEIGHT = 0.3           # γ: content bonus (1 − α)·γ·content of a 
                                # scores β·genre taste + γ·content. ratings_small, seed-0 split: γ 0.3
                                # NDCG@10 0.3062 / coverage 0.059 vs 0.3029 / 0.050 without content;
                                # γ 0.6 drops NDCG to 0.272 (references/recommending.md)
+CONTENT_NEW_WEIGHT = 2.0       # γ_new: weight of the UNSCALED mean cosine to the liked titles for a title
+                               # EASE cannot score (new): high only for a focused match (five 5★ lookalikes:
+                               # ~0.25), ~0 for a diffuse long history, so random split NDCG@10 stays 0.3062
+                               # at γ_new 0..4; scaling it per viewer instead flooded lists (0.6 -> 0.203)
+CONTENT_MAP_K = 10             # a title EASE cannot score gets the CF score of its k nearest (TF-IDF)
+CONTENT_MAP_SHRINK = 0.5       # scorable titles, weighted sim/(Σ sim + shrink): weak resemblance -> ~0
+CONTENT_MAP_WEIGHT = 0.3       # weight of that mapped CF score (rated neighbours count with the viewer's
+                               # own rating): random split 0.3062 at 0.3, 0.2964 at 1.0
 CONTENT_SHRINK = 20.0          # K of α = n/(n+K): the content bonus fades as a title gains n training
                                # ratings (half at n = K); K 5 -> 0.3042, 20 -> 0.3062, 50 -> 0.3063
 POPULARITY_PRIOR_WEIGHT = 0.3  # π₀: popularity prior added with weight π₀·H/(H+L) for a history of

@@ -39,7 +39,7 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["evaluate_topn", "topk_indices", "svd_score_matrix", "catalogue_for", "score_lists", "relevant_sets"]
+__all__ = ["catalogue_for", "evaluate_topn", "relevant_sets", "score_lists", "svd_score_matrix", "topk_indices"]
 
 
 def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:

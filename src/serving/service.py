@@ -103,7 +103,8 @@ def _records(rows: list[dict]) -> list[dict]:
     """
     return [{"id": int(r["id"]), "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
              "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
-             "score": _clean(r.get("score")), "reason": str(r.get("reason") or "")}
+             "score": _clean(r.get("score")), "reason": str(r.get("reason") or ""),
+             "predicted_rating": _clean(r.get("predicted_rating"))}
             for r in rows]
 
 

@@ -2,9 +2,12 @@
 
 For a viewer with collaborative signal (``Step.COLLABORATIVE``)::
 
-    s_i = cf_i + (1 − α_i) · γ · content_i + π(L) · pop_i
+    s_i = cf_i + (1 − α_i) · γ_i · content_i + π(L) · pop_i
     α_i = n_i / (n_i + K)   (n_i training ratings of title i; 0 when EASE cannot score it)
     π(L) = π₀ · H / (H + L) (L ratings in the viewer's history)
+    γ_i = γ for titles EASE scores; a title it cannot score (new) adds γ_new · raw content
+          instead: the unscaled mean cosine, high only when the viewer's liked titles really
+          resemble it (a diffuse long history does not push every new title up)
 
 ``cf_i`` is the collaborative scorer's cf / max(cf) + β · genre taste (the cf part is 0
 for titles EASE cannot score, so a title nobody rated yet is scored by genre taste and
@@ -52,13 +55,15 @@ def scale_rows(x: np.ndarray, seen) -> np.ndarray:
 
 
 def blend_scores(cf: np.ndarray | None, content: np.ndarray | None, pop: np.ndarray, alpha: np.ndarray,
-                 prior: np.ndarray, has_cf: np.ndarray, has_liked: np.ndarray, gamma: float
+                 prior: np.ndarray, has_cf: np.ndarray, has_liked: np.ndarray, gamma: np.ndarray,
+                 raw_content: np.ndarray | None = None, gamma_raw: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Viewers × titles blended scores and each viewer's step.
 
     In: CF scores (None without a ranker), content scores scaled per
     row (None without a content index), popularity in [0, 1], α per title, π(L) per viewer,
-    whether each viewer has CF signal / liked titles, γ. Out: (scores, steps as an object
+    whether each viewer has CF signal / liked titles, γ per title (on scaled content),
+    optionally unscaled content with its own weight per title (γ_new on titles EASE cannot score). Out: (scores, steps as an object
     array of :class:`Step`); NaN = not a candidate of this step.
     """
     n_viewers, n_titles = len(prior), len(pop)
@@ -69,7 +74,9 @@ def blend_scores(cf: np.ndarray | None, content: np.ndarray | None, pop: np.ndar
     out = np.full((n_viewers, n_titles), np.nan)
     if has_cf.any():
         cfr = np.nan_to_num(cf[has_cf], nan=0.0)
-        out[has_cf] = cfr + (1.0 - alpha[None, :]) * gamma * c[has_cf] + pr[has_cf]
+        out[has_cf] = cfr + (1.0 - alpha[None, :]) * np.asarray(gamma)[None, :] * c[has_cf] + pr[has_cf]
+        if raw_content is not None and gamma_raw is not None:
+            out[has_cf] += np.asarray(gamma_raw)[None, :] * raw_content[has_cf]
     fb = ~has_cf & has_liked
     if fb.any():   # fallback step 2: content neighbours only (titles sharing a term)
         out[fb] = np.where(c[fb] > 0, c[fb] + pr[fb], np.nan)

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from src.config import (
+    CONTENT_MAP_K,
+    CONTENT_MAP_SHRINK,
+    CONTENT_MAP_WEIGHT,
+    CONTENT_NEW_WEIGHT,
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
     GENRE_AFFINITY_WEIGHT,
@@ -44,6 +48,10 @@ class BlendParams:
 
     beta: float = GENRE_AFFINITY_WEIGHT
     gamma: float = CONTENT_WEIGHT
+    gamma_new: float = CONTENT_NEW_WEIGHT
+    map_k: int = CONTENT_MAP_K
+    map_shrink: float = CONTENT_MAP_SHRINK
+    map_weight: float = CONTENT_MAP_WEIGHT
     shrink: float = CONTENT_SHRINK
     prior_weight: float = POPULARITY_PRIOR_WEIGHT
     prior_half: float = POPULARITY_PRIOR_HALF
@@ -63,12 +71,16 @@ class RecPipeline:
         self.params = params or BlendParams()
         self.chart_order = chart_order
         self.chart_score = chart_score
-        self.collab = (CollaborativeScorer(ranker, rk_to_cat, selector.genre_mat, self.params.beta)
+        self.collab = (CollaborativeScorer(ranker, rk_to_cat, selector.genre_mat, self.params.beta,
+                                           content_matrix, self.params.map_k, self.params.map_shrink,
+                                           self.params.map_weight)
                        if ranker is not None else None)
         self.content = ContentScorer(content_matrix) if content_matrix is not None else None
         self.pop = popularity_scores(counts)
         scorable = self.collab.scorable if self.collab is not None else np.zeros(len(self.ids), dtype=bool)
         self.alpha = title_alpha(counts, scorable, self.params.shrink)
+        self.gamma = np.where(scorable, self.params.gamma, 0.0)
+        self.gamma_raw = np.where(scorable, 0.0, self.params.gamma_new)
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
         """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
@@ -76,9 +88,11 @@ class RecPipeline:
         cf = self.collab.score(h) if self.collab is not None else None
         has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
         has_liked = np.diff(h.liked.indptr) > 0
-        content = scale_rows(self.content.score(h), h.seen) if self.content is not None else None
+        raw = self.content.score(h) if self.content is not None else None
+        content = scale_rows(raw, h.seen) if raw is not None else None
         prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
-        return blend_scores(cf, content, self.pop, self.alpha, prior, has_cf, has_liked, p.gamma)
+        return blend_scores(cf, content, self.pop, self.alpha, prior, has_cf, has_liked, self.gamma,
+                            raw, self.gamma_raw)
 
     def rank(self, h: Histories, scores: np.ndarray, steps: np.ndarray, mask: np.ndarray, n: int,
              exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

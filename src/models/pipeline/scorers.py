@@ -22,15 +22,54 @@ import scipy.sparse as sp
 from src.config import RATING_SCALE
 from src.models.pipeline.histories import Histories
 
-__all__ = ["CollaborativeScorer", "ContentScorer", "SvdStars", "popularity_scores"]
+__all__ = ["CollaborativeScorer", "ContentScorer", "SvdStars", "content_map", "popularity_scores"]
+
+_MAP_CHUNK = 2048   # target titles per block when building the content map (bounded memory)
+
+
+def content_map(matrix: sp.csr_matrix, sources: np.ndarray, k: int, shrink: float) -> sp.csr_matrix:
+    """Titles × titles map from the titles EASE scores to the ones it cannot (content-kNN).
+
+    Row i (a title EASE cannot score) holds its ``k`` most TF-IDF-similar scorable titles j
+    with weight sim_ij / (Σ sim + shrink): multiplying a viewer's CF scores by it estimates
+    the CF score of a new title from the titles it resembles, on the CF scale, shrunk towards
+    0 when the resemblance is weak. Rows of scorable titles are empty.
+    In: L2-normalised TF-IDF rows (catalogue order), bool mask of scorable titles, k, shrink.
+    """
+    n = matrix.shape[0]
+    src = np.flatnonzero(sources)
+    targets = np.flatnonzero(~sources)
+    rows, cols, vals = [], [], []
+    if len(src) and len(targets) and k > 0:
+        kk = min(k, len(src))
+        src_t = matrix[src].T.tocsr()
+        for lo in range(0, len(targets), _MAP_CHUNK):
+            t = targets[lo:lo + _MAP_CHUNK]
+            sims = (matrix[t] @ src_t).toarray()
+            top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+            w = np.take_along_axis(sims, top, axis=1)
+            w = np.where(w > 0, w, 0.0)
+            w = w / (w.sum(axis=1, keepdims=True) + shrink)
+            rows.append(np.repeat(t, kk))
+            cols.append(src[top].ravel())
+            vals.append(w.ravel())
+    if not rows:
+        return sp.csr_matrix((n, n))
+    m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    m.eliminate_zeros()
+    m.sort_indices()
+    return m
 
 
 class CollaborativeScorer:
     """EASE scores with the genre-taste blend, laid out over catalogue positions."""
 
-    def __init__(self, ranker, rk_to_cat: np.ndarray, genre_mat: np.ndarray, beta: float) -> None:
+    def __init__(self, ranker, rk_to_cat: np.ndarray, genre_mat: np.ndarray, beta: float,
+                 content_matrix: sp.csr_matrix | None = None, map_k: int = 0, map_shrink: float = 0.0,
+                 map_weight: float = 1.0) -> None:
         """In: a fitted EASE ranker, its column -> catalogue position map (-1: no row), the
-        catalogue's titles × genres bool matrix, β of the genre blend."""
+        catalogue's titles × genres bool matrix, β of the genre blend, and optionally the
+        TF-IDF rows with the content-kNN size/shrink that map CF onto unscorable titles."""
         self.ranker = ranker
         self.rk_to_cat = np.asarray(rk_to_cat, dtype="int64")
         self.rk_ok = self.rk_to_cat >= 0
@@ -40,6 +79,9 @@ class CollaborativeScorer:
         self.cat_to_rk = np.full(self.n_cat, -1, dtype="int64")
         self.cat_to_rk[self.rk_to_cat[self.rk_ok]] = np.flatnonzero(self.rk_ok)
         self.scorable = self.cat_to_rk >= 0
+        self.map_weight = float(map_weight)
+        self.map = (content_map(content_matrix, self.scorable, map_k, map_shrink)
+                    if content_matrix is not None and map_k > 0 else None)
         self._genre_f = genre_mat.astype("float64")
         # Titles share few distinct genre sets: the affinity max over a title's genres is
         # computed once per set and gathered (exact: a max involves no rounding).
@@ -59,7 +101,8 @@ class CollaborativeScorer:
         return per_combo[:, self._combo_of]
 
     def score(self, h: Histories) -> np.ndarray:
-        """Viewers × titles float64: cf / max(cf) + β · affinity (cf = 0 where EASE cannot score)."""
+        """Viewers × titles float64: cf / max(cf) + β · affinity; a title EASE cannot score gets
+        its content neighbours' cf through the content map (0 without one)."""
         cf = np.asarray(h.rk_w @ self.ranker.weights, dtype="float64")
         top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
         scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
@@ -72,6 +115,19 @@ class CollaborativeScorer:
         out = self.beta * aff if aff is not None else np.zeros((len(h), self.n_cat))
         cols = self.rk_to_cat[self.rk_ok]
         out[:, cols] += cf[:, self.rk_ok]
+        if self.map is not None:
+            # A title EASE cannot score gets the CF scores of the titles it resembles
+            # (sparse × dense, row by row: a viewer's result does not depend on the batch).
+            # Preference of each scorable title: the viewer's own rating where they rated it
+            # (weight / their top weight, so 5★ -> 1: a rated title's CF score is inflated by
+            # the history itself), else its CF score.
+            known = np.zeros((len(h), self.n_cat))
+            known[:, cols] = cf[:, self.rk_ok]
+            seen = h.seen.toarray()
+            known[seen] = 0.0
+            top_w = h.cat_w.max(axis=1).toarray().ravel()
+            known += (h.cat_w.multiply(1.0 / np.maximum(top_w, 1e-12)[:, None])).toarray()
+            out += self.map_weight * np.asarray(self.map @ known.T).T
         return out
 
     def contributions(self, rk_cols: np.ndarray, weights: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
