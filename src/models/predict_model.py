@@ -97,9 +97,10 @@ class Recommender:
     """
 
     def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None,
-                 params: BlendParams | None = None) -> None:
+                 params: BlendParams | None = None, content=None) -> None:
         """In: the features frame (column or index ``id``), an optional model bundle, its
-        version, optional blend parameters (default ``src.config``)."""
+        version, optional blend parameters (default ``src.config``), optionally a ready
+        :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)."""
         cat = catalogue
         if ID_COL in cat.columns:
             cat = cat.set_index(ID_COL, drop=False)
@@ -137,7 +138,10 @@ class Recommender:
         self._votes = votes.astype("float64").fillna(0.0).to_numpy()
         # Stable chart order: score_final, then vote_count, then id (deterministic ties).
         self._cold_order = np.lexsort((self._ids, -self._votes, -self._score_final))
-        self._build_content()
+        if content is not None and np.array_equal(content.item_ids, self._ids):
+            self.content = content
+        else:
+            self._build_content()
         self._build_model_side(params)
         log.info("recommender ready: %d titles, %d genres, model %s (ranker=%s, svd=%s, %d known users)",
                  len(cat), len(self.genres), self.model_version,
@@ -171,12 +175,13 @@ class Recommender:
 
     @classmethod
     def from_models(cls, catalogue: pd.DataFrame, train_ratings: pd.DataFrame, ranker=None, svd=None,
-                    params: BlendParams | None = None, version: str = "evaluation") -> "Recommender":
+                    params: BlendParams | None = None, version: str = "evaluation",
+                    content=None) -> "Recommender":
         """A recommender from fitted models without a bundle file (evaluation splits, notebooks)."""
         from types import SimpleNamespace
 
         models = SimpleNamespace(svd=svd, ranker=ranker, train_ratings=train_ratings, version=version)
-        return cls(catalogue, bundle=models, model_version=version, params=params)
+        return cls(catalogue, bundle=models, model_version=version, params=params, content=content)
 
     @staticmethod
     def _build_row_values(cat: pd.DataFrame) -> tuple[list, ...]:
@@ -466,18 +471,23 @@ class Recommender:
 
     # ------------------------------------------------------------------ the chain, many viewers
     def recommend_batch(self, user_ids: Iterable[int], n: int = 10, genres: list[str] | None = None,
-                        media_type: str | None = None, platforms: list[str] | None = None) -> dict[int, list[int]]:
+                        media_type: str | None = None, platforms: list[str] | None = None,
+                        candidates: Iterable[int] | None = None) -> dict[int, list[int]]:
         """Top-n ids of many users at once (what ``invoke evaluate`` measures), seen titles hidden.
 
         The same chain and scores as :meth:`recommend` (known users' precomputed rows, or the
-        same chunked computation); unknown users get the cold-start list. Out: {user: [ids]}.
+        same chunked computation); unknown users get the cold-start list. ``candidates``
+        restricts the titles further (evaluation protocols: titles known before a time cut,
+        or only the new titles). Out: {user: [ids]}.
         """
         n = self._check_n(n)
         genres = self._genre_names(genres)
         mask = self._mask(genres, media_type, platforms)
+        if candidates is not None:
+            mask = mask & np.isin(self._ids, np.asarray(list(candidates), dtype="int64"))
         users = np.asarray(list(user_ids), dtype="int64")
         rows = np.array([self._user_row(u) for u in users.tolist()], dtype="int64")
-        cold = self._cold_core(genres, n, media_type, platforms)[0]
+        cold = self._cold_order[mask[self._cold_order]][:n]
         out = {int(u): self._ids[cold].tolist() for u in users[rows < 0].tolist()}
         known = np.flatnonzero(rows >= 0)
         for lo in range(0, len(known), _BATCH_ROWS):
@@ -519,6 +529,10 @@ class Recommender:
         top = self._cold_order[mask[self._cold_order]][:n]
         return (top, self._score_final[top].tolist(),
                 [chart_reason(self.pipeline, int(p), names) for p in top], [None] * len(top))
+
+    def cold_order_ids(self) -> np.ndarray:
+        """Every catalogue id in chart order (score_final, vote_count, id): the cold-start list."""
+        return self._ids[self._cold_order]
 
     def cold_start(self, genres: list[str] | None = None, n: int = 10, media_type: str | None = None,
                    platforms: list[str] | None = None) -> pd.DataFrame:

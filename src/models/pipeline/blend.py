@@ -27,7 +27,7 @@ import numpy as np
 __all__ = ["Step", "blend_scores", "prior_weight", "scale_rows", "title_alpha"]
 
 
-class Step(str, enum.Enum):
+class Step(enum.Enum):
     """The fallback chain, in order; the value names the step in reasons and logs."""
 
     COLLABORATIVE = "collaborative"

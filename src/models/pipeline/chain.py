@@ -16,6 +16,7 @@ from src.config import (
     CONTENT_MAP_K,
     CONTENT_MAP_SHRINK,
     CONTENT_MAP_WEIGHT,
+    CHART_NEW_WEIGHT,
     CONTENT_NEW_WEIGHT,
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
@@ -52,6 +53,7 @@ class BlendParams:
     map_k: int = CONTENT_MAP_K
     map_shrink: float = CONTENT_MAP_SHRINK
     map_weight: float = CONTENT_MAP_WEIGHT
+    chart_new: float = CHART_NEW_WEIGHT
     shrink: float = CONTENT_SHRINK
     prior_weight: float = POPULARITY_PRIOR_WEIGHT
     prior_half: float = POPULARITY_PRIOR_HALF
@@ -81,6 +83,9 @@ class RecPipeline:
         self.alpha = title_alpha(counts, scorable, self.params.shrink)
         self.gamma = np.where(scorable, self.params.gamma, 0.0)
         self.gamma_raw = np.where(scorable, 0.0, self.params.gamma_new)
+        # A title EASE cannot score has no rating count to be popular by: its catalogue chart
+        # score (score_final, from TMDB votes) stands in, for every viewer alike.
+        self.new_prior = np.where(scorable, 0.0, self.params.chart_new * np.clip(chart_score, 0.0, 1.0))
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
         """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
@@ -91,8 +96,12 @@ class RecPipeline:
         raw = self.content.score(h) if self.content is not None else None
         content = scale_rows(raw, h.seen) if raw is not None else None
         prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
-        return blend_scores(cf, content, self.pop, self.alpha, prior, has_cf, has_liked, self.gamma,
-                            raw, self.gamma_raw)
+        scores, steps = blend_scores(cf, content, self.pop, self.alpha, prior, has_cf, has_liked,
+                                     self.gamma, raw, self.gamma_raw)
+        if self.params.chart_new:
+            cf_rows = steps == Step.COLLABORATIVE
+            scores[cf_rows] += self.new_prior[None, :]
+        return scores, steps
 
     def rank(self, h: Histories, scores: np.ndarray, steps: np.ndarray, mask: np.ndarray, n: int,
              exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
