@@ -104,13 +104,18 @@ def train(c, ratings=None, links=None):
     "svdpp": "also run SVD++ (slow)",
 })
 def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
-    """5-fold CV RMSE/MAE and top-N ranking metrics against baselines."""
+    """5-fold CV RMSE/MAE, top-N metrics and the random/cold/temporal/new-title protocols vs baselines."""
     _log()
     from src.evaluation.evaluate import main
     from src.visualization.model_plots import plot_model_comparison
 
+    from invoke.exceptions import Exit
+
     paths = _paths()
-    metrics = main(ratings=ratings, links=links, out=out, svdpp=svdpp, paths=paths)
+    try:
+        metrics = main(ratings=ratings, links=links, out=out, svdpp=svdpp, paths=paths)
+    except (ValueError, FileNotFoundError) as exc:   # bad input (e.g. MovieLens ids, no links): one line
+        raise Exit(f"invoke evaluate: {exc}", code=2) from None
     plot_model_comparison(metrics, paths.figures)
 
 

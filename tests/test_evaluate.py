@@ -112,6 +112,18 @@ def test_evaluate_main_end_to_end_writes_json_markdown_and_figures(workspace, re
     assert len(m["dataset"]["sha256"]) == 64
     for model in ("popularity", "svd_predicted", "ease", "served"):
         assert 0.0 <= m["topn"][model]["ndcg@10"] <= 1.0
+    # Every protocol, served vs its baselines, each metric a mean over runs with its spread.
+    proto = on_disk["protocols"]
+    for name, models in (("random", {"served", "ease", "popularity"}), ("cold_users", {"served", "ease", "popularity"}),
+                         ("temporal", {"served", "ease", "popularity"}),
+                         ("new_title", {"served", "popularity", "chart", "random"})):
+        assert set(proto[name]) == models
+        for v in proto[name].values():
+            assert {"ndcg@10", "recall@10", "map@10", "coverage", "mean_popularity_rank",
+                    "series_share", "ndcg@10_std"} <= set(v)
+    assert proto["random"]["served"]["runs"] == 3 and proto["temporal"]["served"]["runs"] == 1
+    assert proto["tuned"]["ease_lambda"] in (200.0, 400.0)
+    assert "## Protocol: new_title" in (workspace.reports / "metrics.md").read_text()
     assert set(m["targets"]) >= {"best_rmse", "svd_tuned_beats_baseline", "served_beats_popularity"}
     assert m["targets"]["best_rmse"]["value"] == min(r["rmse"] for r in m["rating"].values())
 

@@ -40,6 +40,7 @@ from src.evaluation.rating_cv import (
     cross_validate_ratings,
     rating_algorithms,
 )
+from src.evaluation.protocols import run_protocols
 from src.evaluation.topn_eval import evaluate_topn
 from src.models.predict_model import check_id_space
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
@@ -104,6 +105,55 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K) -> dict:
     return out
 
 
+def protocol_targets(proto: dict, k: int = TOPN_K) -> dict:
+    """The issue's protocol targets as verdicts: served vs the best baseline of the same run.
+
+    random: served >= best of the other models; temporal: >= 1.1 × best; new_title: >= 2 ×
+    popularity-among-new-titles; cold_users: >= 1.2 × popularity; coverage >= 0.10.
+    """
+    key = f"ndcg@{k}"
+    out: dict = {}
+    checks = (("random", None, 1.0), ("temporal", None, 1.1), ("new_title", "popularity", 2.0),
+              ("cold_users", "popularity", 1.2))
+    for name, against, factor in checks:
+        block = proto.get(name) or {}
+        if "served" not in block:
+            continue
+        others = {m: v[key] for m, v in block.items() if m != "served" and (against is None or m == against)}
+        if not others:
+            continue
+        best = max(others, key=others.get)
+        value, base = block["served"][key], others[best]
+        out[f"{name}_served_vs_{best}"] = {"target": f"{key} >= {factor:g} x {best}", "value": value,
+                                            "baseline": base, "met": value >= factor * base,
+                                            "ratio": round(value / base, 3) if base else None}
+    if "served" in (proto.get("random") or {}):
+        cov = proto["random"]["served"]["coverage"]
+        out["random_served_coverage"] = {"target": ">= 0.10", "value": cov, "met": cov >= 0.10}
+    return out
+
+
+def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
+    """Markdown tables of the protocols block (mean ± std over runs)."""
+    lines: list[str] = []
+    cols = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", "coverage", "mean_popularity_rank", "series_share"]
+    for name in ("random", "cold_users", "temporal", "new_title"):
+        block = proto.get(name)
+        if not block:
+            continue
+        lines += [f"## Protocol: {name}", "", "| model | " + " | ".join(cols) + " | users | runs |",
+                  "|---|" + "---:|" * (len(cols) + 2)]
+        for model, m in block.items():
+            cells = " | ".join(f"{m[c]:.4f} ± {m.get(c + '_std', 0.0):.4f}" for c in cols)
+            lines.append(f"| {model} | {cells} | {m['users']:.0f} | {m['runs']} |")
+        lines.append("")
+    tuned = proto.get("tuned")
+    if tuned:
+        lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}, popularity-prior "
+                  f"weight = {tuned['prior_weight']:g}.", ""]
+    return lines
+
+
 def _fmt(v) -> str:
     """Format a metric value for a table: floats to 4 decimals, None as empty."""
     if v is None:
@@ -144,6 +194,7 @@ def metrics_markdown(metrics: dict) -> str:
             vals = " | ".join(f"{m[c]:.4f}" for c in cols)
             lines.append(f"| {name} | {vals} | {m.get('users', '')} |")
         lines.append("")
+    lines += protocol_markdown(metrics.get("protocols") or {})
     targets = metrics.get("targets", {})
     if targets:
         lines += ["## Targets", "", "| check | target | value | baseline | verdict |",
@@ -156,14 +207,16 @@ def metrics_markdown(metrics: dict) -> str:
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
          svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
-         n_splits: int = CV_FOLDS, topn: bool = True) -> dict:
+         n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True) -> dict:
     """Run the rating CV and the top-N protocol; write metrics JSON and Markdown.
 
     In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
     processed ratings + viewer feedback), ``out`` JSON path (default ``paths.metrics``),
     ``svdpp`` to add SVD++; for quick runs ``models`` restricts the rating models,
-    ``n_splits`` the folds, ``topn`` switches that part off. Out: the metrics
-    dict ``{"dataset", "protocol", "rating", "topn", "targets", "created_at", "files"}``.
+    ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off. Out: the
+    metrics dict ``{"dataset", "protocol", "rating", "topn", "protocols", "targets",
+    "created_at", "files"}``; ``protocols`` is :func:`src.evaluation.protocols.run_protocols`
+    (``protocols.<random|cold_users|temporal|new_title>.<model>.<metric>``).
     """
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
@@ -178,6 +231,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     with timed(log, "top-N evaluation") as t_topn:
         topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, catalogue=catalogue)
                     if topn else {})
+    with timed(log, "evaluation protocols") as t_proto:
+        proto = run_protocols(df, catalogue, k=TOPN_K) if protocols else {}
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
@@ -192,10 +247,12 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
                        "seconds": round(t_cv["seconds"], 2)},
             "topn": {"k": TOPN_K, "test_fraction": TOPN_TEST_FRACTION, "seed": SEED,
                      "relevant_threshold": RELEVANT_THRESHOLD, "seconds": round(t_topn["seconds"], 2)},
+            "protocols": {"seconds": round(t_proto["seconds"], 2)},
         },
         "rating": rating,
         "topn": topn_res,
-        "targets": compute_targets(rating, topn_res),
+        "protocols": proto,
+        "targets": {**compute_targets(rating, topn_res), **protocol_targets(proto)},
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     md_path = paths.reports / "metrics.md"
