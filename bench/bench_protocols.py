@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder
 
-from bench.recorder import record_benchmark  # noqa: E402
-from src.config import SHARED_DATA_DIR, Paths  # noqa: E402
-from src.utils.logging import get_logger, setup_logging, timed  # noqa: E402
+from bench.recorder import record_benchmark
+from src.config import SHARED_DATA_DIR, Paths
+from src.utils.logging import get_logger, setup_logging, timed
 
 log = get_logger("bench.protocols")
 SECTION = "Recommendation protocols (ratings_small)"

@@ -33,6 +33,7 @@ from src.config import (
     USER_COL,
     Paths,
 )
+from src.evaluation.protocols import run_protocols
 from src.evaluation.rating_cv import (
     BASELINE,
     SVD_DEFAULT,
@@ -40,7 +41,6 @@ from src.evaluation.rating_cv import (
     cross_validate_ratings,
     rating_algorithms,
 )
-from src.evaluation.protocols import run_protocols
 from src.evaluation.topn_eval import evaluate_topn
 from src.models.predict_model import check_id_space
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256

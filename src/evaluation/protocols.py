@@ -57,7 +57,7 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["run_protocols", "list_metrics", "tune_on_validation", "aggregate"]
+__all__ = ["aggregate", "list_metrics", "run_protocols", "tune_on_validation"]
 
 _METRICS = ("ndcg", "recall", "map")
 

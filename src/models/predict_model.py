@@ -51,7 +51,7 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["Recommender", "main", "OUTPUT_COLUMNS", "IdSpaceError"]
+__all__ = ["OUTPUT_COLUMNS", "IdSpaceError", "Recommender", "main"]
 
 OUTPUT_COLUMNS = ["id", "title", "year", "genres", "media_type", "score", "reason", "predicted_rating"]
 _BATCH_ROWS = 256          # viewers per chunk when scoring many at once (bounded memory)
@@ -79,7 +79,7 @@ class _Viewer:
     row), ranker columns (-1: unknown) and the known user's row when the history is exactly
     their training ratings (its precomputed scores may be used), else -1."""
 
-    __slots__ = ("ids", "ratings", "cat", "rk", "row")
+    __slots__ = ("cat", "ids", "ratings", "rk", "row")
 
     def __init__(self, ids, ratings, cat, rk, row: int = -1) -> None:
         self.ids, self.ratings, self.cat, self.rk, self.row = ids, ratings, cat, rk, row
@@ -150,7 +150,7 @@ class Recommender:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, paths: Paths = PATHS) -> "Recommender":
+    def load(cls, paths: Paths = PATHS) -> Recommender:
         """Read ``paths.features`` and (when present) the verified bundle ``paths.model_bundle``.
 
         Without a bundle the recommender serves the catalogue only (cold start and content
@@ -176,7 +176,7 @@ class Recommender:
     @classmethod
     def from_models(cls, catalogue: pd.DataFrame, train_ratings: pd.DataFrame, ranker=None, svd=None,
                     params: BlendParams | None = None, version: str = "evaluation",
-                    content=None) -> "Recommender":
+                    content=None) -> Recommender:
         """A recommender from fitted models without a bundle file (evaluation splits, notebooks)."""
         from types import SimpleNamespace
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from src.config import (
+    CHART_NEW_WEIGHT,
     CONTENT_MAP_K,
     CONTENT_MAP_SHRINK,
     CONTENT_MAP_WEIGHT,
-    CHART_NEW_WEIGHT,
     CONTENT_NEW_WEIGHT,
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
