@@ -80,6 +80,11 @@ def test_first_rating_of_a_new_title_gives_content_neighbours(real):
     title = cat.loc[new_id, "title"]
     assert df["reason"].str.startswith(f"similar to {title}, which you rated 4.5★").sum() >= 5
     assert df["reason"].map(lambda r: r.startswith("similar to") or r.endswith("in your genres")).all()
+    # Lukewarm 3★ ratings of known titles: CF signal but nothing liked (no content neighbour).
+    known = [int(i) for i in real.popular_titles(n=3)["id"]]
+    warm = real.recommend_for_ratings({i: 3.0 for i in known}, n=10)
+    assert len(warm) == 10 and (warm["score"] > 0).all()
+    assert warm["reason"].str.startswith("because you rated").any()
     # One low rating: nothing liked, so the chart within the viewer's genres (never zeros).
     low = real.recommend_for_ratings({new_id: 1.5}, n=10)
     assert len(low) == 10 and (low["score"] > 0).all() and low["id"].is_unique

@@ -54,13 +54,13 @@ def explain(pipe: RecPipeline, titles: list[str], counts: np.ndarray, step: Step
     w = history_weights(hist_ratings, offset)
     named = hist_cat >= 0
     cf_best = np.full(n, -1, dtype="int64")
-    if step == Step.COLLABORATIVE and pipe.collab is not None and len(ranked):
-        use = np.flatnonzero(named & (hist_rk >= 0) & (w > 0))
+    use = np.flatnonzero(named & (hist_rk >= 0) & (w > 0)) if hist_rk is not None else np.empty(0, dtype="int64")
+    if step == Step.COLLABORATIVE and pipe.collab is not None and len(ranked) and len(use):
         best, _ = pipe.collab.contributions(hist_rk[use], w[use].astype("float32"), pos[ranked])
         cf_best[ranked] = np.where(best >= 0, use[np.maximum(best, 0)], -1)
     ct_best = np.full(n, -1, dtype="int64")
-    if pipe.content is not None and len(ranked):
-        liked = np.flatnonzero(named & (hist_ratings >= CONTENT_LIKED_THRESHOLD))
+    liked = np.flatnonzero(named & (hist_ratings >= CONTENT_LIKED_THRESHOLD))
+    if pipe.content is not None and len(ranked) and len(liked):
         best, _ = pipe.content.neighbours(hist_cat[liked], w[liked], pos[ranked])
         ct_best[ranked] = np.where(best >= 0, liked[np.maximum(best, 0)], -1)
     for k in ranked.tolist():
