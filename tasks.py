@@ -187,7 +187,7 @@ def bench(c, full=False):
     """Run the benchmarks in bench/ and record ratios in reports/benchmarks.md."""
     flag = " --full" if full else ""
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
-                   "bench_models.py"):
+                   "bench_models.py", "bench_protocols.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
 
 

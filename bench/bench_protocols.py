@@ -7,7 +7,7 @@ seeds, temporal cut, new-title — and records served vs popularity / EASE / cha
 protocol, the validation-tuned parameters and the target verdicts in ``reports/benchmarks.md``
 (section "Recommendation protocols (ratings_small)"). About 1-2 minutes on 2 cores.
 
-Usage: ``python bench/bench_protocols.py [--keep DIR]``.
+Usage: ``python bench/bench_protocols.py [--keep DIR]`` (``invoke bench`` runs it).
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", help="keep the workspace in this folder (default: a temp folder)")
+    ap.add_argument("--full", action="store_true",
+                    help="accepted for `invoke bench --full`; the protocols always run on ratings_small")
     args = ap.parse_args()
     setup_logging()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="streamrec-protocols-"))
