@@ -43,11 +43,6 @@ class Histories:
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def rows(self, lo: int, hi: int) -> Histories:
-        """Viewers ``lo:hi`` as their own Histories (batch chunks)."""
-        return Histories(self.rk_w[lo:hi], self.cat_w[lo:hi], self.liked[lo:hi], self.seen[lo:hi],
-                         self.lengths[lo:hi])
-
 
 def _csr(rows, cols, vals, shape, dtype) -> sp.csr_matrix:
     """Canonical CSR (sorted indices, zeros removed) so row arithmetic has one fixed order."""
