@@ -122,13 +122,13 @@ CHART_NEW_WEIGHT = 0.3         # a title EASE cannot score adds this × its char
                                # random 0.2505 -> 0.2328, 1.0 -> random 0.076
 CONTENT_SHRINK = 20.0          # K of α = n/(n+K): the content bonus fades as a title gains n training
                                # ratings (half at n = K); K 5 -> 0.3042, 20 -> 0.3062, 50 -> 0.3063
-POPULARITY_PRIOR_WEIGHT = 1.0  # π₀: popularity prior added with weight π₀·H/(H+L) for a history of
-POPULARITY_PRIOR_HALF = 5.0    # L ratings (H = half-life): 1–5 ratings lean on the chart, 100+ barely.
-                               # ratings_small seed 0 (cold users / all users NDCG@10; popularity 0.104 on
-                               # cold users): π₀ 0 -> 0.0905 / 0.2505, 1 -> 0.0970 / 0.2511, 3 -> 0.1078 /
-                               # 0.2532, 10 -> 0.1165 / 0.2443. Validation (`invoke evaluate`) prefers 3; 1
-                               # is served because at 3 a 5-rating viewer's top-50 is all chart and a new
-                               # title matching their five 5★ no longer enters it (tests/test_chain.py)
+POPULARITY_PRIOR_WEIGHT = 3.0  # π₀: popularity prior π₀·H/(H+L) × pop for a history of L ratings (H = half-
+POPULARITY_PRIOR_HALF = 1.0    # life), pop = n/max n × (0.5 + 0.5 × the viewer's genre taste): 1 rating
+                               # -> 1.5, 5 -> 0.5, 12 -> 0.23. ratings_small seed 0, cold users / all users
+                               # NDCG@10 (popularity 0.104 on cold users): no prior 0.0905 / 0.2505; log pop
+                               # π₀ 1 H 5 0.0970 / 0.2511; this 0.1122 / 0.2542. Larger priors push a genre
+                               # lover's or a 5-rating viewer's own picks out (tests/test_recommend.py,
+                               # tests/test_chain.py); `invoke evaluate` re-tunes π₀ on validation
 RECOMMEND_PRECOMPUTE_MB = 256  # known users' blended chain scores kept in memory at load (users x titles
                               # float64); over this the same chunked computation runs per request
 

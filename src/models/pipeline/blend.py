@@ -66,11 +66,11 @@ def blend_scores(cf: np.ndarray | None, content: np.ndarray | None, pop: np.ndar
     optionally unscaled content with its own weight per title (γ_new on titles EASE cannot score). Out: (scores, steps as an object
     array of :class:`Step`); NaN = not a candidate of this step.
     """
-    n_viewers, n_titles = len(prior), len(pop)
+    n_viewers, n_titles = len(prior), pop.shape[-1]
     has_cf = np.asarray(has_cf, dtype=bool) & (cf is not None)
     has_liked = np.asarray(has_liked, dtype=bool) & (content is not None)
     c = content if content is not None else np.zeros((n_viewers, n_titles))
-    pr = prior[:, None] * pop[None, :]
+    pr = prior[:, None] * (pop if pop.ndim == 2 else pop[None, :])
     out = np.full((n_viewers, n_titles), np.nan)
     if has_cf.any():
         cfr = np.nan_to_num(cf[has_cf], nan=0.0)

@@ -96,7 +96,12 @@ class RecPipeline:
         raw = self.content.score(h) if self.content is not None else None
         content = scale_rows(raw, h.seen) if raw is not None else None
         prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
-        scores, steps = blend_scores(cf, content, self.pop, self.alpha, prior, has_cf, has_liked,
+        pop = self.pop
+        if self.collab is not None and p.prior_weight and self.collab.beta:
+            # The chart within the viewer's genres: a title's popularity counts half, plus half
+            # times the viewer's taste for its genres (a horror lover's prior favours horror hits).
+            pop = self.pop[None, :] * (0.5 + 0.5 * self.collab.affinity(h))
+        scores, steps = blend_scores(cf, content, pop, self.alpha, prior, has_cf, has_liked,
                                      self.gamma, raw, self.gamma_raw)
         if self.params.chart_new:
             cf_rows = steps == Step.COLLABORATIVE
