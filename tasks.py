@@ -185,15 +185,19 @@ def train(c, ratings=None, links=None, server_url=None):
     "svdpp": "also run SVD++ (slow)",
 })
 def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
-    """5-fold CV RMSE/MAE and top-N ranking metrics against baselines."""
+    """5-fold CV RMSE/MAE, top-N metrics and the random/cold/temporal/new-title protocols vs baselines."""
     _input_files("evaluate", ratings=ratings, links=links)
     _log()
+
     from src.evaluation.evaluate import main
     from src.visualization.model_plots import plot_model_comparison
 
     paths = _paths()
-    metrics = _guarded("evaluate", main, ratings=ratings, links=links, out=out, svdpp=svdpp,
-                       paths=paths)
+    try:
+        metrics = _guarded("evaluate", main, ratings=ratings, links=links, out=out, svdpp=svdpp,
+                           paths=paths)
+    except ValueError as exc:  # bad ratings/links content (e.g. no links for MovieLens ids): one line
+        raise _fail("evaluate", exc) from None
     plot_model_comparison(metrics, paths.figures)
 
 
@@ -276,9 +280,9 @@ def update(c, movies=None, credits=None, keywords=None, inbox=False, retrain=Fal
         raise _fail("update", ValueError("--credits/--keywords go with --movies"))
     _input_files("update", movies=movies, credits=credits, keywords=keywords)
     _log()
-    from src.pipeline.update import main
-
     from invoke.exceptions import Exit
+
+    from src.pipeline.update import main
 
     out = _guarded("update", main, movies=movies, credits=credits, keywords=keywords,
                    inbox=inbox, retrain=retrain, paths=_paths(), server_url=server_url,
@@ -292,7 +296,7 @@ def bench(c, full=False):
     """Run the benchmarks in bench/ and record ratios in reports/benchmarks.md."""
     flag = " --full" if full else ""
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
-                   "bench_models.py", "bench_bad_inputs.py"):
+                   "bench_models.py", "bench_bad_inputs.py", "bench_protocols.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
     for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
         c.run(f"{sys.executable} bench/{script}", pty=False)

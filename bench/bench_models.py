@@ -3,9 +3,9 @@
 Runs the full evaluation (:func:`src.evaluation.evaluate.main`: 5-fold CV of every rating model on
 the same folds, then the top-N protocol) in a throw-away workspace, and records in
 ``reports/benchmarks.md`` (section "Model accuracy (ratings_small)") the RMSE/MAE table, the
-top-N table (NDCG@10 of production vs popularity vs svd_predicted) and the target verdicts:
-best RMSE <= config.RMSE_TARGET, tuned SVD below BaselineOnly and SVD defaults, production
-above popularity — all against baselines measured in the same run. Takes minutes.
+top-N table (NDCG@10 of served vs ease vs popularity vs svd_predicted) and the target verdicts:
+best RMSE <= config.RMSE_TARGET, tuned SVD below BaselineOnly and SVD defaults, served
+above popularity, the protocols block — all against baselines measured in the same run. Takes minutes.
 
 Usage: ``python bench/bench_models.py [--svdpp] [--keep DIR]``.
 """

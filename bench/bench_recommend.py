@@ -3,8 +3,8 @@
 Builds a 45k-title numpy catalogue (20 genres) and synthetic ratings, fits one Surprise SVD,
 then for random users compares (a) the original way — ``svd.predict(user, movie)`` for every
 title in the genre filter, then sort — with (b) the vectorised SVD scorer,
-:class:`src.models.foldin.CatalogueSvdScorer` (the served Recommender ranks with EASE instead;
-its latency is in ``bench_api.py``): the item factors laid out once per model in one
+:class:`CatalogueSvdScorer` below (bench-only: the served chain ranks with EASE + content and
+uses the SVD for predicted stars; its latency is in ``bench_api.py``): the item factors laid out once per model in one
 contiguous float32 block per genre (titles the SVD knows; unseen titles share μ + b_u), so a
 request is one small mat-vec + argpartition. Asserts both give the same top-10 scores, and
 records the speed ratio and p50/p99 latency in reports/benchmarks.md. BLAS runs on one thread:
@@ -27,13 +27,61 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder, tests.harness
 
 from bench.recorder import record_benchmark  # noqa: E402
-from src.config import SEED  # noqa: E402
-from src.models.foldin import CatalogueSvdScorer, known_user_factors, svd_items  # noqa: E402
+from src.config import RATING_SCALE, SEED  # noqa: E402
+from src.models.foldin import SvdItems, known_user_factors, svd_items  # noqa: E402
 from src.models.train_model import fit_svd  # noqa: E402
 from src.utils.logging import get_logger, setup_logging  # noqa: E402
 
 log = get_logger(__name__)
 N_TITLES, N_GENRES, N_USERS, N_RATINGS = 45_000, 20, 2_000, 200_000
+
+
+
+class CatalogueSvdScorer:
+    """Top-n SVD predicted ratings over a catalogue, per genre, with the item side laid out once.
+
+    At construction (once per model) the SVD item factors/biases are aligned to catalogue
+    order and copied into one contiguous float32 block per genre (plus one for "no filter"),
+    holding only the titles the SVD knows; the titles it never saw share one score,
+    μ + b_u (Surprise's own fallback), so they are kept as a position list, not scored.
+    A request is then one small mat-vec over its genre's block and an argpartition: no
+    mask, gather or full-catalogue pass per request.
+    """
+
+    def __init__(self, items: SvdItems, catalogue_ids: np.ndarray, genres: np.ndarray) -> None:
+        """In: the SVD item side, catalogue ids (n_titles,), genre matrix (n_titles × G bool)."""
+        catalogue_ids = np.asarray(catalogue_ids, dtype="int64")
+        genres = np.asarray(genres, dtype=bool)
+        if genres.shape[0] != len(catalogue_ids):
+            raise ValueError(f"genres has {genres.shape[0]} rows for {len(catalogue_ids)} catalogue ids")
+        order = np.argsort(items.item_ids, kind="stable")
+        at = np.minimum(np.searchsorted(items.item_ids[order], catalogue_ids), len(order) - 1)
+        svd_pos = np.where(items.item_ids[order][at] == catalogue_ids, order[at], -1)
+        known = svd_pos >= 0
+        self.mu = items.mu
+        self._blocks = {}
+        columns = [(None, np.ones(len(catalogue_ids), dtype=bool))] + [(g, genres[:, g]) for g in range(genres.shape[1])]
+        for key, in_genre in columns:
+            rows = np.flatnonzero(in_genre & known)
+            self._blocks[key] = (rows, np.ascontiguousarray(items.qi[svd_pos[rows]], dtype="float32"),
+                                 items.bi[svd_pos[rows]], np.flatnonzero(in_genre & ~known))
+
+    def top_n(self, bu: float, pu: np.ndarray, genre: int | None = None, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The n best titles for factors (b_u, p_u) within ``genre`` (column index, None = all).
+
+        Out: (catalogue positions, predicted ratings clipped to the scale), best first; ties
+        by catalogue position (the order a per-title loop with a stable sort gives).
+        """
+        rows, q, b, unknown = self._blocks[genre]
+        est = np.clip(self.mu + bu + b + q @ np.asarray(pu, dtype="float32"), *RATING_SCALE)
+        k = min(n, len(est))
+        part = np.argpartition(-est, k - 1)[:k] if 0 < k < len(est) else np.arange(k)
+        pos, val = rows[part], est[part]
+        if len(unknown):  # every unseen title scores μ + b_u: the first n of them can compete
+            pos = np.concatenate([pos, unknown[:n]])
+            val = np.concatenate([val, np.full(min(n, len(unknown)), np.clip(self.mu + bu, *RATING_SCALE))])
+        best = np.lexsort((pos, -val))[:n]
+        return pos[best], val[best]
 
 
 def build(seed: int = SEED):

@@ -64,17 +64,17 @@ def test_targets_compare_against_baselines_of_the_same_run():
     rating = {BASELINE: {"rmse": 0.89, "mae": 0.69}, SVD_DEFAULT: {"rmse": 0.895, "mae": 0.69},
               SVD_TUNED: {"rmse": 0.86, "mae": 0.66}}
     topn = {"popularity": {"ndcg@10": 0.10}, "svd_predicted": {"ndcg@10": 0.02},
-            "production": {"ndcg@10": 0.25}}
+            "served": {"ndcg@10": 0.25}}
     t = evaluate.compute_targets(rating, topn)
     assert t["best_rmse"] == {"target": f"<= {RMSE_TARGET}", "model": SVD_TUNED, "value": 0.86,
                               "met": 0.86 <= RMSE_TARGET}
     assert t["served_svd_rmse"]["value"] == 0.86
     assert t["svd_tuned_beats_baseline"]["met"] and t["svd_tuned_beats_default"]["met"]
-    assert t["production_beats_popularity"]["ratio"] == 2.5
+    assert t["served_beats_popularity"]["ratio"] == 2.5
     worse = evaluate.compute_targets({**rating, SVD_TUNED: {"rmse": 0.9, "mae": 0.7}},
-                                     {**topn, "production": {"ndcg@10": 0.05}})
+                                     {**topn, "served": {"ndcg@10": 0.05}})
     assert not worse["svd_tuned_beats_baseline"]["met"]
-    assert not worse["production_beats_popularity"]["met"] and not worse["best_rmse"]["met"]
+    assert not worse["served_beats_popularity"]["met"] and not worse["best_rmse"]["met"]
     # A blend can carry best_rmse while the served SVD alone misses the target.
     blend = evaluate.compute_targets({**rating, SVD_TUNED: {"rmse": 0.87, "mae": 0.7},
                                       "svd_knn_blend": {"rmse": 0.80, "mae": 0.6}}, {})
@@ -111,13 +111,25 @@ def test_evaluate_main_end_to_end_writes_json_markdown_and_figures(workspace, re
     assert m["dataset"]["n_ratings"] == len(real_subsample) - m["dataset"]["load_unmapped"] \
         - m["dataset"]["load_duplicates"]
     assert len(m["dataset"]["sha256"]) == 64
-    for model in ("popularity", "svd_predicted", "production"):
+    for model in ("popularity", "svd_predicted", "ease", "served"):
         assert 0.0 <= m["topn"][model]["ndcg@10"] <= 1.0
-    assert set(m["targets"]) >= {"best_rmse", "svd_tuned_beats_baseline", "production_beats_popularity"}
+    # Every protocol, served vs its baselines, each metric a mean over runs with its spread.
+    proto = on_disk["protocols"]
+    for name, models in (("random", {"served", "ease", "popularity"}), ("cold_users", {"served", "ease", "popularity"}),
+                         ("temporal", {"served", "ease", "popularity"}),
+                         ("new_title", {"served", "popularity", "chart", "random"})):
+        assert set(proto[name]) == models
+        for v in proto[name].values():
+            assert {"ndcg@10", "recall@10", "map@10", "coverage", "mean_popularity_rank",
+                    "series_share", "ndcg@10_std"} <= set(v)
+    assert proto["random"]["served"]["runs"] == 3 and proto["temporal"]["served"]["runs"] == 1
+    assert proto["tuned"]["ease_lambda"] in (200.0, 400.0)
+    assert "## Protocol: new_title" in (workspace.reports / "metrics.md").read_text()
+    assert set(m["targets"]) >= {"best_rmse", "svd_tuned_beats_baseline", "served_beats_popularity"}
     assert m["targets"]["best_rmse"]["value"] == min(r["rmse"] for r in m["rating"].values())
 
     md = (workspace.reports / "metrics.md").read_text()
-    assert "| model | RMSE | MAE |" in md and SVD_TUNED in md and "production" in md
+    assert "| model | RMSE | MAE |" in md and SVD_TUNED in md and "served" in md
     assert f"{m['rating'][SVD_TUNED]['rmse']:.4f}" in md
     # Evaluation draws nothing (layers point one way); `invoke evaluate`/`invoke figures`
     # draw the model figures from the JSON it wrote.

@@ -71,12 +71,12 @@ def test_topk_indices_orders_and_skips_masked():
 def test_ease_beats_popularity_and_svd_on_real_ratings(shared_data, real_features):
     """The protocol on ratings_small mapped to TMDB ids; one run (~30 s on 2 cores)."""
     ratings = load_ratings(paths=real_features, include_feedback=False)
-    genres = pd.read_parquet(real_features.features).set_index("id")["genres"]
-    res = evaluate_topn(ratings, item_genres=genres)
-    pop, svd, prod = res["popularity"], res["svd_predicted"], res["production"]
+    res = evaluate_topn(ratings, catalogue=pd.read_parquet(real_features.features))
+    pop, svd, prod = res["popularity"], res["svd_predicted"], res["served"]
     assert prod["ndcg@10"] > 1.5 * pop["ndcg@10"]
     assert prod["ndcg@10"] > svd["ndcg@10"]
-    assert prod["ndcg@10"] >= 0.28          # measured 0.309 (target 0.30); margin for BLAS noise
+    assert prod["ndcg@10"] >= 0.28          # measured 0.306 (target 0.30); margin for BLAS noise
+    assert prod["ndcg@10"] >= res["ease"]["ndcg@10"] - 0.005   # the chain keeps EASE's accuracy
     assert prod["precision@10"] > pop["precision@10"]
     assert prod["coverage"] > pop["coverage"]
     assert prod["users"] == pop["users"] > 500

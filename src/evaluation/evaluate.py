@@ -5,7 +5,7 @@ Two questions, each answered against baselines measured in the same run:
 * rating accuracy — 5-fold CV RMSE/MAE (same folds for all) of NormalPredictor,
   BaselineOnly, KNNBaseline, NMF, SVD defaults, SVD tuned (and SVD++ on request);
 * top-N quality — precision/recall/NDCG/MAP@10 and coverage of popularity, SVD ranked by
-  predicted rating, and the production recommender (:func:`src.evaluation.topn_eval.evaluate_topn`).
+  predicted rating, EASE alone and the served chain (:func:`src.evaluation.topn_eval.evaluate_topn`).
 
 Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
 ``reports/metrics.md``. Both name the data source (``dataset.provenance``, from
@@ -43,6 +43,7 @@ from src.data.provenance import (
     workspace_provenance,
 )
 from src.data.provenance import markdown as provenance_markdown
+from src.evaluation.protocols import run_protocols
 from src.evaluation.rating_cv import (
     BASELINE,
     SVD_DEFAULT,
@@ -51,6 +52,7 @@ from src.evaluation.rating_cv import (
     rating_algorithms,
 )
 from src.evaluation.topn_eval import evaluate_topn
+from src.models.predict_model import check_id_space
 from src.models.ratings_data import FrameOrPath, load_ratings, ratings_sha256
 from src.models.train_model import svd_params_for_training
 from src.utils.io import write_json_atomic, write_text_atomic
@@ -73,18 +75,19 @@ def data_provenance(ratings: FrameOrPath, links: FrameOrPath, paths: Paths) -> d
     return workspace_provenance(paths)
 
 
-def catalogue_genres(paths: Paths) -> pd.Series | None:
-    """Return the catalogue's genres (Series id -> "A|B") from ``paths.features``, or None.
+def load_catalogue(paths: Paths, ratings: pd.DataFrame) -> pd.DataFrame | None:
+    """The catalogue the served chain ranks over (``paths.features``), or None without one.
 
-    The served recommender blends EASE with the viewer's genre affinity; passing these to
-    the top-N protocol makes "production" measure exactly what is served (LensKit's rule:
-    one pipeline for evaluation and serving). Without a features file EASE is measured alone.
+    The id space of ``ratings`` is checked before any join: MovieLens movieIds against the
+    TMDB-keyed catalogue raise :class:`~src.models.predict_model.IdSpaceError` (pass the
+    links file) instead of silently giving items another title's genres and text.
     """
     if not paths.features.exists():
-        log.info("no %s: 'production' top-N is measured without the genre blend", paths.features)
+        log.warning("no %s: the served chain is evaluated over the rated items alone (no content, "
+                    "no genres)", paths.features)
         return None
-    feats = pd.read_parquet(paths.features, columns=["id", "genres"])
-    return feats.set_index("id")["genres"]
+    check_id_space(ratings)
+    return pd.read_parquet(paths.features)
 
 
 def compute_targets(rating: dict, topn: dict, k: int = TOPN_K, provenance: dict | None = None) -> dict:
@@ -119,20 +122,69 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K, provenance: dict 
                 "baseline": rating[SVD_DEFAULT]["rmse"],
                 "met": rating[SVD_TUNED]["rmse"] < rating[SVD_DEFAULT]["rmse"]}
     key = f"ndcg@{k}"
-    if "production" in topn and "popularity" in topn:
-        prod, pop = topn["production"][key], topn["popularity"][key]
-        out["production_beats_popularity"] = {
+    if "served" in topn and "popularity" in topn:
+        prod, pop = topn["served"][key], topn["popularity"][key]
+        out["served_beats_popularity"] = {
             "target": f"{key} > popularity", "value": prod, "baseline": pop, "met": prod > pop,
             "ratio": round(prod / pop, 3) if pop else None}
-    if "production" in topn and "svd_predicted" in topn:
-        prod, svd = topn["production"][key], topn["svd_predicted"][key]
-        out["production_beats_svd_predicted"] = {
+    if "served" in topn and "svd_predicted" in topn:
+        prod, svd = topn["served"][key], topn["svd_predicted"][key]
+        out["served_beats_svd_predicted"] = {
             "target": f"{key} > svd_predicted", "value": prod, "baseline": svd, "met": prod > svd}
     if not real:
         for name in ABSOLUTE_TARGETS:
             if name in out:
                 out[name].update(met=None, verdict=na_reason(provenance))
     return out
+
+
+def protocol_targets(proto: dict, k: int = TOPN_K) -> dict:
+    """The issue's protocol targets as verdicts: served vs the best baseline of the same run.
+
+    random: served >= best of the other models; temporal: >= 1.1 × best; new_title: >= 2 ×
+    popularity-among-new-titles; cold_users: >= 1.2 × popularity; coverage >= 0.10.
+    """
+    key = f"ndcg@{k}"
+    out: dict = {}
+    checks = (("random", None, 1.0), ("temporal", None, 1.1), ("new_title", "popularity", 2.0),
+              ("cold_users", "popularity", 1.2))
+    for name, against, factor in checks:
+        block = proto.get(name) or {}
+        if "served" not in block:
+            continue
+        others = {m: v[key] for m, v in block.items() if m != "served" and (against is None or m == against)}
+        if not others:
+            continue
+        best = max(others, key=others.get)
+        value, base = block["served"][key], others[best]
+        out[f"{name}_served_vs_{best}"] = {"target": f"{key} >= {factor:g} x {best}", "value": value,
+                                            "baseline": base, "met": value >= factor * base,
+                                            "ratio": round(value / base, 3) if base else None}
+    if "served" in (proto.get("random") or {}):
+        cov = proto["random"]["served"]["coverage"]
+        out["random_served_coverage"] = {"target": ">= 0.10", "value": cov, "met": cov >= 0.10}
+    return out
+
+
+def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
+    """Markdown tables of the protocols block (mean ± std over runs)."""
+    lines: list[str] = []
+    cols = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", "coverage", "mean_popularity_rank", "series_share"]
+    for name in ("random", "cold_users", "temporal", "new_title"):
+        block = proto.get(name)
+        if not block:
+            continue
+        lines += [f"## Protocol: {name}", "", "| model | " + " | ".join(cols) + " | users | runs |",
+                  "|---|" + "---:|" * (len(cols) + 2)]
+        for model, m in block.items():
+            cells = " | ".join(f"{m[c]:.4f} ± {m.get(c + '_std', 0.0):.4f}" for c in cols)
+            lines.append(f"| {model} | {cells} | {m['users']:.0f} | {m['runs']} |")
+        lines.append("")
+    tuned = proto.get("tuned")
+    if tuned:
+        lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}, popularity-prior "
+                  f"weight = {tuned['prior_weight']:g}.", ""]
+    return lines
 
 
 def _fmt(v) -> str:
@@ -174,6 +226,7 @@ def metrics_markdown(metrics: dict) -> str:
             vals = " | ".join(f"{m[c]:.4f}" for c in cols)
             lines.append(f"| {name} | {vals} | {m.get('users', '')} |")
         lines.append("")
+    lines += protocol_markdown(metrics.get("protocols") or {})
     targets = metrics.get("targets", {})
     if targets:
         lines += ["## Targets", "", "| check | target | value | baseline | verdict |",
@@ -186,19 +239,22 @@ def metrics_markdown(metrics: dict) -> str:
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
          svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
-         n_splits: int = CV_FOLDS, topn: bool = True) -> dict:
+         n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True) -> dict:
     """Run the rating CV and the top-N protocol; write metrics JSON and Markdown.
 
     In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
     processed ratings + viewer feedback), ``out`` JSON path (default ``paths.metrics``),
     ``svdpp`` to add SVD++; for quick runs ``models`` restricts the rating models,
-    ``n_splits`` the folds, ``topn`` switches that part off. Out: the metrics
-    dict ``{"dataset", "protocol", "rating", "topn", "targets", "created_at", "files"}``.
+    ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off. Out: the
+    metrics dict ``{"dataset", "protocol", "rating", "topn", "protocols", "targets",
+    "created_at", "files"}``; ``protocols`` is :func:`src.evaluation.protocols.run_protocols`
+    (``protocols.<random|cold_users|temporal|new_title>.<model>.<metric>``).
     """
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
     provenance = data_provenance(ratings, links, paths)
     log.info("evaluating on %s", provenance["label"])
+    catalogue = load_catalogue(paths, df)   # id space checked before anything runs
     # The same rule training uses, so the evaluated ``svd_tuned`` is the served model
     # (``paths.best_params`` if tune ran, else config SVD_TUNED_PARAMS).
     tuned, tuned_source = svd_params_for_training(paths)
@@ -207,8 +263,10 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         rating = cross_validate_ratings(df, rating_algorithms(tuned, svdpp=svdpp, include=models),
                                         n_splits=n_splits, random_state=CV_RANDOM_STATE)
     with timed(log, "top-N evaluation") as t_topn:
-        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned,
-                                  item_genres=catalogue_genres(paths)) if topn else {})
+        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, catalogue=catalogue)
+                    if topn else {})
+    with timed(log, "evaluation protocols") as t_proto:
+        proto = run_protocols(df, catalogue, k=TOPN_K) if protocols else {}
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
@@ -224,10 +282,12 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
                        "seconds": round(t_cv["seconds"], 2)},
             "topn": {"k": TOPN_K, "test_fraction": TOPN_TEST_FRACTION, "seed": SEED,
                      "relevant_threshold": RELEVANT_THRESHOLD, "seconds": round(t_topn["seconds"], 2)},
+            "protocols": {"seconds": round(t_proto["seconds"], 2)},
         },
         "rating": rating,
         "topn": topn_res,
-        "targets": compute_targets(rating, topn_res, provenance=provenance),
+        "protocols": proto,
+        "targets": {**compute_targets(rating, topn_res, provenance=provenance), **protocol_targets(proto)},
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     md_path = paths.reports / "metrics.md"

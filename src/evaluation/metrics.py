@@ -152,3 +152,24 @@ def mean_ranking_metrics(recommended: Mapping, relevant: Mapping, k: int, n_item
         "coverage": coverage((recommended[u] for u in recommended if len(recommended[u])), n_items, k),
         "users": len(users),
     }
+
+
+def mean_popularity_rank(recommended_lists: Iterable[Sequence], popularity_rank: Mapping) -> float:
+    """Mean popularity rank of every recommended title (1 = the most-rated title).
+
+    In: ranked lists and {item: rank} (rank by training ratings, ties averaged; items
+    missing from the map rank last). Lower = more mainstream. Raises ValueError when empty.
+    """
+    worst = float(len(popularity_rank) + 1)
+    ranks = [float(popularity_rank.get(x, worst)) for lst in recommended_lists for x in lst]
+    if not ranks:
+        raise ValueError("recommended_lists holds no item")
+    return float(np.mean(ranks))
+
+
+def share_in(recommended_lists: Iterable[Sequence], subset: set) -> float:
+    """Share of recommended slots holding an item of ``subset`` (e.g. the series), in [0, 1]."""
+    items = [x for lst in recommended_lists for x in lst]
+    if not items:
+        raise ValueError("recommended_lists holds no item")
+    return float(np.mean([x in subset for x in items]))

@@ -1,27 +1,27 @@
-"""Top-N evaluation under StreamRec's one fixed protocol (popularity vs SVD vs production).
+"""Top-N evaluation of the served chain on one seeded random split (the ``topn`` block).
 
 Protocol (also in ``references/recommending.md``):
 
 1. each rating goes to test with probability ``TOPN_TEST_FRACTION`` (seeded, :mod:`split`);
 2. relevant items of a user = their test ratings >= ``RELEVANT_THRESHOLD``;
-3. candidates = every item seen in training that the user has not rated in training;
+3. candidates = every catalogue title the user has not rated in training (what serving
+   can show: the catalogue is the features frame, or the rated items alone without one);
 4. each model ranks the candidates; precision/recall/NDCG/MAP@k are averaged over users
-   with >= 1 relevant item; coverage = share of the training items shown to anyone.
+   with >= 1 relevant item; coverage = share of the catalogue shown to anyone.
 
 Models: "popularity" (count of training ratings), "svd_predicted" (Surprise SVD ranked by
-predicted rating μ + b_u + b_i + q_i·p_u, unclipped so 5★ ties do not scramble the order),
-and "production" (the EASE ranker the Recommender serves, :func:`src.models.topn.fit_ranker`).
+predicted rating, unclipped), "ease" (EASE alone, the ranker served before the chain) and
+"served" — the lists of :meth:`src.models.predict_model.Recommender.recommend_batch`, the
+same chain and objects the API serves (LensKit's rule).
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
 
 from src.config import (
-    GENRE_AFFINITY_WEIGHT,
+    ID_COL,
     ITEM_ID_COL,
     RATING_COL,
     RELEVANT_THRESHOLD,
@@ -31,19 +31,15 @@ from src.config import (
     USER_COL,
 )
 from src.evaluation.metrics import mean_ranking_metrics
+from src.models.predict_model import Recommender
 from src.models.split import bernoulli_split
-from src.models.topn import (
-    blend_genre_affinity,
-    check_ratings_frame,
-    fit_ranker,
-    genre_matrix,
-)
+from src.models.topn import check_ratings_frame, fit_ranker
 from src.models.train_model import fit_svd  # the same SVD fit training uses
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["evaluate_topn", "topk_indices", "svd_score_matrix"]
+__all__ = ["catalogue_for", "evaluate_topn", "relevant_sets", "score_lists", "svd_score_matrix", "topk_indices"]
 
 
 def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:
@@ -84,82 +80,90 @@ def svd_score_matrix(algo, user_ids: np.ndarray, item_ids: np.ndarray) -> np.nda
     return ts.global_mean + bu[:, None] + bi[None, :] + pu @ qi.T
 
 
-def _lists_from_scores(scores: np.ndarray, seen_mask: np.ndarray, col_ids: np.ndarray,
-                       users: np.ndarray, k: int) -> dict:
-    """Mask seen items, take the top k of each row, map to raw ids: {user: [ids]}."""
-    scores = np.where(seen_mask, -np.inf, scores.astype("float64"))
-    idx = topk_indices(scores, k)
-    finite = np.isfinite(np.take_along_axis(scores, idx, axis=1))
+def catalogue_for(ratings: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
+    """The catalogue to evaluate over: the features frame, or (None) the rated items as
+    bare titles (no genres, no text) so the chain still runs, on collaborative signal only."""
+    if catalogue is not None:
+        return catalogue
+    items = np.sort(ratings[ITEM_ID_COL].unique())
+    return pd.DataFrame({ID_COL: items, "title": "", "genres": "", "media_type": "movie"})
+
+
+def relevant_sets(test: pd.DataFrame, users: np.ndarray | None = None) -> dict[int, set]:
+    """{user: ids of their test ratings >= RELEVANT_THRESHOLD} (optionally only ``users``)."""
+    rel = test[test[RATING_COL] >= RELEVANT_THRESHOLD]
+    if users is not None:
+        rel = rel[rel[USER_COL].isin(users)]
+    return {int(u): set(g.tolist()) for u, g in rel.groupby(USER_COL)[ITEM_ID_COL]}
+
+
+def score_lists(scores: np.ndarray, users: np.ndarray, col_ids: np.ndarray, train: pd.DataFrame,
+                allowed: np.ndarray, k: int) -> dict[int, list[int]]:
+    """Top-k lists of users × columns scores: seen (in ``train``) and not-allowed columns masked."""
+    col_of = pd.Index(col_ids)
+    row_of = pd.Index(users)
+    seen_rows = train[train[USER_COL].isin(users) & train[ITEM_ID_COL].isin(col_ids)]
+    s = np.where(allowed[None, :], scores.astype("float64"), -np.inf)
+    s[row_of.get_indexer(seen_rows[USER_COL]), col_of.get_indexer(seen_rows[ITEM_ID_COL])] = -np.inf
+    idx = topk_indices(s, k)
+    finite = np.isfinite(np.take_along_axis(s, idx, axis=1))
     return {int(u): col_ids[idx[r][finite[r]]].tolist() for r, u in enumerate(users)}
 
 
 def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                   svd_params: dict | None = None, ranker_params: dict | None = None,
-                  test_fraction: float = TOPN_TEST_FRACTION, item_genres: pd.Series | None = None,
-                  genre_beta: float = GENRE_AFFINITY_WEIGHT) -> dict[str, dict]:
-    """Run the fixed top-N protocol; return {model_name: metrics}.
+                  test_fraction: float = TOPN_TEST_FRACTION,
+                  catalogue: pd.DataFrame | None = None) -> dict[str, dict]:
+    """Run the seeded random-split protocol; return {model_name: metrics}.
 
-    In: model-ready ratings (userId, itemId, rating), k, seed, SVD params (default
-    config), optional EASE params (``fit_ranker`` keywords), and the catalogue genres
-    (Series item id -> "A|B"; e.g. ``features.set_index("id")["genres"]``) so "production"
-    includes the Recommender's genre-affinity blend exactly as served (β = ``genre_beta``;
-    without genres it is EASE alone). Out: {"popularity",
-    "svd_predicted", "production"} → {"precision@k", "recall@k", "ndcg@k", "map@k",
-    "coverage", "users", "fit_seconds"} (numbers only, so reports can tabulate them).
+    In: model-ready ratings (userId, itemId, rating) in the catalogue's id space (callers
+    check it, see ``evaluate.main``), k, seed, SVD params (default config), optional EASE
+    params (``fit_ranker`` keywords), the catalogue (features frame; None = rated items).
+    Out: {"popularity", "svd_predicted", "ease", "served"} → {"precision@k", "recall@k",
+    "ndcg@k", "map@k", "coverage", "users", "fit_seconds"}.
     """
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
+    cat = catalogue_for(df, catalogue)
     train, test = bernoulli_split(df, test_fraction=test_fraction, seed=seed)
-    item_ids = np.sort(train[ITEM_ID_COL].unique())
     users_train = np.sort(train[USER_COL].unique())
-    rel = test[(test[RATING_COL] >= RELEVANT_THRESHOLD) & test[USER_COL].isin(users_train)]
-    relevant = {int(u): set(g.tolist()) for u, g in rel.groupby(USER_COL)[ITEM_ID_COL]}
+    relevant = relevant_sets(test, users_train)
     users = np.array(sorted(relevant), dtype="int64")
-    log.info("top-N protocol: %d train / %d test ratings, %d candidate items, %d users with a "
-             "relevant test item (rating >= %.1f)", len(train), len(test), len(item_ids),
+    col_ids = np.sort(cat[ID_COL].to_numpy("int64"))
+    log.info("top-N protocol: %d train / %d test ratings, %d catalogue titles, %d users with a "
+             "relevant test item (rating >= %.1f)", len(train), len(test), len(col_ids),
              len(users), RELEVANT_THRESHOLD)
     if len(users) == 0:
         raise ValueError("no user has a relevant test rating; need more ratings")
-
-    # Seen mask over the candidate columns (users × training items).
-    col_of = pd.Index(item_ids)
-    row_of = pd.Index(users)
-    seen_rows = train[train[USER_COL].isin(users)]
-    seen = np.zeros((len(users), len(item_ids)), dtype=bool)
-    seen[row_of.get_indexer(seen_rows[USER_COL]), col_of.get_indexer(seen_rows[ITEM_ID_COL])] = True
-
+    allowed = np.ones(len(col_ids), dtype=bool)
     results: dict[str, dict] = {}
 
     def _score(name: str, lists: dict, fit_seconds: float) -> None:
-        m = mean_ranking_metrics(lists, relevant, k, n_items=len(item_ids))
+        m = mean_ranking_metrics(lists, relevant, k, n_items=len(col_ids))
         m["fit_seconds"] = round(fit_seconds, 3)
         results[name] = m
         log.info("%-14s ndcg@%d=%.4f precision@%d=%.4f recall@%d=%.4f coverage=%.3f", name, k,
                  m[f"ndcg@{k}"], k, m[f"precision@{k}"], k, m[f"recall@{k}"], m["coverage"])
 
-    # Popularity: count of training ratings, identical for every user.
-    t0 = time.perf_counter()
-    counts = train[ITEM_ID_COL].value_counts().reindex(item_ids).to_numpy("float64")
-    fit_s = time.perf_counter() - t0
-    _score("popularity", _lists_from_scores(np.broadcast_to(counts, seen.shape), seen, item_ids,
-                                             users, k), fit_s)
-
-    # SVD ranked by predicted rating (the original notebook's approach, on real users).
+    counts = train[ITEM_ID_COL].value_counts().reindex(col_ids).fillna(0).to_numpy("float64")
+    _score("popularity", score_lists(np.broadcast_to(np.where(counts > 0, counts, -np.inf), (len(users), len(col_ids))),
+                                     users, col_ids, train, allowed, k), 0.0)
     with timed(log, "SVD fit (top-N protocol)") as t:
         algo = fit_svd(train, svd_params, seed)
-    _score("svd_predicted", _lists_from_scores(svd_score_matrix(algo, users, item_ids), seen,
-                                                item_ids, users, k), t["seconds"])
-
-    # Production: EASE; its columns may be a subset of the candidates (min_count), the rest
-    # stay -inf so it can only recommend what it can score — exactly as served.
+    _score("svd_predicted", score_lists(svd_score_matrix(algo, users, col_ids), users, col_ids, train,
+                                        allowed, k), t["seconds"])
     with timed(log, "EASE fit (top-N protocol)") as t:
         ranker = fit_ranker(train, **(ranker_params or {}))
-    scores = np.full(seen.shape, -np.inf)
-    cols = col_of.get_indexer(ranker.item_ids)
-    cf = ranker.score_users(users)
-    if item_genres is not None and genre_beta:
-        gm, _ = genre_matrix(ranker.item_ids, item_genres)
-        cf = blend_genre_affinity(cf, ranker.history_weights(users), gm, genre_beta)
-    scores[:, cols] = cf
-    _score("production", _lists_from_scores(scores, seen, item_ids, users, k), t["seconds"])
-    log.info("production = EASE %s", ranker.params)
+    ease = np.full((len(users), len(col_ids)), -np.inf)
+    cols = pd.Index(col_ids).get_indexer(ranker.item_ids)
+    ok = cols >= 0
+    # A user whose training ratings all fall on items EASE dropped is unknown to it: their
+    # EASE list is empty (scores 0 in the metrics), not an error.
+    known = np.isin(users, ranker.user_ids)
+    ease[np.ix_(np.flatnonzero(known), cols[ok])] = ranker.score_users(users[known])[:, ok]
+    _score("ease", score_lists(ease, users, col_ids, train, allowed, k), t["seconds"])
+    with timed(log, "served chain (top-N protocol)") as t2:
+        rec = Recommender.from_models(cat, train, ranker=ranker)
+        lists = rec.recommend_batch(users, n=k)
+    _score("served", lists, t["seconds"] + t2["seconds"])
+    log.info("served = chain over EASE %s", ranker.params)
     return results

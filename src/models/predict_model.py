@@ -1,28 +1,28 @@
 """The StreamRec recommender served by the CLI, the API and the UI.
 
-:class:`Recommender` joins the catalogue (``features.parquet``) with the checksum-verified
-model bundle (SVD + EASE ranker + training ratings). Every list is scored over the whole
-catalogue with numpy: the EASE ranker gives the top-N order, genre / media-type filters and
-"already seen" are boolean masks, and titles the ranker cannot score (cold items, or any
-title when no model is trained yet) are filled from the ``score_final`` chart. New viewers
-and fresh ratings are folded in without retraining (EASE needs only the history vector; the
-SVD's predicted rating uses :mod:`src.models.foldin`). Every returned title has a catalogue
-row, and every row carries a human reason ("because you rated Heat 5★", "top Drama by
-score", "similar to Toy Story").
+:class:`Recommender` joins the catalogue (``features.parquet``) with the model bundle (SVD +
+EASE ranker + training ratings) and asks the one chain of :mod:`src.models.pipeline`
+(candidates -> scorers -> blend -> rank -> explain) for every list: a request is a batch of
+one viewer, ``invoke evaluate`` asks :meth:`Recommender.recommend_batch` for all its users at
+once, so what is measured is what is served. The content representation (TF-IDF over the
+features ``text``) is built here at load from the catalogue, so a title added by
+``invoke update`` is scored for every viewer as soon as the features have it.
 
-Speed (the API's hot path): everything that does not depend on the request is built at load
-— genre-major boolean masks, media masks, the output columns as Python lists, id -> position
-arrays, every known user's history as flat arrays and (within RECOMMEND_PRECOMPUTE_MB) every
-known user's blended EASE scores — so a request is masks + ``np.argpartition`` in ranker space,
-reasons for the n returned titles only, and the n-row result built last. ``*_rows`` methods
-return plain dicts for the API (a pandas 3 DataFrame costs more than the whole computation).
+Every list entry carries a catalogue row, a reason naming the chain step ("because you
+rated Heat 5★", "similar to Heat, which you rated 5★", "top Drama in your genres") and the
+SVD's ``predicted_rating`` (known users' trained factors, anyone else folded in).
+
+Speed (the API's hot path): masks, id maps, every known user's history as flat arrays and
+(within RECOMMEND_PRECOMPUTE_MB) every known user's blended scores are built at load, so a
+known user's request is masks + ``np.argpartition`` + reasons for the n returned titles.
+``*_rows`` methods return plain dicts for the API (a pandas 3 DataFrame costs more than the
+whole computation).
 
 ``main(user_id, genres, n, paths)`` prints a recommendation table (``invoke recommend``).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -30,7 +30,6 @@ import pandas as pd
 
 from src.config import (
     EASE_SCORE_OFFSET,
-    GENRE_AFFINITY_WEIGHT,
     HYBRID_CANDIDATES,
     ID_COL,
     ITEM_ID_COL,
@@ -42,30 +41,46 @@ from src.config import (
     USER_COL,
     Paths,
 )
-from src.models.topn import blend_genre_affinity
+from src.models.pipeline.blend import Step
+from src.models.pipeline.candidates import CandidateSelector
+from src.models.pipeline.chain import BlendParams, RecPipeline
+from src.models.pipeline.explain import chart_reason, explain
+from src.models.pipeline.histories import Histories, build_histories
+from src.models.ratings_data import ID_SPACE_MOVIELENS
+from src.utils.errors import StreamRecError
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["Recommender", "main", "OUTPUT_COLUMNS"]
+__all__ = ["OUTPUT_COLUMNS", "IdSpaceError", "Recommender", "main"]
 
-OUTPUT_COLUMNS = ["id", "title", "year", "genres", "media_type", "score", "reason"]
-_SEP = "|"
-_FALLBACK_REASON = "recommended for viewers with your ratings"
-_FILTER_CACHE_SIZE = 256   # distinct (genres, media type) filters kept as ready masks
-_PRECOMPUTE_CHUNK = 256    # users per batch when precomputing known users' scores
+OUTPUT_COLUMNS = ["id", "title", "year", "genres", "media_type", "score", "reason", "predicted_rating"]
+_BATCH_ROWS = 256          # viewers per chunk when scoring many at once (bounded memory)
 
 
-class _History:
-    """One viewer's history as aligned arrays (no dicts on the hot path).
+class IdSpaceError(StreamRecError, ValueError):
+    """Ratings keyed by MovieLens movieIds met a catalogue keyed by TMDB ids."""
 
-    ``ids`` raw item ids, ``ratings`` their ratings (extra ratings already won over training
-    ones), ``cat`` catalogue positions (-1: no catalogue row), ``rk`` ranker columns (-1: the
-    ranker does not know the item), ``row`` the known user's row when the history is exactly
-    their training ratings (its precomputed scores may be used), else -1.
+
+def check_id_space(ratings: pd.DataFrame | None, what: str = "ratings") -> None:
+    """Refuse ratings whose items are MovieLens movieIds before any catalogue join.
+
+    ``load_ratings`` records the id space in ``attrs["load_stats"]["id_space"]``; joining
+    movieIds to a TMDB-keyed catalogue would silently give items another title's row.
+    Raises :class:`IdSpaceError` naming the fix.
     """
+    space = (getattr(ratings, "attrs", None) or {}).get("load_stats", {}).get("id_space")
+    if space == ID_SPACE_MOVIELENS:
+        raise IdSpaceError(f"{what} use MovieLens movieIds but the catalogue is keyed by TMDB ids: "
+                           f"pass the links file (movieId -> tmdbId) so items are mapped first")
 
-    __slots__ = ("ids", "ratings", "cat", "rk", "row")
+
+class _Viewer:
+    """One viewer's history as aligned arrays: raw ids, ratings, catalogue positions (-1: no
+    row), ranker columns (-1: unknown) and the known user's row when the history is exactly
+    their training ratings (its precomputed scores may be used), else -1."""
+
+    __slots__ = ("cat", "ids", "ratings", "rk", "row")
 
     def __init__(self, ids, ratings, cat, rk, row: int = -1) -> None:
         self.ids, self.ratings, self.cat, self.rk, self.row = ids, ratings, cat, rk, row
@@ -73,25 +88,20 @@ class _History:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def as_dict(self) -> dict[int, float]:
-        """{item id: rating} (for the generic, non-EASE code paths)."""
-        return dict(zip(self.ids.tolist(), self.ratings.tolist()))
-
-
-def _fmt_stars(r: float) -> str:
-    """4.0 -> '4★', 3.5 -> '3.5★'."""
-    return f"{r:g}★"
-
 
 class Recommender:
     """Top-N recommendations, fold-in, cold start and similar titles over one catalogue.
 
-    Build with :meth:`load` (files of a workspace) or directly from a features frame and an
-    optional :class:`~src.models.bundle.ModelBundle` (tests, notebooks).
+    Build with :meth:`load` (files of a workspace), :meth:`from_models` (fitted models, e.g.
+    an evaluation split), or directly from a features frame and an optional bundle (any
+    object with ``svd``, ``ranker``, ``train_ratings``).
     """
 
-    def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None) -> None:
-        """In: the features frame (column or index ``id``), an optional model bundle, its version."""
+    def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None,
+                 params: BlendParams | None = None, content=None) -> None:
+        """In: the features frame (column or index ``id``), an optional model bundle, its
+        version, optional blend parameters (default ``src.config``), optionally a ready
+        :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)."""
         cat = catalogue
         if ID_COL in cat.columns:
             cat = cat.set_index(ID_COL, drop=False)
@@ -111,22 +121,29 @@ class Recommender:
         self.bundle = bundle
         self.model_version: str | None = model_version or (getattr(bundle, "version", None) if bundle else None)
         self._ids = cat.index.to_numpy("int64")
-        # Plain arrays of the output columns: building a list from them is ~10× cheaper than
-        # slicing the catalogue frame per request (recommend_for_ratings must stay < 50 ms).
-        self._col_arrays = {c: cat[c].to_numpy() for c in ("title", "year", "genres", "media_type")}
         self._pos_of = dict(zip(self._ids.tolist(), range(len(self._ids))))
-        # Vectorised id -> position lookup (searchsorted; a pandas get_indexer costs ~50 µs
-        # of overhead per call, more than the whole lookup on a short history).
+        # Vectorised id -> position lookup (searchsorted: a get_indexer costs ~50 µs per call).
         self._id_order = np.argsort(self._ids, kind="stable")
         self._ids_sorted = self._ids[self._id_order]
-        # The output columns as plain Python values, so a reply row is a few list lookups.
         self._row_values = self._build_row_values(cat)
-        self._titles = self._row_values[1]   # cleaned titles (str), for reasons
-        self._filters: dict = {}
-        self._build_masks()
-        self._build_model_side()
-        self._content = None
-        self._content_lock = threading.Lock()
+        # Plain arrays of the output columns: ~10× cheaper than slicing the frame per request.
+        self._col_arrays = {c: cat[c].to_numpy() for c in ("title", "year", "genres", "media_type")}
+        self._titles = self._row_values[1]
+        self.selector = CandidateSelector(cat)
+        self.genres: list[str] = self.selector.genres
+        self.media_types: list[str] = self.selector.media_types
+        self.platforms: list[str] = self.selector.platforms
+        score = cat["score_final"] if "score_final" in cat.columns else pd.Series(0.0, index=cat.index)
+        self._score_final = score.astype("float64").fillna(-1.0).to_numpy()
+        votes = cat["vote_count"] if "vote_count" in cat.columns else pd.Series(0.0, index=cat.index)
+        self._votes = votes.astype("float64").fillna(0.0).to_numpy()
+        # Stable chart order: score_final, then vote_count, then id (deterministic ties).
+        self._cold_order = np.lexsort((self._ids, -self._votes, -self._score_final))
+        if content is not None and np.array_equal(content.item_ids, self._ids):
+            self.content = content
+        else:
+            self._build_content()
+        self._build_model_side(params)
         log.info("recommender ready: %d titles, %d genres, model %s (ranker=%s, svd=%s, %d known users)",
                  len(cat), len(self.genres), self.model_version,
                  type(self.ranker).__name__ if self.ranker is not None else None,
@@ -134,11 +151,11 @@ class Recommender:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, paths: Paths = PATHS) -> "Recommender":
+    def load(cls, paths: Paths = PATHS) -> Recommender:
         """Read ``paths.features`` and (when trained) the verified bundle ``paths.model_pointer`` names.
 
-        Without a bundle the recommender serves the catalogue only (cold start for all).
-        Raises FileNotFoundError when the features file is missing and
+        Without a bundle the recommender serves the catalogue only (cold start and content
+        lists). Raises FileNotFoundError when the features file is missing and
         ``BundleIntegrityError`` when the pointed-to bundle is missing or fails its checks.
         """
         if not paths.features.exists():
@@ -154,13 +171,19 @@ class Recommender:
                         paths.model_pointer)
         return cls(catalogue, bundle=bundle, model_version=getattr(bundle, "version", None))
 
+    @classmethod
+    def from_models(cls, catalogue: pd.DataFrame, train_ratings: pd.DataFrame, ranker=None, svd=None,
+                    params: BlendParams | None = None, version: str = "evaluation",
+                    content=None) -> Recommender:
+        """A recommender from fitted models without a bundle file (evaluation splits, notebooks)."""
+        from types import SimpleNamespace
+
+        models = SimpleNamespace(svd=svd, ranker=ranker, train_ratings=train_ratings, version=version)
+        return cls(catalogue, bundle=models, model_version=version, params=params, content=content)
+
     @staticmethod
     def _build_row_values(cat: pd.DataFrame) -> tuple[list, ...]:
-        """(ids, titles, years, genres, media types) as Python lists in catalogue order.
-
-        Years become int or None and text None/NaN becomes "", so the records need no
-        per-request cleaning.
-        """
+        """(ids, titles, years, genres, media types) as Python lists in catalogue order."""
         years = pd.to_numeric(cat["year"], errors="coerce").astype("float64").to_numpy()
         return (cat.index.to_numpy("int64").tolist(),
                 cat["title"].fillna("").astype(str).tolist(),
@@ -176,78 +199,38 @@ class Recommender:
         at = np.minimum(np.searchsorted(self._ids_sorted, ids), len(self._ids_sorted) - 1)
         return np.where(self._ids_sorted[at] == ids, self._id_order[at], -1)
 
-    def _build_masks(self) -> None:
-        """Precompute the genre matrix (titles × genres), media types and cold-start order."""
+    def _build_content(self) -> None:
+        """The TF-IDF index over ``text`` (title + genres without it), in catalogue order."""
+        from src.models.content import ContentIndex
+
         cat = self.catalogue
-        genre_lists = cat["genres"].fillna("").astype(str).str.split(_SEP, regex=False)
-        names = sorted({g.strip() for gl in genre_lists for g in gl if g and g.strip()})
-        self.genres: list[str] = names
-        mat = np.zeros((len(cat), len(names)), dtype=bool)
-        for j, name in enumerate(names):
-            dummy = f"genre_{name.replace(' ', '_')}"
-            if dummy in cat.columns:  # the features stage's dummy columns (int8)
-                mat[:, j] = cat[dummy].fillna(0).to_numpy() > 0
-            else:
-                mat[:, j] = [name in {g.strip() for g in gl} for gl in genre_lists]
-        self._genre_mat = mat
-        # Genre-major copy: one genre's mask is a contiguous row (no column gather per request).
-        self._genre_rows = np.ascontiguousarray(mat.T)
-        self._genre_idx = {n: j for j, n in enumerate(names)}
-        self._media = cat["media_type"].fillna("movie").astype(str).to_numpy(dtype=object)
-        self.media_types: list[str] = sorted(set(self._media.tolist()))
-        self._media_masks = {m: self._media == m for m in self.media_types}
-        score = cat["score_final"] if "score_final" in cat.columns else pd.Series(0.0, index=cat.index)
-        self._score_final = score.astype("float64").fillna(-1.0).to_numpy()
-        # Stable cold-start order: score_final, then vote_count, then id (deterministic ties).
-        votes = (cat["vote_count"] if "vote_count" in cat.columns else pd.Series(0.0, index=cat.index))
-        self._votes = votes.astype("float64").fillna(0.0).to_numpy()
-        self._cold_order = np.lexsort((self._ids, -self._votes, -self._score_final))
+        text = (cat["text"] if "text" in cat.columns
+                else cat["title"].fillna("") + " " + cat["genres"].fillna("").str.replace("|", " ", regex=False))
+        self.content = ContentIndex(self._ids, text.fillna("").astype(str).tolist())
 
-    def _build_model_side(self) -> None:
-        """Align the ranker and SVD with catalogue positions; index the training ratings.
-
-        Everything a request needs that does not depend on it is built here once: ranker
-        column <-> catalogue position maps, the ranker items' genre combinations (for the
-        taste blend), each known user's history as flat arrays (ids, ratings, catalogue
-        positions, ranker columns, slices per user) and — within RECOMMEND_PRECOMPUTE_MB —
-        every known user's blended scores, so a known user's list is a mask + argpartition.
-        """
+    def _build_model_side(self, params: BlendParams | None) -> None:
+        """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
+        and (within RECOMMEND_PRECOMPUTE_MB) every known user's blended scores."""
         b = self.bundle
         self.ranker = getattr(b, "ranker", None) if b is not None else None
         self.svd = getattr(b, "svd", None) if b is not None else None
-        # The numpy fast path needs EASE's weight matrix; other rankers use the generic code.
-        self._ease = (self.ranker is not None and hasattr(self.ranker, "weights")
-                      and hasattr(self.ranker, "history_vector") and hasattr(self.ranker, "contributions"))
-        # Ranker column -> catalogue position (-1: the item has no catalogue row, never shown).
+        tr = getattr(b, "train_ratings", None) if b is not None else None
+        check_id_space(tr, "the model's training ratings")
+        self._offset = float(getattr(self.ranker, "params", {}).get("score_offset", EASE_SCORE_OFFSET)) \
+            if self.ranker is not None else EASE_SCORE_OFFSET
+        rk_to_cat = None
         if self.ranker is not None:
             rk_ids = np.asarray(self.ranker.item_ids, dtype="int64")
-            self._rk_to_cat = self._positions(rk_ids)
-            self._rk_ok = self._rk_to_cat >= 0
-            self._rk_cat_safe = np.maximum(self._rk_to_cat, 0)
-            self._rk_ids = rk_ids
+            rk_to_cat = self._positions(rk_ids)
             self._rk_pos_of = dict(zip(rk_ids.tolist(), range(len(rk_ids))))
-            # Genres of the ranker's items (no catalogue row: no genres) for the taste blend.
-            self._rk_genres = np.zeros((len(self._rk_to_cat), len(self.genres)), dtype=bool)
-            self._rk_genres[self._rk_ok] = self._genre_mat[self._rk_to_cat[self._rk_ok]]
-            # Items share few distinct genre sets: the affinity max over an item's genres is
-            # computed once per set and gathered (exact: a max involves no rounding).
-            combos, self._rk_combo = np.unique(self._rk_genres, axis=0, return_inverse=True)
-            self._rk_combo = self._rk_combo.ravel()
-            self._combo_genres = combos
-            self._rk_genres_f = self._rk_genres.astype("float64")
-            self._offset = float(getattr(self.ranker, "params", {}).get("score_offset", EASE_SCORE_OFFSET))
-        self._svd_items = None
+        self._n_rk = len(self.ranker.item_ids) if self.ranker is not None else 0
+        self._stars = None
         if self.svd is not None:
-            from src.models.foldin import svd_items
+            from src.models.pipeline.scorers import SvdStars
 
-            self._svd_items = svd_items(self.svd)
-            self._svd_pos = pd.Index(self._svd_items.item_ids)
-            # SVD item -> catalogue position (-1: no catalogue row), so a request only gathers.
-            self._svd_to_cat = self._positions(self._svd_items.item_ids)
-        tr = getattr(b, "train_ratings", None) if b is not None else None
-        self._user_scores = None
+            self._stars = SvdStars(self.svd, self._ids, self._positions)
         if tr is not None and len(tr):
-            # A later duplicate (same user+item) wins, as in the ranker's fit and in seen().
+            # A later duplicate (same user+item) wins, as in the ranker's fit.
             tr = (tr[[USER_COL, ITEM_ID_COL, RATING_COL]]
                   .drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
                   .sort_values(USER_COL, kind="stable"))
@@ -257,42 +240,87 @@ class Recommender:
             self._tr_items = tr[ITEM_ID_COL].to_numpy("int64")
             self._tr_ratings = tr[RATING_COL].to_numpy("float64")
             self._tr_cat = self._positions(self._tr_items)
-            counts = pd.Series(self._tr_items).value_counts()
-            self._n_ratings = counts.reindex(self._ids).fillna(0).to_numpy("float64")
-            if self._ease:
-                self._tr_rk = self.ranker.positions(self._tr_items).astype("int64")
-                self._precompute_user_scores(np.repeat(np.arange(len(self._user_ids)), np.diff(self._user_starts)))
+            self._tr_rk = self._rk_positions(self._tr_items)
+            self._n_ratings = pd.Series(self._tr_items).value_counts().reindex(self._ids).fillna(0).to_numpy("float64")
         else:
             self._user_ids = np.empty(0, dtype="int64")
+            self._user_starts = np.zeros(1, dtype="int64")
+            self._tr_items = self._tr_cat = self._tr_rk = np.empty(0, dtype="int64")
+            self._tr_ratings = np.empty(0)
             self._n_ratings = np.zeros(len(self._ids))
-
-    def _precompute_user_scores(self, user_rows: np.ndarray) -> None:
-        """Blended EASE scores (users × ranker items, float32) of every known user.
-
-        The same computation as a request (history weights · B, then the genre-affinity
-        blend) batched like ``topn_eval`` does; skipped when it would exceed
-        RECOMMEND_PRECOMPUTE_MB (requests then compute their row on the fly).
-        """
-        import scipy.sparse as sp
-
-        n_users, n_rk = len(self._user_ids), len(self._rk_ids)
-        need_mb = n_users * n_rk * 4 / 2**20
-        if need_mb > RECOMMEND_PRECOMPUTE_MB:
+        chart = np.clip(self._score_final, 0.0, None)
+        self.pipeline = RecPipeline(self._ids, self.selector, self._n_ratings, self._cold_order, chart,
+                                    ranker=self.ranker, rk_to_cat=rk_to_cat,
+                                    content_matrix=self.content.matrix, params=params)
+        self._known_scores = self._known_steps = None
+        n_users = len(self._user_ids)
+        need_mb = n_users * len(self._ids) * 8 / 2**20
+        if n_users and need_mb <= RECOMMEND_PRECOMPUTE_MB:
+            with timed(log, f"precomputing scores of {n_users} known users ({need_mb:.0f} MB)"):
+                self._known_scores, self._known_steps = self._score_rows(np.arange(n_users))
+        elif n_users:
             log.info("known users' scores not precomputed: %.0f MB > RECOMMEND_PRECOMPUTE_MB=%d",
                      need_mb, RECOMMEND_PRECOMPUTE_MB)
-            return
-        ok = self._tr_rk >= 0
-        w = np.clip(self._tr_ratings[ok] - self._offset, 0.0, None).astype("float32")
-        x = sp.csr_matrix((w, (user_rows[ok], self._tr_rk[ok])), shape=(n_users, n_rk), dtype="float32")
-        x.eliminate_zeros()
-        out = np.empty((n_users, n_rk), dtype="float32")
-        with timed(log, f"precomputing scores of {n_users} known users ({need_mb:.0f} MB)"):
-            for lo in range(0, n_users, _PRECOMPUTE_CHUNK):
-                part = x[lo:lo + _PRECOMPUTE_CHUNK]
-                cf = np.asarray(part @ self.ranker.weights, dtype="float32")
-                out[lo:lo + _PRECOMPUTE_CHUNK] = blend_genre_affinity(
-                    cf, part.toarray(), self._rk_genres, GENRE_AFFINITY_WEIGHT)
-        self._user_scores = out
+
+    # ------------------------------------------------------------------ histories
+    def _rk_positions(self, ids: np.ndarray) -> np.ndarray:
+        """Ranker columns of raw ids (-1: unknown to the ranker or no ranker)."""
+        if self.ranker is None:
+            return np.full(len(ids), -1, dtype="int64")
+        get = self._rk_pos_of.get
+        return np.fromiter((get(i, -1) for i in np.asarray(ids).tolist()), dtype="int64", count=len(ids))
+
+    def _known_histories(self, rows: np.ndarray) -> Histories:
+        """Histories of known users (rows into the training index), one row each."""
+        rows = np.asarray(rows, dtype="int64")
+        lo, hi = self._user_starts[rows], self._user_starts[rows + 1]
+        take = np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist())]) if len(rows) \
+            else np.empty(0, dtype="int64")
+        viewer = np.repeat(np.arange(len(rows)), hi - lo)
+        return build_histories(viewer, self._tr_ratings[take], self._tr_cat[take],
+                               self._tr_rk[take] if self.ranker is not None else None,
+                               len(rows), len(self._ids), self._n_rk, self._offset)
+
+    def _viewer_histories(self, v: _Viewer) -> Histories:
+        """One viewer's Histories (a batch of one row)."""
+        return build_histories(np.zeros(len(v), dtype="int64"), v.ratings, v.cat,
+                               v.rk if self.ranker is not None else None, 1, len(self._ids),
+                               self._n_rk, self._offset)
+
+    def _score_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Blended scores and steps of known users, computed in chunks of _BATCH_ROWS."""
+        scores = np.empty((len(rows), len(self._ids)))
+        steps = np.empty(len(rows), dtype=object)
+        for lo in range(0, len(rows), _BATCH_ROWS):
+            h = self._known_histories(rows[lo:lo + _BATCH_ROWS])
+            scores[lo:lo + len(h)], steps[lo:lo + len(h)] = self.pipeline.score(h)
+        return scores, steps
+
+    def _viewer(self, row: int, extra: Mapping[int, float] | None = None) -> _Viewer:
+        """The known user ``row``'s training ratings (row -1: none) with ``extra`` {id: rating}
+        added; an extra rating wins over a training one."""
+        s, e = (self._user_starts[row], self._user_starts[row + 1]) if row >= 0 else (0, 0)
+        ids, r = self._tr_items[s:e], self._tr_ratings[s:e]
+        cat, rk = self._tr_cat[s:e], self._tr_rk[s:e]
+        if not extra:
+            return _Viewer(ids, r, cat, rk, row)
+        ex_ids = np.fromiter(extra.keys(), dtype="int64", count=len(extra))
+        ex_r = np.fromiter(extra.values(), dtype="float64", count=len(extra))
+        keep = ~np.isin(ids, ex_ids)
+        return _Viewer(np.concatenate([ids[keep], ex_ids]), np.concatenate([r[keep], ex_r]),
+                       np.concatenate([cat[keep], self._positions(ex_ids)]),
+                       np.concatenate([rk[keep], self._rk_positions(ex_ids)]))
+
+    def _viewer_scores(self, v: _Viewer) -> tuple[Histories, np.ndarray, np.ndarray]:
+        """(histories, 1 × titles scores, steps) of one viewer; precomputed when available."""
+        h = self._viewer_histories(v)
+        if v.row >= 0 and self._known_scores is not None:
+            return h, self._known_scores[v.row:v.row + 1], self._known_steps[v.row:v.row + 1]
+        if v.row >= 0:   # not precomputed: the same chunk computation, one row
+            s, st = self._score_rows(np.array([v.row]))
+            return h, s, st
+        s, st = self.pipeline.score(h)
+        return h, s, st
 
     # ------------------------------------------------------------------ validation
     def _check_n(self, n) -> int:
@@ -301,47 +329,9 @@ class Recommender:
             raise ValueError(f"n must be an integer in 1..{MAX_N}, got {n!r}")
         return int(n)
 
-    def _mask(self, genres: Iterable[str] | None, media_type: str | None) -> np.ndarray:
-        """Boolean catalogue mask: titles in ANY of ``genres`` and of ``media_type``.
-
-        Unknown genre names or media types raise ValueError naming them. The mask is cached
-        per filter and read-only: callers combine it into new arrays, never in place.
-        """
-        return self._filter(genres, media_type)[0]
-
-    def _filter(self, genres: Iterable[str] | None, media_type: str | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """(catalogue mask, ranker-column mask or None) of a filter, built once per filter.
-
-        The ranker mask is also False for ranker items without a catalogue row, so ranking
-        in ranker space never returns a title that cannot be shown.
-        """
-        if isinstance(genres, str):
-            genres = [genres]
-        gkey = tuple(genres) if genres else ()
-        key = (gkey, media_type)
-        hit = self._filters.get(key)
-        if hit is not None:
-            return hit
-        unknown = [g for g in gkey if g not in self._genre_idx]
-        if unknown:
-            raise ValueError(f"unknown genres: {unknown} (known: {', '.join(self.genres)})")
-        if media_type is not None and media_type not in self._media_masks:
-            raise ValueError(f"unknown media_type {media_type!r} (known: {self.media_types})")
-        if gkey:
-            mask = np.logical_or.reduce(self._genre_rows[[self._genre_idx[g] for g in gkey]], axis=0)
-        else:
-            mask = np.ones(len(self._ids), dtype=bool)
-        if media_type is not None:
-            mask &= self._media_masks[media_type]
-        mask.flags.writeable = False
-        rk_mask = None
-        if self.ranker is not None and self._ease:
-            rk_mask = mask[self._rk_cat_safe] & self._rk_ok
-            rk_mask.flags.writeable = False
-        if len(self._filters) >= _FILTER_CACHE_SIZE:  # bounded: clients choose the filters
-            self._filters.clear()
-        self._filters[key] = (mask, rk_mask)
-        return mask, rk_mask
+    def _mask(self, genres, media_type, platforms=None) -> np.ndarray:
+        """Read-only catalogue mask of a filter (ValueError naming an unknown value)."""
+        return self.selector.mask(genres, media_type, platforms)
 
     def _clean_ratings(self, ratings: Mapping | None, name: str = "ratings") -> dict[int, float]:
         """Validate {item id: rating}: int ids known to the catalogue or model, ratings in scale."""
@@ -368,14 +358,24 @@ class Recommender:
 
     def _in_model(self, item_id: int) -> bool:
         """Whether the ranker or SVD knows ``item_id`` (rated titles may lack a catalogue row)."""
-        if self.ranker is not None and self.ranker.positions([item_id])[0] >= 0:
+        if self.ranker is not None and item_id in self._rk_pos_of:
             return True
-        return self._svd_items is not None and self._svd_pos.get_indexer([item_id])[0] >= 0
+        return self._stars is not None and int(item_id) in self._stars._svd_pos
+
+    @staticmethod
+    def _genre_names(genres) -> list[str] | None:
+        """Genre filter as a list of names (a single string is one name), None when empty."""
+        if isinstance(genres, str):
+            return [genres]
+        return list(genres) if genres else None
 
     # ------------------------------------------------------------------ users
-    def _user_row(self, user_id: int) -> int:
-        """Row of a known user in the precomputed arrays, -1 for an unknown one."""
-        uid = int(user_id)
+    def _user_row(self, user_id) -> int:
+        """Row of a known user in the training index, -1 for an unknown one (any int-like id)."""
+        try:
+            uid = int(user_id)
+        except (TypeError, ValueError):
+            return -1
         i = int(np.searchsorted(self._user_ids, uid))
         return i if i < len(self._user_ids) and self._user_ids[i] == uid else -1
 
@@ -391,379 +391,156 @@ class Recommender:
         s, e = self._user_starts[i], self._user_starts[i + 1]
         return dict(zip(self._tr_items[s:e].tolist(), self._tr_ratings[s:e].tolist()))
 
-    # ------------------------------------------------------------------ scoring core
-    def _rk_positions(self, ids: np.ndarray) -> np.ndarray:
-        """Ranker columns of a few raw ids (-1: unknown to the ranker)."""
-        get = self._rk_pos_of.get
-        return np.fromiter((get(i, -1) for i in ids.tolist()), dtype="int64", count=len(ids))
+    # ------------------------------------------------------------------ the chain, one viewer
+    def _personal(self, v: _Viewer, mask: np.ndarray, n: int, genres, exclude_seen: bool,
+                  user_id: int | None) -> tuple[np.ndarray, list, list[str], list]:
+        """One viewer's list through the chain: (positions, scores, reasons, predicted stars)."""
+        h, scores, steps = self._viewer_scores(v)
+        pos, sc, src = self.pipeline.rank(h, scores, steps, mask, n, exclude_seen)[0]
+        reasons = explain(self.pipeline, self._titles, self._n_ratings, steps[0], pos, src, v.cat,
+                          v.rk, v.ratings, self._offset, genres)
+        stars = self._stars_for(pos, v, user_id)
+        return pos, sc.tolist(), reasons, stars
 
-    def _history(self, row: int, extra: Mapping[int, float] | None = None) -> _History:
-        """A viewer's history: the known user ``row``'s training ratings (row -1: none) with
-        ``extra`` {item id: rating} added; an extra rating wins over a training one."""
-        if row >= 0:
-            s, e = self._user_starts[row], self._user_starts[row + 1]
-            ids, r, cat = self._tr_items[s:e], self._tr_ratings[s:e], self._tr_cat[s:e]
-            rk = self._tr_rk[s:e] if self._ease else None
-        else:
-            ids, r, cat = np.empty(0, dtype="int64"), np.empty(0), np.empty(0, dtype="int64")
-            rk = np.empty(0, dtype="int64") if self._ease else None
-        if not extra:
-            return _History(ids, r, cat, rk, row)
-        ex_ids = np.fromiter(extra.keys(), dtype="int64", count=len(extra))
-        ex_r = np.fromiter(extra.values(), dtype="float64", count=len(extra))
-        keep = ~np.isin(ids, ex_ids)
-        return _History(np.concatenate([ids[keep], ex_ids]), np.concatenate([r[keep], ex_r]),
-                        np.concatenate([cat[keep], self._positions(ex_ids)]),
-                        np.concatenate([rk[keep], self._rk_positions(ex_ids)]) if self._ease else None)
+    def _stars_for(self, pos: np.ndarray, v: _Viewer | None, user_id: int | None) -> list:
+        """SVD predicted stars of positions for a viewer (None entries without an SVD/viewer)."""
+        if self._stars is None or v is None:
+            return [None] * len(pos)
+        bu, pu = self._stars.factors(user_id, v.ids, v.ratings)
+        return [round(float(x), 4) for x in self._stars.stars(bu, pu, pos).tolist()]
 
-    def _weighted(self, h: _History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Indices into ``h``, ranker columns and float32 weights of the history items that
-        pull in EASE (known to the ranker, weight max(r − offset, 0) > 0), by column."""
-        idx = np.flatnonzero(h.rk >= 0)
-        w = np.clip(h.ratings[idx] - self._offset, 0.0, None).astype("float32")
-        idx, w = idx[w > 0], w[w > 0]
-        order = np.argsort(h.rk[idx], kind="stable")  # ascending columns, as x[nz] @ B[nz]
-        return idx[order], h.rk[idx[order]], w[order]
-
-    def _rk_scores(self, h: _History) -> np.ndarray:
-        """Blended EASE scores over ranker columns for one history (precomputed row when the
-        history is a known user's training ratings): cf/max(cf) + β·genre affinity."""
-        if h.row >= 0 and self._user_scores is not None:
-            return self._user_scores[h.row]
-        _, cols, w = self._weighted(h)
-        # Only the history's rows of B matter: |history| × n_items work instead of n_items².
-        cf = w @ self.ranker.weights[cols] if len(cols) else np.zeros(len(self._rk_ids), dtype="float32")
-        beta = GENRE_AFFINITY_WEIGHT
-        if beta == 0 or len(self.genres) == 0:
-            return cf
-        # topn.blend_genre_affinity for one row, on the history's rows only: the weighted
-        # genre share of the history, then each item's best share among its genres.
-        share = (w.astype("float64") @ self._rk_genres_f[cols]) / max(float(w.sum(dtype="float64")), 1e-12)
-        aff = np.where(self._combo_genres, share[None, :], 0.0).max(axis=1)[self._rk_combo]
-        cf64 = cf.astype("float64")
-        top = float(cf64.max())
-        scale = top if np.isfinite(top) and top > 0 else 1.0
-        return cf64 / scale + beta * aff
-
-    def _cf_scores(self, history: Mapping[int, float] | _History) -> np.ndarray:
-        """Ranker scores over catalogue positions (-inf where the ranker cannot score)."""
-        out = np.full(len(self._ids), -np.inf)
-        if self.ranker is None or not len(history):
-            return out
-        if self._ease:
-            h = history if isinstance(history, _History) else self._history(-1, history)
-            s = self._rk_scores(h)
-        else:
-            items = np.fromiter(history.keys(), dtype="int64", count=len(history))
-            ratings = np.fromiter(history.values(), dtype="float64", count=len(history))
-            s = self.ranker.score_history(items, ratings)
-            if hasattr(self.ranker, "history_vector"):
-                s = blend_genre_affinity(s, self.ranker.history_vector(items, ratings), self._rk_genres,
-                                         GENRE_AFFINITY_WEIGHT)
-        out[self._rk_to_cat[self._rk_ok]] = s[self._rk_ok]
-        return out
-
-    def _ease_ranked(self, h: _History, mask: np.ndarray, rk_mask: np.ndarray, n: int, genres,
-                     exclude_seen: bool) -> tuple[np.ndarray, list, list[str]]:
-        """The EASE list in ranker space: masks, argpartition, reasons for the n kept only.
-
-        Out: (catalogue positions, scores, reasons), best first; backfilled from the cold
-        chart when fewer than n titles can be scored.
-        """
-        scores = self._rk_scores(h)
-        cand_mask = rk_mask
-        if exclude_seen and len(h):
-            seen_cols = h.rk[h.rk >= 0]
-            if len(seen_cols):
-                cand_mask = rk_mask.copy()
-                cand_mask[seen_cols] = False
-        cand = np.flatnonzero(cand_mask)
-        sc = scores[cand]
-        finite = np.isfinite(sc)
-        if not finite.all():
-            cand, sc = cand[finite], sc[finite]
-        k = min(n, len(cand))
-        if k:
-            part = np.argpartition(-sc, k - 1)[:k] if k < len(cand) else np.arange(len(cand))
-            order = np.lexsort((self._rk_ids[cand[part]], -sc[part]))  # ties: smaller id first
-            top_rk, top_sc = cand[part[order]], sc[part[order]]
-        else:
-            top_rk, top_sc = np.empty(0, dtype="int64"), np.empty(0)
-        top = self._rk_to_cat[top_rk]
-        reasons = self._ease_reasons(h, top_rk)
-        out_scores = top_sc.astype("float64").tolist()
-        if len(top) < n:
-            top, out_scores, reasons = self._backfill(h, mask, exclude_seen, top, out_scores, reasons, n, genres)
-        return top, out_scores, reasons
-
-    def _backfill(self, h: _History, mask: np.ndarray, exclude_seen: bool, top: np.ndarray,
-                  out_scores: list, reasons: list[str], n: int, genres):
-        """Fill a short list from the score_final chart (titles not taken, not seen)."""
-        avail = mask.copy()
-        if exclude_seen:
-            avail[h.cat[h.cat >= 0]] = False
-        avail[top] = False
-        fill = self._cold_order[avail[self._cold_order]][: n - len(top)]
-        return (np.concatenate([top, fill]).astype("int64"), out_scores + self._score_final[fill].tolist(),
-                reasons + [self._cold_reason(p, genres) for p in fill])
-
-    def _ease_reasons(self, h: _History, top_rk: np.ndarray) -> list[str]:
-        """"because you rated Heat 5★": the history title adding most to each item's score.
-
-        Contribution of history item j to item i is w_j·B[j, i]; only history titles with a
-        catalogue row can be named. Computed for the returned items only (|history| × n).
-        """
-        if len(top_rk) == 0:
-            return []
-        named = h.cat >= 0
-        if not named.any():
-            return [_FALLBACK_REASON] * len(top_rk)
-        idx, cols, w = self._weighted(h)
-        keep = named[idx]
-        idx, cols, w = idx[keep], cols[keep], w[keep]
-        if len(idx) == 0:
-            return [_FALLBACK_REASON] * len(top_rk)
-        contrib = w[:, None] * self.ranker.weights[np.ix_(cols, top_rk)]
-        arg = contrib.argmax(axis=0)
-        vals = contrib[arg, np.arange(len(top_rk))]
-        src = idx[arg]
-        return [f"because you rated {self._titles[c]} {_fmt_stars(r)}" if v > 0 else _FALLBACK_REASON
-                for v, c, r in zip(vals.tolist(), h.cat[src].tolist(), h.ratings[src].tolist())]
-
-    def _svd_scores(self, history: dict[int, float], user_id: int | None) -> np.ndarray:
-        """SVD predicted ratings over catalogue positions (NaN where the SVD lacks the item).
-
-        A known user without new ratings uses their trained factors; anyone else is folded in.
-        """
-        out = np.full(len(self._ids), np.nan)
-        if self._svd_items is None:
-            return out
-        from src.models.foldin import fold_in, known_user_factors, predict_ratings
-
-        it = self._svd_items
-        factors = known_user_factors(self.svd, user_id) if user_id is not None else None
-        if factors is None:
-            pos = self._svd_pos.get_indexer(np.fromiter(history.keys(), dtype="int64", count=len(history)))
-            r = np.fromiter(history.values(), dtype="float64", count=len(history))
-            factors = fold_in(it, pos[pos >= 0], r[pos >= 0])
-        ok = self._svd_to_cat >= 0
-        out[self._svd_to_cat[ok]] = predict_ratings(it, *factors)[ok]
-        return out
-
-    def _frame(self, pos: np.ndarray, scores: np.ndarray, reasons: list[str]) -> pd.DataFrame:
-        """The output table for catalogue positions (columns OUTPUT_COLUMNS)."""
-        pos = np.asarray(pos, dtype="int64")
-        cols = self._col_arrays
-        df = pd.DataFrame({
-            "id": self._ids[pos],
-            "title": cols["title"][pos],
-            "year": cols["year"][pos],
-            "genres": cols["genres"][pos],
-            "media_type": cols["media_type"][pos],
-            "score": np.asarray(scores, dtype="float64"),
-            "reason": reasons,
-        })
-        return df.reset_index(drop=True)
-
-    def _cold_reason(self, p: int, genres: list[str] | None) -> str:
-        """'top Drama by score': the first requested genre the title has, else its own first."""
-        names = genres or []
-        for g in names:
-            if self._genre_mat[p, self._genre_idx[g]]:
-                return f"top {g} by score"
-        own = np.flatnonzero(self._genre_mat[p])
-        return f"top {self.genres[own[0]]} by score" if len(own) else "top title by score"
-
-    def _top(self, scores: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-        """Positions of the n best finite scores within ``mask``, best first (ties: cold order)."""
-        cand = np.flatnonzero(mask & np.isfinite(scores))
-        if len(cand) == 0:
-            return cand
-        k = min(n, len(cand))
-        part = cand[np.argpartition(-scores[cand], k - 1)[:k]]
-        return part[np.lexsort((self._ids[part], -scores[part]))]
-
-    def _ranked(self, history: dict[int, float], mask: np.ndarray, n: int, genres,
-                user_id=None) -> tuple[np.ndarray, list, list[str]]:
-        """Generic ranking (non-EASE ranker, or SVD prediction when no ranker) over catalogue
-        positions, backfilled with the cold chart. Out: (positions, scores, reasons)."""
-        if self.ranker is not None:
-            scores = self._cf_scores(history)
-        else:
-            scores = self._svd_scores(history, user_id)
-            scores = np.where(np.isnan(scores), -np.inf, scores)
-        top = self._top(scores, mask, n)
-        reasons = self._cf_reasons(history, top)
-        out_scores = scores[top].tolist()
-        if len(top) < n:  # not enough scorable titles: fill from the score_final chart
-            taken = np.zeros(len(self._ids), dtype=bool)
-            taken[top] = True
-            fill = self._cold_order[(mask & ~taken)[self._cold_order]][: n - len(top)]
-            top = np.concatenate([top, fill]).astype("int64")
-            reasons += [self._cold_reason(p, genres) for p in fill]
-            out_scores += self._score_final[fill].tolist()
-        return top, out_scores, reasons
-
-    def _cf_reasons(self, history: dict[int, float], top: np.ndarray) -> list[str]:
-        """"because you rated Heat 5★": the history title adding most to each item's score."""
-        if len(top) == 0:
-            return []
-        # Only history titles with a catalogue row can be named in a reason.
-        named = {k: v for k, v in history.items() if k in self._pos_of}
-        fallback = _FALLBACK_REASON
-        if not named:
-            return [fallback] * len(top)
-        items = np.fromiter(named.keys(), dtype="int64", count=len(named))
-        ratings = np.fromiter(named.values(), dtype="float64", count=len(named))
-        if self.ranker is not None and hasattr(self.ranker, "contributions"):
-            best, _ = self.ranker.contributions(items, ratings, self._ids[top])
-        elif self._svd_items is not None:
-            best = self._svd_neighbour(items, ratings, self._ids[top])
-        else:
-            return [fallback] * len(top)
-        out = []
-        for b in best.tolist():
-            if b < 0:
-                out.append(fallback)
-            else:
-                out.append(f"because you rated {self._titles[self._pos_of[b]]} "
-                           f"{_fmt_stars(named[b])}")
-        return out
-
-    def _svd_neighbour(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Most similar liked history item to each target by SVD item-factor cosine (-1: none)."""
-        it = self._svd_items
-        hp, tp = self._svd_pos.get_indexer(items), self._svd_pos.get_indexer(targets)
-        liked = (hp >= 0) & (ratings >= 3.5)
-        best = np.full(len(targets), -1, dtype="int64")
-        if not liked.any():
-            return best
-        q = it.qi / np.maximum(np.linalg.norm(it.qi, axis=1, keepdims=True), 1e-12)
-        ok = tp >= 0
-        sims = q[hp[liked]] @ q[tp[ok]].T
-        best[ok] = items[liked][sims.argmax(axis=0)]
-        return best
-
-    # ------------------------------------------------------------------ public lists
-    def _records(self, pos: np.ndarray, scores, reasons: list[str]) -> list[dict]:
-        """Output rows as dicts (keys OUTPUT_COLUMNS) of plain Python values; year int|None."""
-        ids, titles, years, genres, media = self._row_values
-        return [{"id": ids[p], "title": titles[p], "year": years[p], "genres": genres[p],
-                 "media_type": media[p], "score": float(sc), "reason": r}
-                for p, sc, r in zip(np.asarray(pos, dtype="int64").tolist(), scores, reasons)]
-
-    @staticmethod
-    def _genre_names(genres) -> list[str] | None:
-        """Genre filter as a list of names (a single string is one name), None when empty."""
-        if isinstance(genres, str):
-            return [genres]
-        return list(genres) if genres else None
-
-    def _recommend_core(self, user_id: int, genres, n, exclude_seen: bool, extra_ratings,
-                        media_type) -> tuple[np.ndarray, list, list[str]]:
-        """recommend() as (catalogue positions, scores, reasons)."""
+    def _recommend_core(self, user_id, genres, n, exclude_seen, extra_ratings, media_type, platforms):
+        """recommend() as (catalogue positions, scores, reasons, stars)."""
         n = self._check_n(n)
         genres = self._genre_names(genres)
-        mask, rk_mask = self._filter(genres, media_type)
+        mask = self._mask(genres, media_type, platforms)
         extra = self._clean_ratings(extra_ratings, "extra_ratings")
         row = self._user_row(user_id)
         if row < 0 and not extra:
-            return self._cold_core(genres, n, media_type)
-        h = self._history(row, extra)
-        if self._ease:
-            return self._ease_ranked(h, mask, rk_mask, n, genres, exclude_seen)
-        if exclude_seen:
-            mask = mask & ~self._history_mask(h)
-        return self._ranked(h.as_dict(), mask, n, genres, user_id=None if extra else user_id)
+            return self._cold_core(genres, n, media_type, platforms)
+        v = self._viewer(row, extra)
+        return self._personal(v, mask, n, genres, exclude_seen, None if extra else int(user_id))
 
     def recommend(self, user_id: int, genres: list[str] | None = None, n: int = 10,
                   exclude_seen: bool = True, extra_ratings: dict[int, float] | None = None,
-                  media_type: str | None = None) -> pd.DataFrame:
-        """Top-n titles for a user, optionally filtered by genres (any of) and media type.
+                  media_type: str | None = None, platforms: list[str] | None = None) -> pd.DataFrame:
+        """Top-n titles for a user, optionally filtered by genres / platforms (any of) and media type.
 
         In: user id; genre names; n (1..MAX_N); whether to hide titles the user rated;
         ``extra_ratings`` {item id: rating} stored since training (win over training
-        ratings); media type. Out: DataFrame[id, title, year, genres, media_type, score,
-        reason]. An unknown user without extra ratings gets :meth:`cold_start`.
+        ratings); media type; platform names. Out: DataFrame[OUTPUT_COLUMNS]. An unknown
+        user without extra ratings gets :meth:`cold_start`.
         """
-        return self._frame(*self._recommend_core(user_id, genres, n, exclude_seen, extra_ratings, media_type))
+        return self._frame(*self._recommend_core(user_id, genres, n, exclude_seen, extra_ratings,
+                                                 media_type, platforms))
 
     def recommend_rows(self, user_id: int, genres: list[str] | None = None, n: int = 10,
                        exclude_seen: bool = True, extra_ratings: dict[int, float] | None = None,
-                       media_type: str | None = None) -> list[dict]:
-        """:meth:`recommend` as a list of dicts (keys OUTPUT_COLUMNS, plain Python values).
+                       media_type: str | None = None, platforms: list[str] | None = None) -> list[dict]:
+        """:meth:`recommend` as a list of dicts (keys OUTPUT_COLUMNS, plain Python values)."""
+        return self._records(*self._recommend_core(user_id, genres, n, exclude_seen, extra_ratings,
+                                                   media_type, platforms))
 
-        The API's hot path: same list, without building a DataFrame (~1 ms in pandas 3).
-        """
-        return self._records(*self._recommend_core(user_id, genres, n, exclude_seen, extra_ratings, media_type))
-
-    def _history_mask(self, history: Mapping[int, float] | _History) -> np.ndarray:
-        """Boolean catalogue mask of the titles in ``history``."""
-        m = np.zeros(len(self._ids), dtype=bool)
-        if isinstance(history, _History):
-            pos = history.cat
-        else:
-            pos = self._positions(np.fromiter(history.keys(), dtype="int64", count=len(history)))
-        m[pos[pos >= 0]] = True
-        return m
-
-    def _for_ratings_core(self, ratings, genres, n, media_type) -> tuple[np.ndarray, list, list[str]]:
-        """recommend_for_ratings() as (catalogue positions, scores, reasons)."""
+    def _for_ratings_core(self, ratings, genres, n, media_type, platforms):
+        """recommend_for_ratings() as (catalogue positions, scores, reasons, stars)."""
         n = self._check_n(n)
         genres = self._genre_names(genres)
-        mask, rk_mask = self._filter(genres, media_type)
+        mask = self._mask(genres, media_type, platforms)
         history = self._clean_ratings(ratings)
         if not history:
-            return self._cold_core(genres, n, media_type)
-        h = self._history(-1, history)
-        if self._ease:
-            return self._ease_ranked(h, mask, rk_mask, n, genres, True)
-        return self._ranked(history, mask & ~self._history_mask(h), n, genres)
+            return self._cold_core(genres, n, media_type, platforms)
+        return self._personal(self._viewer(-1, history), mask, n, genres, True, None)
 
     def recommend_for_ratings(self, ratings: dict[int, float], genres: list[str] | None = None,
-                              n: int = 10, media_type: str | None = None) -> pd.DataFrame:
+                              n: int = 10, media_type: str | None = None,
+                              platforms: list[str] | None = None) -> pd.DataFrame:
         """Top-n for a new viewer from their ratings alone (fold-in, no retraining).
 
         In: {item id: rating} (ids in the catalogue or model, ratings in the scale). Rated
         titles are never returned. Empty ratings give :meth:`cold_start`.
         """
-        return self._frame(*self._for_ratings_core(ratings, genres, n, media_type))
+        return self._frame(*self._for_ratings_core(ratings, genres, n, media_type, platforms))
 
     def recommend_for_ratings_rows(self, ratings: dict[int, float], genres: list[str] | None = None,
-                                   n: int = 10, media_type: str | None = None) -> list[dict]:
+                                   n: int = 10, media_type: str | None = None,
+                                   platforms: list[str] | None = None) -> list[dict]:
         """:meth:`recommend_for_ratings` as a list of dicts (see :meth:`recommend_rows`)."""
-        return self._records(*self._for_ratings_core(ratings, genres, n, media_type))
+        return self._records(*self._for_ratings_core(ratings, genres, n, media_type, platforms))
+
+    # ------------------------------------------------------------------ the chain, many viewers
+    def recommend_batch(self, user_ids: Iterable[int], n: int = 10, genres: list[str] | None = None,
+                        media_type: str | None = None, platforms: list[str] | None = None,
+                        candidates: Iterable[int] | None = None) -> dict[int, list[int]]:
+        """Top-n ids of many users at once (what ``invoke evaluate`` measures), seen titles hidden.
+
+        The same chain and scores as :meth:`recommend` (known users' precomputed rows, or the
+        same chunked computation); unknown users get the cold-start list. ``candidates``
+        restricts the titles further (evaluation protocols: titles known before a time cut,
+        or only the new titles). Out: {user: [ids]}.
+        """
+        n = self._check_n(n)
+        genres = self._genre_names(genres)
+        mask = self._mask(genres, media_type, platforms)
+        if candidates is not None:
+            mask = mask & np.isin(self._ids, np.asarray(list(candidates), dtype="int64"))
+        users = np.asarray(list(user_ids), dtype="int64")
+        rows = np.array([self._user_row(u) for u in users.tolist()], dtype="int64")
+        cold = self._cold_order[mask[self._cold_order]][:n]
+        out = {int(u): self._ids[cold].tolist() for u in users[rows < 0].tolist()}
+        known = np.flatnonzero(rows >= 0)
+        for lo in range(0, len(known), _BATCH_ROWS):
+            part = known[lo:lo + _BATCH_ROWS]
+            h = self._known_histories(rows[part])
+            if self._known_scores is not None:
+                scores, steps = self._known_scores[rows[part]], self._known_steps[rows[part]]
+            else:
+                scores, steps = self.pipeline.score(h)
+            for k, (pos, _, _) in zip(part.tolist(), self.pipeline.rank(h, scores, steps, mask, n)):
+                out[int(users[k])] = self._ids[pos].tolist()
+        return out
 
     def predicted_ratings(self, item_ids: Iterable[int], user_id: int | None = None,
                           ratings: Mapping[int, float] | None = None) -> pd.Series:
-        """SVD predicted ratings (rating scale) of items for a known user or folded-in ratings.
+        """SVD predicted stars of items for a known user and/or folded-in ratings.
 
-        Out: Series indexed by item id; NaN where no SVD is loaded or it lacks the item.
+        The same numbers as each list entry's ``predicted_rating`` (Surprise's ``predict``
+        for a known user without new ratings). Out: Series indexed by item id; NaN where no
+        SVD is loaded or the item has no catalogue row.
         """
-        history = {**(self.seen(user_id) if user_id is not None else {}), **self._clean_ratings(ratings)}
         ids = np.asarray(list(item_ids), dtype="int64")
-        full = self._svd_scores(history, None if ratings else user_id)
         pos = self._positions(ids)
-        vals = np.where(pos >= 0, full[np.maximum(pos, 0)], np.nan)
+        vals = np.full(len(ids), np.nan)
+        extra = self._clean_ratings(ratings)
+        row = self._user_row(user_id) if user_id is not None else -1
+        if self._stars is not None and (row >= 0 or extra):
+            v = self._viewer(row, extra)
+            ok = pos >= 0
+            vals[ok] = self._stars_for(pos[ok], v, None if extra or row < 0 else int(user_id))
         return pd.Series(vals, index=pd.Index(ids, name=ID_COL), name="predicted_rating")
 
-    def _cold_core(self, genres, n, media_type) -> tuple[np.ndarray, list, list[str]]:
-        """cold_start() as (catalogue positions, scores, reasons)."""
+    # ------------------------------------------------------------------ charts
+    def _cold_core(self, genres, n, media_type, platforms=None):
+        """cold_start() as (catalogue positions, scores, reasons, stars)."""
         n = self._check_n(n)
         names = self._genre_names(genres)
-        mask = self._mask(names, media_type)
+        mask = self._mask(names, media_type, platforms)
         top = self._cold_order[mask[self._cold_order]][:n]
-        return top, self._score_final[top].tolist(), [self._cold_reason(p, names) for p in top]
+        return (top, self._score_final[top].tolist(),
+                [chart_reason(self.pipeline, int(p), names) for p in top], [None] * len(top))
 
-    def cold_start(self, genres: list[str] | None = None, n: int = 10,
-                   media_type: str | None = None) -> pd.DataFrame:
+    def cold_order_ids(self) -> np.ndarray:
+        """Every catalogue id in chart order (score_final, vote_count, id): the cold-start list."""
+        return self._ids[self._cold_order]
+
+    def cold_start(self, genres: list[str] | None = None, n: int = 10, media_type: str | None = None,
+                   platforms: list[str] | None = None) -> pd.DataFrame:
         """The ``score_final`` chart within the filters; reason "top Drama by score"."""
-        return self._frame(*self._cold_core(genres, n, media_type))
+        return self._frame(*self._cold_core(genres, n, media_type, platforms))
 
-    def cold_start_rows(self, genres: list[str] | None = None, n: int = 10,
-                        media_type: str | None = None) -> list[dict]:
+    def cold_start_rows(self, genres: list[str] | None = None, n: int = 10, media_type: str | None = None,
+                        platforms: list[str] | None = None) -> list[dict]:
         """:meth:`cold_start` as a list of dicts (see :meth:`recommend_rows`)."""
-        return self._records(*self._cold_core(genres, n, media_type))
+        return self._records(*self._cold_core(genres, n, media_type, platforms))
 
     def popular_titles(self, n: int = 20, genres: list[str] | None = None) -> pd.DataFrame:
         """Titles most viewers have rated (to seed a new viewer's ratings), by genre (any of).
@@ -777,29 +554,14 @@ class Recommender:
         top = order[mask[order]][:n]
         reasons = [f"rated by {int(c)} viewers" if c > 0 else "popular on TMDB"
                    for c in self._n_ratings[top]]
-        return self._frame(top, self._n_ratings[top], reasons)
-
-    # ------------------------------------------------------------------ content
-    @property
-    def content(self):
-        """The TF-IDF index over ``text`` (built on first use, once, thread-safe)."""
-        if self._content is None:
-            with self._content_lock:
-                if self._content is None:
-                    from src.models.content import ContentIndex
-
-                    text = (self.catalogue["text"] if "text" in self.catalogue.columns
-                            else self.catalogue["title"].fillna("") + " " + self.catalogue["genres"].fillna(""))
-                    self._content = ContentIndex(self._ids, text.fillna("").astype(str).tolist())
-        return self._content
+        return self._frame(top, self._n_ratings[top], reasons, [None] * len(top))
 
     def similar_titles(self, movie_id: int, n: int = 10, user_id: int | None = None) -> pd.DataFrame:
         """Titles like ``movie_id`` by TF-IDF cosine; with a known ``user_id``, a hybrid.
 
         Hybrid: the top ``HYBRID_CANDIDATES`` content neighbours the user has not rated are
-        re-ranked by the user's CF score (titles the ranker cannot score keep content order
-        after the scored ones). Unknown ``movie_id`` raises KeyError naming it.
-        Out: DataFrame[id, title, year, genres, media_type, score, reason "similar to X"].
+        re-ranked by the user's blended chain score (unscored ones keep content order after
+        the scored ones). Unknown ``movie_id`` raises KeyError naming it.
         """
         n = self._check_n(n)
         if isinstance(movie_id, bool) or not isinstance(movie_id, (int, np.integer)):
@@ -808,19 +570,45 @@ class Recommender:
         if p < 0:
             raise KeyError(f"unknown movie id {movie_id}")
         reason = f"similar to {self._titles[p]}"
-        hybrid = user_id is not None and self.known_user(user_id) and self.ranker is not None
-        ids, sims = self.content.similar(int(movie_id), max(n, HYBRID_CANDIDATES) if hybrid else n)
+        row = self._user_row(user_id) if user_id is not None else -1
+        ids, sims = self.content.similar(int(movie_id), max(n, HYBRID_CANDIDATES) if row >= 0 else n)
         pos = self._positions(ids)
-        if not hybrid:
-            return self._frame(pos[:n], sims[:n], [reason] * min(n, len(pos)))
-        history = self._history(self._user_row(user_id)) if self._ease else self.seen(user_id)
-        keep = ~self._history_mask(history)[pos]
+        if row < 0:
+            return self._frame(pos[:n], sims[:n], [reason] * min(n, len(pos)), [None] * min(n, len(pos)))
+        v = self._viewer(row)
+        _, scores, steps = self._viewer_scores(v)
+        keep = ~np.isin(pos, v.cat)
         pos, sims = pos[keep], sims[keep]
-        cf = self._cf_scores(history)[pos]
-        # Scored titles first by CF score; unscored (-inf) ones after, still by similarity.
-        order = np.lexsort((-sims, -np.where(np.isfinite(cf), cf, -np.inf)))[:n]
-        return self._frame(pos[order], np.where(np.isfinite(cf[order]), cf[order], sims[order]),
-                           [reason] * len(order))
+        s = scores[0, pos] if steps[0] != Step.CHART else np.full(len(pos), np.nan)
+        ok = np.isfinite(s)
+        order = np.lexsort((-sims, -np.where(ok, s, -np.inf)))[:n]
+        pos = pos[order]
+        return self._frame(pos, np.where(ok[order], s[order], sims[order]), [reason] * len(order),
+                           self._stars_for(pos, v, int(user_id)))
+
+    # ------------------------------------------------------------------ output
+    def _records(self, pos: np.ndarray, scores, reasons: list[str], stars) -> list[dict]:
+        """Output rows as dicts (keys OUTPUT_COLUMNS) of plain Python values; year int|None."""
+        ids, titles, years, genres, media = self._row_values
+        return [{"id": ids[p], "title": titles[p], "year": years[p], "genres": genres[p],
+                 "media_type": media[p], "score": float(sc), "reason": r, "predicted_rating": st}
+                for p, sc, r, st in zip(np.asarray(pos, dtype="int64").tolist(), scores, reasons, stars)]
+
+    def _frame(self, pos: np.ndarray, scores, reasons: list[str], stars) -> pd.DataFrame:
+        """The output table for catalogue positions (columns OUTPUT_COLUMNS)."""
+        pos = np.asarray(pos, dtype="int64")
+        cols = self._col_arrays
+        df = pd.DataFrame({
+            "id": self._ids[pos],
+            "title": cols["title"][pos],
+            "year": cols["year"][pos],
+            "genres": cols["genres"][pos],
+            "media_type": cols["media_type"][pos],
+            "score": np.asarray(scores, dtype="float64"),
+            "reason": list(reasons),
+            "predicted_rating": np.array([np.nan if s is None else s for s in stars], dtype="float64"),
+        })
+        return df.reset_index(drop=True)
 
 
 def main(user_id: int, genres: list[str] | None = None, n: int = 10, paths: Paths = PATHS) -> pd.DataFrame:
@@ -831,6 +619,7 @@ def main(user_id: int, genres: list[str] | None = None, n: int = 10, paths: Path
     print(f"Top {len(df)} for user {user_id} ({who}; model {rec.model_version}):")
     with pd.option_context("display.max_colwidth", 60, "display.width", 160):
         # Years are float in the frame (NaN for undated titles); show them as whole years.
-        shown = df.assign(score=df["score"].round(4), year=df["year"].astype("Int64"))
+        shown = df.assign(score=df["score"].round(4), year=df["year"].astype("Int64"),
+                          predicted_rating=df["predicted_rating"].round(1))
         print(shown.to_string(index=False))
     return df

@@ -177,13 +177,6 @@ class EaseRanker:
         start, end = self.history.indptr[row], self.history.indptr[row + 1]
         return self.item_ids[self.history.indices[start:end]], self.history.data[start:end].astype("float64")
 
-    def history_weights(self, user_ids) -> np.ndarray:
-        """Dense (len(user_ids) × n_items) scoring weights max(r − offset, 0) of known users."""
-        rows = self._rows(user_ids)
-        x = self.history[rows].copy()
-        x.data = _history_weights(x.data, self.params.get("score_offset", EASE_SCORE_OFFSET))
-        return x.toarray()
-
     def _rows(self, user_ids) -> np.ndarray:
         """History rows of known users; ValueError naming unknown ids."""
         user_ids = np.asarray(user_ids, dtype="int64")
@@ -276,51 +269,3 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
                       params={"model": "ease", "lam": float(lam), "min_count": int(min_count),
                               "max_items": int(max_items), "fit_threshold": float(fit_threshold),
                               "score_offset": float(score_offset)})
-
-
-def genre_matrix(item_ids: np.ndarray, item_genres: pd.Series | None) -> tuple[np.ndarray, list[str]]:
-    """Boolean items×genres matrix for ``item_ids`` from a Series id -> "A|B" genre string.
-
-    Items missing from ``item_genres`` get an all-False row. Out: (matrix, genre names).
-    """
-    if item_genres is None or len(item_genres) == 0:
-        return np.zeros((len(item_ids), 0), dtype=bool), []
-    lists = item_genres.fillna("").astype(str).str.split("|", regex=False)
-    names = sorted({g for gl in lists for g in gl if g})
-    col = {g: j for j, g in enumerate(names)}
-    pos = pd.Index(np.asarray(item_genres.index, dtype="int64")).get_indexer(np.asarray(item_ids, dtype="int64"))
-    mat = np.zeros((len(item_ids), len(names)), dtype=bool)
-    glists = lists.tolist()
-    for r, p in enumerate(pos):
-        if p >= 0:
-            for g in glists[p]:
-                if g:
-                    mat[r, col[g]] = True
-    return mat, names
-
-
-def blend_genre_affinity(cf: np.ndarray, weights: np.ndarray, genres: np.ndarray, beta: float) -> np.ndarray:
-    """Blend CF scores with the viewer's genre taste: cf / max(cf) + β · affinity.
-
-    Why: item-item co-occurrence is dominated by blockbusters everyone watched, so a viewer
-    who rated only horror 5★ would still get mostly blockbusters; the genre term lets a
-    clear taste show. In: ``cf`` (users × items, or one row), ``weights`` (same shape: the
-    history weights max(r − offset, 0)), ``genres`` (items × genres bool), β.
-    affinity(u, i) = max over i's genres g of share_u(g), where share_u(g) = Σ_j w_uj·[j∈g] /
-    Σ_j w_uj (the weighted share of the viewer's liked history in genre g). Out: same
-    shape as ``cf``; -inf entries stay -inf.
-    """
-    if beta == 0 or genres.shape[1] == 0:
-        return cf
-    one = cf.ndim == 1
-    cf2, w2 = np.atleast_2d(cf).astype("float64"), np.atleast_2d(weights).astype("float64")
-    total = w2.sum(axis=1, keepdims=True)
-    share = (w2 @ genres.astype("float64")) / np.maximum(total, 1e-12)          # users × genres
-    aff = np.zeros_like(cf2)
-    for g in range(genres.shape[1]):
-        aff = np.maximum(aff, share[:, [g]] * genres[:, g][None, :])
-    finite = np.where(np.isfinite(cf2), cf2, -np.inf)
-    top = np.max(finite, axis=1, keepdims=True)
-    scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-    out = cf2 / scale + beta * aff
-    return out[0] if one else out

@@ -133,6 +133,7 @@ class Recommendation(Movie):
 
     score: Optional[float] = Field(None, description="the recommender's score (higher ranks first)")
     reason: str = ""
+    predicted_rating: Optional[float] = Field(None, description="the SVD's predicted stars for this viewer")
 
 
 class RecommendationList(BaseModel):

@@ -124,6 +124,7 @@ def _records(rows: list[dict], posters: dict[int, str]) -> list[dict]:
         out.append({"id": mid, "title": str(r.get("title") or ""), "year": _int_or_none(r.get("year")),
                     "genres": split_list(r.get("genres")), "media_type": str(r.get("media_type") or "movie"),
                     "score": _clean(r.get("score")), "reason": str(r.get("reason") or ""),
+                    "predicted_rating": _clean(r.get("predicted_rating")),
                     "poster_path": path, "poster_url": POSTER_BASE_URL + path if path else None})
     return out
 

@@ -1,0 +1,138 @@
+"""The chain itself: one object holding every fitted stage over one catalogue.
+
+:class:`RecPipeline` is what ``Recommender`` asks for every list and what ``invoke evaluate``
+asks for every evaluated user (in batches of rows): histories -> candidates -> scorers ->
+blend -> rank/backfill. Explanations are added by the caller for the titles it returns
+(:mod:`src.models.pipeline.explain`), since they never change the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from src.config import (
+    CHART_NEW_WEIGHT,
+    CONTENT_MAP_K,
+    CONTENT_MAP_SHRINK,
+    CONTENT_MAP_WEIGHT,
+    CONTENT_NEW_WEIGHT,
+    CONTENT_SHRINK,
+    CONTENT_WEIGHT,
+    GENRE_AFFINITY_WEIGHT,
+    POPULARITY_PRIOR_HALF,
+    POPULARITY_PRIOR_WEIGHT,
+)
+from src.models.pipeline.blend import (
+    Step,
+    blend_scores,
+    prior_weight,
+    scale_rows,
+    title_alpha,
+)
+from src.models.pipeline.candidates import CandidateSelector
+from src.models.pipeline.histories import Histories
+from src.models.pipeline.rank import backfill, top_n
+from src.models.pipeline.scorers import (
+    CollaborativeScorer,
+    ContentScorer,
+    popularity_scores,
+)
+
+__all__ = ["BlendParams", "RecPipeline", "Step"]
+
+
+@dataclass(frozen=True)
+class BlendParams:
+    """The blend's weights (defaults from ``src.config``; evaluation tunes them on validation)."""
+
+    beta: float = GENRE_AFFINITY_WEIGHT
+    gamma: float = CONTENT_WEIGHT
+    gamma_new: float = CONTENT_NEW_WEIGHT
+    map_k: int = CONTENT_MAP_K
+    map_shrink: float = CONTENT_MAP_SHRINK
+    map_weight: float = CONTENT_MAP_WEIGHT
+    chart_new: float = CHART_NEW_WEIGHT
+    shrink: float = CONTENT_SHRINK
+    prior_weight: float = POPULARITY_PRIOR_WEIGHT
+    prior_half: float = POPULARITY_PRIOR_HALF
+
+
+class RecPipeline:
+    """Candidates -> scorers -> blend -> rank over one catalogue (positions in its order)."""
+
+    def __init__(self, ids: np.ndarray, selector: CandidateSelector, counts: np.ndarray,
+                 chart_order: np.ndarray, chart_score: np.ndarray, ranker=None, rk_to_cat=None,
+                 content_matrix=None, params: BlendParams | None = None) -> None:
+        """In: catalogue ids, its candidate selector, training ratings per title, the chart
+        (positions best first, scores 0–1), optionally the EASE ranker with its column ->
+        position map, the TF-IDF matrix (catalogue order), blend parameters."""
+        self.ids = np.asarray(ids, dtype="int64")
+        self.selector = selector
+        self.params = params or BlendParams()
+        self.chart_order = chart_order
+        self.chart_score = chart_score
+        self.collab = (CollaborativeScorer(ranker, rk_to_cat, selector.genre_mat, self.params.beta,
+                                           content_matrix, self.params.map_k, self.params.map_shrink,
+                                           self.params.map_weight)
+                       if ranker is not None else None)
+        self.content = ContentScorer(content_matrix) if content_matrix is not None else None
+        self.pop = popularity_scores(counts)
+        scorable = self.collab.scorable if self.collab is not None else np.zeros(len(self.ids), dtype=bool)
+        self.alpha = title_alpha(counts, scorable, self.params.shrink)
+        self.gamma = np.where(scorable, self.params.gamma, 0.0)
+        self.gamma_raw = np.where(scorable, 0.0, self.params.gamma_new)
+        # A title EASE cannot score has no rating count to be popular by: its catalogue chart
+        # score (score_final, from TMDB votes) stands in, for every viewer alike.
+        self.new_prior = np.where(scorable, 0.0, self.params.chart_new * np.clip(chart_score, 0.0, 1.0))
+
+    def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
+        """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
+        p = self.params
+        cf = self.collab.score(h) if self.collab is not None else None
+        has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
+        has_liked = np.diff(h.liked.indptr) > 0
+        raw = self.content.score(h) if self.content is not None else None
+        content = scale_rows(raw, h.seen) if raw is not None else None
+        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
+        pop = self.pop
+        if self.collab is not None and p.prior_weight and self.collab.beta:
+            # The chart within the viewer's genres: a title's popularity counts half, plus half
+            # times the viewer's taste for its genres (a horror lover's prior favours horror hits).
+            pop = self.pop[None, :] * (0.5 + 0.5 * self.collab.affinity(h))
+        scores, steps = blend_scores(cf, content, pop, self.alpha, prior, has_cf, has_liked,
+                                     self.gamma, raw, self.gamma_raw)
+        if self.params.chart_new:
+            cf_rows = steps == Step.COLLABORATIVE
+            scores[cf_rows] += self.new_prior[None, :]
+        return scores, steps
+
+    def rank(self, h: Histories, scores: np.ndarray, steps: np.ndarray, mask: np.ndarray, n: int,
+             exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per viewer: (positions, scores, source) of the final n-list (see :mod:`.rank`).
+
+        In: the histories, their :meth:`score` output, the request filter mask (titles), n,
+        whether rated titles are hidden.
+        """
+        allowed = np.broadcast_to(mask, scores.shape)
+        if exclude_seen:
+            allowed = allowed & ~h.seen.toarray()
+        content_rows = np.flatnonzero(steps == Step.CONTENT)
+        if len(content_rows):   # step 2 keeps to the genres of what the viewer liked
+            allowed = np.array(allowed)
+            allowed[content_rows] &= self.selector.shares_genre(h.liked[content_rows])
+        viewer_genres = self.selector.shares_genre(h.seen)
+        has_rated = np.diff(h.seen.indptr) > 0
+        out = []
+        for r, (pos, sc) in enumerate(top_n(scores, allowed, n, self.ids)):
+            row_allowed = np.broadcast_to(mask, (len(self.ids),)) & (~h.seen[r].toarray().ravel()
+                                                                   if exclude_seen else True)
+            out.append(backfill(pos, sc, n, self.chart_order, self.chart_score, row_allowed,
+                                viewer_genres[r] if has_rated[r] else None))
+        return out
+
+    def recommend(self, h: Histories, mask: np.ndarray, n: int, exclude_seen: bool = True):
+        """score + rank in one call; also returns the steps."""
+        scores, steps = self.score(h)
+        return self.rank(h, scores, steps, mask, n, exclude_seen), steps
