@@ -93,6 +93,20 @@ EASE_FIT_THRESHOLD = 3.0     # a rating >= this is an interaction (1) in the X t
 EASE_MIN_COUNT = 3           # keep items with >= this many interactions (P is items^2 float32)
 EASE_MAX_ITEMS = 20_000      # hard cap on the item set, most-rated first (20k items -> 1.6 GB)
 EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 0): 1-2★ pull nothing
+# Memory guards (src.utils.memory): a dense items² allocation is checked before it is made.
+# Half of MemAvailable: the fit's own sparse inputs, the rest of the process and the other
+# stages/users of a shared 2-core box need the other half. STREAMREC_DENSE_BUDGET_MB (env)
+# or the ``memory_budget_mb`` argument set an absolute budget instead (tests, containers).
+DENSE_MEMORY_FRACTION = 0.5
+DENSE_BUDGET_ENV = "STREAMREC_DENSE_BUDGET_MB"
+# EASE holds up to 3 float32 n² arrays at once (the Gram, its astype copy, the identity that
+# becomes P), so 20k items peak ~4.8 GB; over budget it keeps the most-rated items that fit.
+EASE_DENSE_MATRICES = 3
+EASE_DENSE_ITEMSIZE = 4
+# Surprise's pearson_baseline keeps freq, prods, sq_diff_i, sq_diff_j and sim: 5 n² 8-byte
+# arrays (45k items -> 76 GiB), so past ~10k items on a 24 GiB box KNNBaseline is skipped.
+KNN_DENSE_MATRICES = 5
+KNN_DENSE_ITEMSIZE = 8
 GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (topn.blend_genre_affinity)
 CONTENT_MAX_FEATURES = 50_000  # TF-IDF vocabulary cap for similar_titles
 HYBRID_CANDIDATES = 50       # similar_titles(user_id=...) re-ranks this many content neighbours by CF

@@ -96,7 +96,7 @@ def _lists_from_scores(scores: np.ndarray, seen_mask: np.ndarray, col_ids: np.nd
 def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                   svd_params: dict | None = None, ranker_params: dict | None = None,
                   test_fraction: float = TOPN_TEST_FRACTION, item_genres: pd.Series | None = None,
-                  genre_beta: float = GENRE_AFFINITY_WEIGHT) -> dict[str, dict]:
+                  genre_beta: float = GENRE_AFFINITY_WEIGHT, notes: dict | None = None) -> dict[str, dict]:
     """Run the fixed top-N protocol; return {model_name: metrics}.
 
     In: model-ready ratings (userId, itemId, rating), k, seed, SVD params (default
@@ -106,6 +106,8 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
     without genres it is EASE alone). Out: {"popularity",
     "svd_predicted", "production"} → {"precision@k", "recall@k", "ndcg@k", "map@k",
     "coverage", "users", "fit_seconds"} (numbers only, so reports can tabulate them).
+    ``notes``, when given, receives ``{"production": reason}`` if the memory guard shrank
+    EASE's item set (``fit_ranker``'s ``params["memory_cap"]``).
     """
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
     train, test = bernoulli_split(df, test_fraction=test_fraction, seed=seed)
@@ -155,11 +157,16 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
         ranker = fit_ranker(train, **(ranker_params or {}))
     scores = np.full(seen.shape, -np.inf)
     cols = col_of.get_indexer(ranker.item_ids)
-    cf = ranker.score_users(users)
+    # A user whose training ratings all fell outside EASE's item set (min_count, max_items,
+    # the memory cap) has no history row: they get no list, as served EASE would give none.
+    known = np.isin(users, ranker.user_ids)
+    cf = ranker.score_users(users[known])
     if item_genres is not None and genre_beta:
         gm, _ = genre_matrix(ranker.item_ids, item_genres)
-        cf = blend_genre_affinity(cf, ranker.history_weights(users), gm, genre_beta)
-    scores[:, cols] = cf
+        cf = blend_genre_affinity(cf, ranker.history_weights(users[known]), gm, genre_beta)
+    scores[np.ix_(np.flatnonzero(known), cols)] = cf
     _score("production", _lists_from_scores(scores, seen, item_ids, users, k), t["seconds"])
     log.info("production = EASE %s", ranker.params)
+    if notes is not None and ranker.params.get("memory_cap"):
+        notes["production"] = ranker.params["memory_cap"]
     return results
