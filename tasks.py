@@ -154,14 +154,25 @@ def tune(c, ratings=None, links=None):
     _guarded("tune", run_tune, ratings=ratings, links=links, paths=_paths())
 
 
-@task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV"})
-def train(c, ratings=None, links=None):
+@task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV",
+            "engine": "surprise (SVD + EASE, default) | implicit (ALS, every title) | spark (MLlib ALS)",
+            "master": "Spark master for --engine spark: local[2] (default), local[*], spark://host:7077"})
+def train(c, ratings=None, links=None, engine="surprise", master=None):
     """Train the SVD rating model and top-N ranker on real user ratings; save a checksummed bundle."""
+    from src.config import TRAIN_ENGINES
+
+    if engine not in TRAIN_ENGINES:
+        raise _fail("train", ValueError(f"--engine {engine!r}: choose one of {', '.join(TRAIN_ENGINES)}"))
+    if master is not None and engine != "spark":
+        raise _fail("train", ValueError("--master is only for --engine spark"))
     _input_files("train", ratings=ratings, links=links)
     _log()
     from src.models.train_model import main
 
-    _guarded("train", main, ratings=ratings, links=links, paths=_paths())
+    try:
+        _guarded("train", main, ratings=ratings, links=links, paths=_paths(), engine=engine, master=master)
+    except ImportError as exc:  # the engine's extra is missing: MissingExtraError names the pip line
+        raise _fail("train", exc) from exc
 
 
 @task(help={

@@ -107,6 +107,20 @@ EASE_DENSE_ITEMSIZE = 4
 # arrays (45k items -> 76 GiB), so past ~10k items on a 24 GiB box KNNBaseline is skipped.
 KNN_DENSE_MATRICES = 5
 KNN_DENSE_ITEMSIZE = 8
+# Factor ranker (src.models.factor_ranker): implicit-feedback ALS (Hu, Koren & Volinsky 2008)
+# on the same X as EASE (rating >= EASE_FIT_THRESHOLD). Linear in ratings, so it ranks every
+# title where EASE's items² cannot. 64 factors x 15 iterations: the issue measured rank 64 at
+# 23M ratings in 62 s / 2.2 GB; alpha (confidence of a positive) 1 and reg 1 measured best
+# NDCG@10 of {1, 10, 40} x {0.01, 0.1, 1} on the ratings_small hold-out: 0.248 (EASE 0.309,
+# popularity 0.144; references/scaling.md).
+ALS_FACTORS = 64
+ALS_ITERATIONS = 15
+ALS_REGULARIZATION = 1.0
+ALS_ALPHA = 1.0
+# Worker threads of implicit's solver (0 = one per core); BLAS itself is pinned to 1 thread
+# during the fit (threadpoolctl) because implicit parallelises over users and oversubscribes.
+ALS_NUM_THREADS = 0
+TRAIN_ENGINES = ("surprise", "implicit", "spark")  # invoke train --engine; "surprise" = SVD + EASE
 GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (topn.blend_genre_affinity)
 CONTENT_MAX_FEATURES = 50_000  # TF-IDF vocabulary cap for similar_titles
 HYBRID_CANDIDATES = 50       # similar_titles(user_id=...) re-ranks this many content neighbours by CF
@@ -141,6 +155,9 @@ INBOX_SIBLING_KINDS = ("credits", "keywords")
 EXTRA_MODULES = {
     "serve": ("fastapi", "uvicorn", "gradio", "orjson", "httpx"),
     "notebooks": ("nbformat", "nbclient", "nbconvert", "ipykernel"),
+    # training engines of references/scaling.md (invoke train --engine implicit|spark)
+    "implicit": ("implicit",),
+    "spark": ("pyspark",),
 }
 
 # --- deploy (app.py): Hugging Face Spaces routes its Gradio SDK apps to this port ---
