@@ -287,14 +287,16 @@ def bench(c, full=False):
 @task(help={"k": "only tests matching this expression", "x": "stop at first failure",
             "quick": "skip the tests marked slow (browser, crash, notebooks, end-to-end): -m 'not slow'"})
 def test(c, k=None, x=False, quick=False):
-    """Run the test suite (unit, integration on ../shared/data, API, browser); installs Chromium if missing."""
+    """Run the test suite (unit, integration on ../shared/data, API, browser); installs Chromium and Java if missing."""
     import shlex
 
     from src.pipeline.browser import ensure_chromium
+    from src.pipeline.java import ensure_java
 
-    # The browser test needs Debian's Chromium: install it (root + apt-get) or say why not,
-    # before pytest starts, so the README's command sets up a fresh machine on its own.
-    problem = None if quick else ensure_chromium()
+    # The browser test needs Debian's Chromium and the Spark test a JRE: install them (root +
+    # apt-get) or say why not, before pytest starts, so the README's command sets up a fresh
+    # machine on its own (--quick runs neither slow test).
+    problem = None if quick else (ensure_chromium() or ensure_java())
     if problem:
         raise _fail("test", RuntimeError(problem))
     args = ["-q", "-ra"]

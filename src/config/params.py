@@ -120,6 +120,16 @@ ALS_ALPHA = 1.0
 # Worker threads of implicit's solver (0 = one per core); BLAS itself is pinned to 1 thread
 # during the fit (threadpoolctl) because implicit parallelises over users and oversubscribes.
 ALS_NUM_THREADS = 0
+# Spark engine (src.models.spark_als): local[2] uses this box's 2 cores; the UI (a web server
+# on :4040) is off because nobody watches a batch fit, and 2 shuffle partitions (Spark's 200
+# is for clusters) keep a local fit from spending its time scheduling empty tasks.
+SPARK_DEFAULT_MASTER = "local[2]"
+SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
+              "spark.driver.memory": "2g"}
+# Spark's implicit confidence is 1 + alpha·r where implicit's is alpha·r: alpha - 1 trains
+# the same objective. Spark scales regParam by each user's/item's count (ALS-WR), so its λ is
+# smaller; the served user factors are re-solved with ALS_REGULARIZATION either way.
+SPARK_ALS_REG = 0.01
 TRAIN_ENGINES = ("surprise", "implicit", "spark")  # invoke train --engine; "surprise" = SVD + EASE
 GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (topn.blend_genre_affinity)
 CONTENT_MAX_FEATURES = 50_000  # TF-IDF vocabulary cap for similar_titles
