@@ -32,7 +32,7 @@ def test_ensure_java_finds_installs_or_explains(tmp_path):
     assert ran and JAVA_APT_PACKAGE in ran[0][-1] and "exit 100" in msg
 
 
-@pytest.mark.slow  # starts a JVM and fits MLlib ALS in local[2] (~45 s on 2 shared cores)
+@pytest.mark.slow  # starts a JVM and fits MLlib ALS in local[2] (~40 s on 2 shared cores: rank 16, 5 iterations)
 @pytest.mark.timeout(180)
 def test_spark_trains_locally_and_serves_from_the_same_bundle(real_features, shared_data, tmp_path):
     from src.models.predict_model import Recommender
@@ -46,7 +46,7 @@ def test_spark_trains_locally_and_serves_from_the_same_bundle(real_features, sha
     path = Path(tmp_path / "ratings_sub.csv")
     sub.to_csv(path, index=False)
     train_main(ratings=path, links=shared_data / "links_small.csv.gz", paths=ws, engine="spark",
-               master="local[2]")
+               master="local[2]", ranker_params={"factors": 16, "iterations": 5})
     bundle = load_current(ws)
     rk = bundle.ranker
     assert isinstance(rk, FactorRanker) and bundle.svd is None

@@ -84,6 +84,8 @@ def fit_spark_ranker(ratings: pd.DataFrame, master: str | None = None, workdir: 
     if x.nnz == 0:
         raise ValueError(f"no rating >= {fit_threshold}: nothing to fit ALS on")
     master = master or SPARK_DEFAULT_MASTER
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="spark_als_", dir=workdir))
     builder = SparkSession.builder.master(master).appName("streamrec-als")
     for key, val in {**SPARK_CONF, **(conf or {})}.items():

@@ -118,12 +118,15 @@ def fit_svd(ratings: pd.DataFrame, params: dict | None = None, seed: int = SEED)
 
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
-         include_feedback: bool = True, engine: str = "surprise", master: str | None = None) -> Path:
+         include_feedback: bool = True, engine: str = "surprise", master: str | None = None,
+         ranker_params: dict | None = None) -> Path:
     """Train the SVD rating model and the top-N ranker; save the bundle; return its path.
 
     In: optional ratings CSV/frame and links CSV/frame (default: the ETL's processed ratings
     plus SQLite viewer feedback), the workspace paths, the ``engine`` (one of
-    ``TRAIN_ENGINES``) and, for "spark", the Spark ``master`` URL. Out: the new bundle folder under
+    ``TRAIN_ENGINES``) and, for "spark", the Spark ``master`` URL; ``ranker_params`` are
+    keyword arguments of the ALS engines' fit (e.g. ``factors``, ``iterations``: quick runs,
+    tests). Out: the new bundle folder under
     ``paths.model_bundles`` (arrays + manifest with params, versions, data sha256, counts,
     timings), made live by switching ``paths.model_pointer`` (:func:`src.models.bundle.save_bundle`).
     """
@@ -133,7 +136,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
         raise ValueError(f"--master is for --engine spark, not {engine!r}")
     df = load_ratings(ratings, links, paths=paths, include_feedback=include_feedback)
     if engine != "surprise":
-        return _train_factors(df, paths, engine, master)
+        return _train_factors(df, paths, engine, master, dict(ranker_params or {}))
     params, source = svd_params_for_training(paths)
     log.info("training SVD on %d ratings (%d users, %d items) with %s from %s", len(df),
              df[USER_COL].nunique(), df[ITEM_ID_COL].nunique(), params, source)
@@ -162,7 +165,7 @@ def _data_metadata(df: pd.DataFrame) -> dict:
             **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()}}
 
 
-def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | None) -> Path:
+def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | None, kw: dict) -> Path:
     """Fit the ALS factor ranker with ``engine`` ("implicit" or "spark"); save a bundle of
     that ranker + the seen ratings (no SVD); return its folder."""
     log.info("training %s ALS on %d ratings (%d users, %d items)", engine, len(df),
@@ -171,11 +174,11 @@ def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | No
         if engine == "implicit":
             from src.models.factor_ranker import fit_factor_ranker
 
-            ranker = fit_factor_ranker(df)
+            ranker = fit_factor_ranker(df, **kw)
         else:
             from src.models.spark_als import fit_spark_ranker
 
-            ranker = fit_spark_ranker(df, master=master, workdir=paths.interim)
+            ranker = fit_spark_ranker(df, master=master, workdir=paths.interim, **kw)
     metadata = {
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "engine": engine, "seed": SEED, "data": _data_metadata(df),
