@@ -110,3 +110,14 @@ def test_train_engine_implicit_serves_from_the_bundle(ws):
     liked = {int(i): 5.0 for i in bundle.ranker.item_ids[:3]}
     new = rec.recommend_for_ratings(liked, n=5)
     assert len(new) == 5 and not set(liked) & set(new["id"])
+
+
+@pytest.mark.slow  # real `invoke` child processes (~1 s each)
+def test_invoke_train_refuses_bad_engine_options_in_one_line(workspace):
+    from tests.harness.invoke_cli import run_invoke
+
+    for args, needle in ((["train", "--engine", "tensorflow"], "--engine 'tensorflow'"),
+                         (["train", "--engine", "implicit", "--master", "local[2]"], "--master")):
+        proc = run_invoke(args, home=workspace.root)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], proc.stderr
