@@ -278,7 +278,7 @@ def bench(c, full=False):
     """Run the benchmarks in bench/ and record ratios in reports/benchmarks.md."""
     flag = " --full" if full else ""
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
-                   "bench_models.py"):
+                   "bench_models.py", "bench_scale.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
     for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
         c.run(f"{sys.executable} bench/{script}", pty=False)

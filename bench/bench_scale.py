@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, 
 
 from bench.recorder import record_benchmark  # noqa: E402
 from bench.scale_synth import ML25M, generate  # noqa: E402
+from src.pipeline.java import find_java  # noqa: E402
 from src.utils.logging import get_logger, setup_logging  # noqa: E402
 
 log = get_logger("bench.scale")
@@ -125,7 +126,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
         facts, rows = run_size(main_size, ["popularity", "ease", "implicit"], Path(tmp))
         body += ["### One machine: EASE vs implicit ALS", ""] + table(facts, rows)
-        if not args.no_spark:
+        if not args.no_spark and find_java() is None:
+            body += ["Spark size skipped: no Java here (`invoke test` installs it; see references/scaling.md).", ""]
+        elif not args.no_spark:
             facts, rows = run_size(spark_size, ["popularity", "ease", "implicit", "spark"], Path(tmp))
             body += ["### Small size, all three engines (Spark local[2])", ""] + table(facts, rows)
     body += [f"Whole run {time.perf_counter() - t0:.0f} s. Engine defaults from `src/config/params.py` "
