@@ -55,6 +55,9 @@ IMPLICIT_REQUIRES = [
 SPARK_REQUIRES = [
     "pyspark>=3.5",  # invoke train --engine spark: MLlib ALS, local[*] or a cluster (needs Java 17)
 ]
+ANN_REQUIRES = [
+    "hnswlib>=0.8",  # approximate top-N over ALS item factors (src.models.factor_ann)
+]
 TEST_REQUIRES = [
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -70,7 +73,9 @@ EXTRAS_REQUIRE = {
     "notebooks": NOTEBOOKS_REQUIRES,
     "implicit": IMPLICIT_REQUIRES,
     "spark": SPARK_REQUIRES,
-    "dev": SERVE_REQUIRES + NOTEBOOKS_REQUIRES + IMPLICIT_REQUIRES + SPARK_REQUIRES + TEST_REQUIRES,
+    "ann": ANN_REQUIRES,
+    "dev": (SERVE_REQUIRES + NOTEBOOKS_REQUIRES + IMPLICIT_REQUIRES + SPARK_REQUIRES + ANN_REQUIRES
+            + TEST_REQUIRES),
 }
 
 setup(
