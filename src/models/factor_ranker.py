@@ -215,25 +215,25 @@ def factor_ranker_from_factors(history: sp.csr_matrix, users: np.ndarray, items:
 
 
 def _solve_users(rk: FactorRanker, x: sp.csr_matrix) -> np.ndarray:
-    """Exact least-squares user factors for every row of X (implicit's Cholesky solver in C++
-    when installed, else the same solve in numpy, one user at a time)."""
+    """Exact least-squares user factors for every row of X: implicit's public
+    ``recalculate_user`` (its C++ Cholesky solver, threaded) when installed, else the same
+    solve in numpy one user at a time (a serving box without the [implicit] extra)."""
     try:
-        from implicit.cpu import _als
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
     except ImportError:
-        _als = None
-    alpha, reg = float(rk.params["alpha"]), float(rk.params["regularization"])
-    out = np.zeros((x.shape[0], rk.item_factors.shape[1]), dtype="float32")
-    if _als is not None:
-        # The same call implicit's own recalculate_user makes (its YtY has no λI: it adds it).
-        cui = (alpha * x).astype("float32")
-        _als._least_squares(rk._yty.astype("float32"), cui.indptr, cui.indices, cui.data, out,
-                            rk.item_factors, reg, num_threads=ALS_NUM_THREADS)
+        out = np.zeros((x.shape[0], rk.item_factors.shape[1]), dtype="float32")
+        for u in range(x.shape[0]):
+            liked = x.indices[x.indptr[u]:x.indptr[u + 1]]
+            if len(liked):
+                out[u] = rk._solve(liked)[1]
         return out
-    for u in range(x.shape[0]):
-        liked = x.indices[x.indptr[u]:x.indptr[u + 1]]
-        if len(liked):
-            out[u] = rk._solve(liked)[1]
-    return out
+    with threadpool_limits(1, "blas"):
+        solver = AlternatingLeastSquares(factors=rk.item_factors.shape[1], alpha=float(rk.params["alpha"]),
+                                         regularization=float(rk.params["regularization"]),
+                                         num_threads=ALS_NUM_THREADS)
+        solver.item_factors = np.asarray(rk.item_factors)
+        return np.asarray(solver.recalculate_user(np.arange(x.shape[0]), x), dtype="float32")
 
 
 def fit_factor_ranker(ratings: pd.DataFrame, factors: int = ALS_FACTORS, iterations: int = ALS_ITERATIONS,
@@ -271,5 +271,4 @@ def fit_factor_ranker(ratings: pd.DataFrame, factors: int = ALS_FACTORS, iterati
     params = {"model": "als", "engine": "implicit", "factors": int(factors), "iterations": int(iterations),
               "regularization": float(regularization), "alpha": float(alpha),
               "fit_threshold": float(fit_threshold), "score_offset": float(score_offset), "seed": int(seed)}
-    with threadpool_limits(1, "blas"):
-        return factor_ranker_from_factors(hist, users, items, np.asarray(model.item_factors), params)
+    return factor_ranker_from_factors(hist, users, items, np.asarray(model.item_factors), params)
