@@ -72,3 +72,19 @@ def test_evaluate_skips_knn_and_reports_it(workspace, real_subsample):
     assert json.loads(workspace.metrics.read_text())["skipped"] == m["skipped"]
     md = (workspace.reports / "metrics.md").read_text()
     assert "## Limited by memory" in md and "| knn_baseline | skipped |" in md
+
+
+@pytest.mark.slow  # real `invoke train` child process on 40 real users (~5 s)
+def test_a_bad_budget_setting_is_one_line_exit_2(workspace, shared_data, monkeypatch):
+    from tests.harness.invoke_cli import run_invoke
+
+    df = pd.read_csv(shared_data / "ratings_small.csv.gz")
+    ratings = workspace.raw / "ratings_40.csv"
+    df[df[USER_COL] <= 40].to_csv(ratings, index=False)
+    monkeypatch.setenv(DENSE_BUDGET_ENV, "lots")  # inherited by the child
+    proc = run_invoke(["train", "--ratings", str(ratings), "--links", str(shared_data / "links_small.csv.gz")],
+                      home=workspace.root)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and " INFO " not in ln]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and DENSE_BUDGET_ENV in lines[0] and "'lots'" in lines[0], proc.stderr
+    assert not workspace.model_pointer.exists()  # nothing half-written became live

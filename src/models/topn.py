@@ -38,6 +38,7 @@ from src.config import (
     RATING_COL,
     USER_COL,
 )
+from src.utils.errors import MemoryBudgetError
 from src.utils.logging import get_logger, timed
 from src.utils.memory import check_dense, max_dense_items, resolve_budget
 
@@ -240,7 +241,7 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
     ``memory_budget_mb`` (bytes the dense fit may take; default env ``DENSE_BUDGET_ENV`` or
     ``DENSE_MEMORY_FRACTION`` of available RAM): when the kept items' n² peak would not fit,
     only the most-interacted items that do are kept, with a logged reason that is also stored
-    as ``params["memory_cap"]``; MemoryError when not even one item fits.
+    as ``params["memory_cap"]``; :class:`MemoryBudgetError` when not even one item fits.
     Out: a fitted :class:`EaseRanker`; its ``history`` keeps every training rating of the
     kept items (low ones too) so scoring sees the same histories as serving.
     Cost: one n_items² Gram product and one Cholesky solve (ratings_small: ~4.8k items,
@@ -262,7 +263,7 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
     if memory_cap is not None:
         fits = max_dense_items(budget, EASE_DENSE_MATRICES, EASE_DENSE_ITEMSIZE)
         if fits < 1:
-            raise MemoryError(memory_cap)
+            raise MemoryBudgetError(f"{memory_cap}; raise {DENSE_BUDGET_ENV} or train with --engine implicit")
         memory_cap += f": kept the {fits} most-rated of {len(keep)} items"
         log.warning("%s", memory_cap)
         keep = keep.iloc[:fits]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from src.utils.errors import SettingError
+
 __all__ = ["available_bytes", "memory_budget_bytes", "resolve_budget", "dense_bytes", "check_dense", "max_dense_items",
            "fmt_bytes"]
 
@@ -58,15 +60,15 @@ def resolve_budget(override_mb: float | None, env_name: str, fraction: float) ->
     """The dense-allocation budget in bytes: ``override_mb`` if given, else the MiB in
     environment variable ``env_name`` if set, else ``fraction`` of available RAM.
 
-    A non-numeric environment value raises ValueError naming the variable (one line, no
-    traceback at the task layer), so a typo never silently means "no guard".
+    A non-numeric environment value raises :class:`SettingError` naming the variable (one
+    line, no traceback at the task layer), so a typo never silently means "no guard".
     """
     if override_mb is None and os.environ.get(env_name, "").strip():
         raw = os.environ[env_name].strip()
         try:
             override_mb = float(raw)
         except ValueError:
-            raise ValueError(f"{env_name}={raw!r} is not a number of MiB") from None
+            raise SettingError(f"{env_name}={raw!r} is not a number of MiB") from None
     return memory_budget_bytes(fraction, override_mb)
 
 
