@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from src.config import JAVA_APT_PACKAGE, USER_COL
-from src.evaluation.ranker_holdout import ranker_metrics, holdout_split
+from src.evaluation.ranker_holdout import holdout_split, ranker_metrics
 from src.models.bundle import load_current
 from src.models.factor_ranker import FactorRanker
 from src.pipeline.java import ensure_java, find_java

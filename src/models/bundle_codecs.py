@@ -9,8 +9,8 @@ therefore only ever runs code that is registered here; a bundle can name a kind,
 Built in: ``surprise.SVD`` (rebuilt from its learned pu/qi/bu/bi, global mean and raw id maps
 into a real ``surprise.SVD`` whose ``predict`` equals the trained one), the EASE and popularity
 rankers of :mod:`src.models.topn`, the ALS factor ranker of :mod:`src.models.factor_ranker`
-(one codec whichever engine — implicit or Spark — trained it), and the seen-ratings CSR of :mod:`src.models.seen`. To add a
-model type, call :func:`register_codec` next to it (e.g. an ALS factor ranker).
+(one codec whichever engine — implicit or Spark — trained it), and the seen-ratings CSR of
+:mod:`src.models.seen`. To add a model type, call :func:`register_codec` next to it.
 """
 
 from __future__ import annotations
