@@ -3,13 +3,14 @@
 Generates a seeded MovieLens-25M-shaped ratings set (:mod:`bench.scale_synth`), holds out
 the same ratings for every engine (:func:`src.evaluation.ranker_holdout.holdout_split`, the
 ``invoke evaluate`` top-N protocol), and for each engine records train time, peak RSS and
-NDCG@10 / precision@10 next to popularity. Each engine runs in its own spawned process reading
+NDCG@10 / precision@10 / catalogue coverage (share of items in anyone's top 10) next to
+popularity. Each engine runs in its own spawned process reading
 the ratings from Parquet, so its peak RSS is its own (``ru_maxrss``; for Spark that is the
 Python driver: the JVM's memory is not in it). EASE runs under the memory guard: past the
 budget it keeps the head of the catalogue and the row says how many items it ranked.
 
 Usage: ``python bench/bench_scale.py [--ratings N --users U --items I] [--spark-ratings N]
-[--no-spark] [--full]``. The default size finishes in ~2-3 minutes on 2 shared cores;
+[--no-spark] [--full] [--dense-budget-mb MB]``. The default size finishes in ~2-3 minutes on 2 shared cores;
 ``--full`` is the MovieLens-25M shape (25M ratings, 162k users, 59k items: ~10+ min, 8+ GB).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, 
 
 from bench.recorder import record_benchmark  # noqa: E402
 from bench.scale_synth import ML25M, generate  # noqa: E402
+from src.config import DENSE_BUDGET_ENV  # noqa: E402
 from src.pipeline.java import find_java  # noqa: E402
 from src.utils.logging import get_logger, setup_logging  # noqa: E402
 
@@ -80,7 +83,8 @@ def _run_engine(engine: str, parquet: str, queue) -> None:
                 f"recall@10 {ann_recall(ann, users):.3f} vs exact")
     queue.put({"engine": engine, "fit_s": fit_s, "score_s": score_s,
                "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-               "ndcg": m["ndcg@10"], "precision": m["precision@10"], "users": m["users"],
+               "ndcg": m["ndcg@10"], "precision": m["precision@10"], "coverage": m["coverage"],
+               "users": m["users"],
                "items_ranked": len(rk.item_ids), "note": note})
 
 
@@ -111,14 +115,15 @@ def table(facts: dict, rows: list[dict]) -> list[str]:
     """Markdown lines: one data line, one row per engine."""
     lines = [f"{facts['ratings']:,} ratings, {facts['users']:,} users, {facts['items']:,} items "
              f"(generated in {facts['gen_s']:.1f} s), 80/20 hold-out, seed 0:", "",
-             "| engine | train s | peak RSS GB | NDCG@10 | P@10 | items ranked | score s | note |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| engine | train s | peak RSS GB | NDCG@10 | P@10 | coverage | items ranked | score s | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['engine']} | | | | | | | {r['error']} |")
+            lines.append(f"| {r['engine']} | | | | | | | | {r['error']} |")
             continue
         lines.append(f"| {r['engine']} | {r['fit_s']:.1f} | {r['peak_rss_gb']:.2f} | {r['ndcg']:.4f} | "
-                     f"{r['precision']:.4f} | {r['items_ranked']:,} | {r['score_s']:.1f} | {r['note']} |")
+                     f"{r['precision']:.4f} | {r['coverage']:.3f} | {r['items_ranked']:,} | {r['score_s']:.1f} | "
+                     f"{r['note']} |")
     return lines + [""]
 
 
@@ -131,8 +136,14 @@ def main() -> None:
     ap.add_argument("--spark-ratings", type=int, default=SPARK_DEFAULT["n_ratings"])
     ap.add_argument("--no-spark", action="store_true", help="skip the Spark size (no Java here)")
     ap.add_argument("--full", action="store_true", help="the MovieLens-25M shape (long: run on a quiet box)")
+    ap.add_argument("--dense-budget-mb", type=float, default=None,
+                    help="run EASE under this dense-matrix budget (shows the memory guard's head cut)")
     args = ap.parse_args()
     setup_logging()
+    section = SECTION
+    if args.dense_budget_mb is not None:  # inherited by the spawned engine processes
+        os.environ[DENSE_BUDGET_ENV] = str(args.dense_budget_mb)
+        section = f"{SECTION}, dense budget {args.dense_budget_mb:g} MiB"
     main_size = dict(ML25M) if args.full else {"n_ratings": args.ratings, "n_users": args.users,
                                                 "n_items": args.items}
     spark_size = {**SPARK_DEFAULT, "n_ratings": args.spark_ratings,
@@ -150,7 +161,7 @@ def main() -> None:
     body += [f"Whole run {time.perf_counter() - t0:.0f} s. Engine defaults from `src/config/params.py` "
              "(EASE λ, ALS rank/iterations/α/λ); Spark's RSS is its Python driver only (the JVM "
              "is another process). Regenerate: `python bench/bench_scale.py` (`--full` for 25M).", ""]
-    print(record_benchmark(SECTION, "\n".join(body)))
+    print(record_benchmark(section, "\n".join(body)))
 
 
 if __name__ == "__main__":
