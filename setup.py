@@ -54,6 +54,17 @@ NOTEBOOKS_REQUIRES = [
 ]
 
 # Test tools; [dev] is everything, so the README's one install serves users and tests.
+# Training engines past EASE's items² limit (references/scaling.md). Serving never imports
+# them: a bundle holds plain factor arrays whichever engine wrote it.
+IMPLICIT_REQUIRES = [
+    "implicit>=0.7",  # invoke train --engine implicit: multi-threaded implicit ALS (C++)
+]
+SPARK_REQUIRES = [
+    "pyspark>=3.5",  # invoke train --engine spark: MLlib ALS, local[*] or a cluster (needs Java 17)
+]
+ANN_REQUIRES = [
+    "hnswlib>=0.8",  # approximate top-N over ALS item factors (src.models.factor_ann)
+]
 TEST_REQUIRES = [
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -67,7 +78,11 @@ TEST_REQUIRES = [
 EXTRAS_REQUIRE = {
     "serve": SERVE_REQUIRES,
     "notebooks": NOTEBOOKS_REQUIRES,
-    "dev": SERVE_REQUIRES + NOTEBOOKS_REQUIRES + TEST_REQUIRES,
+    "implicit": IMPLICIT_REQUIRES,
+    "spark": SPARK_REQUIRES,
+    "ann": ANN_REQUIRES,
+    "dev": (SERVE_REQUIRES + NOTEBOOKS_REQUIRES + IMPLICIT_REQUIRES + SPARK_REQUIRES + ANN_REQUIRES
+            + TEST_REQUIRES),
 }
 
 setup(

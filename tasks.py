@@ -162,16 +162,27 @@ def tune(c, ratings=None, links=None):
 
 
 @task(help={"ratings": "ratings CSV (default: processed ratings + SQLite feedback)", "links": "links CSV",
-            "server_url": "running server to tell to reload the new model (default: $STREAMREC_SERVER_URL)"})
-def train(c, ratings=None, links=None, server_url=None):
+            "server_url": "running server to tell to reload the new model (default: $STREAMREC_SERVER_URL)",
+            "engine": "surprise (SVD + EASE, default) | implicit (ALS, every title) | spark (MLlib ALS)",
+            "master": "Spark master for --engine spark: local[2] (default), local[*], spark://host:7077"})
+def train(c, ratings=None, links=None, server_url=None, engine="surprise", master=None):
     """Train the SVD rating model and top-N ranker on real user ratings; save a checksummed bundle."""
+    from src.config import TRAIN_ENGINES
+
+    if engine not in TRAIN_ENGINES:
+        raise _fail("train", ValueError(f"--engine {engine!r}: choose one of {', '.join(TRAIN_ENGINES)}"))
+    if master is not None and engine != "spark":
+        raise _fail("train", ValueError("--master is only for --engine spark"))
     _input_files("train", ratings=ratings, links=links)
     _log()
     from src.models.train_model import main
     from src.pipeline.update import notify_server
 
     paths = _paths()
-    _guarded("train", main, ratings=ratings, links=links, paths=paths)
+    try:
+        _guarded("train", main, ratings=ratings, links=links, paths=paths, engine=engine, master=master)
+    except ImportError as exc:  # the engine's extra is missing: MissingExtraError names the pip line
+        raise _fail("train", exc) from exc
     # Same reload as `invoke update`: sends the admin key, never fails a finished training.
     result = notify_server(server_url, paths=paths)
     if result.get("error"):
@@ -296,7 +307,7 @@ def bench(c, full=False):
     """Run the benchmarks in bench/ and record ratios in reports/benchmarks.md."""
     flag = " --full" if full else ""
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
-                   "bench_models.py", "bench_bad_inputs.py", "bench_protocols.py"):
+                   "bench_models.py", "bench_bad_inputs.py", "bench_protocols.py", "bench_scale.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
     for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
         c.run(f"{sys.executable} bench/{script}", pty=False)
@@ -305,14 +316,16 @@ def bench(c, full=False):
 @task(help={"k": "only tests matching this expression", "x": "stop at first failure",
             "quick": "skip the tests marked slow (browser, crash, notebooks, end-to-end): -m 'not slow'"})
 def test(c, k=None, x=False, quick=False):
-    """Run the test suite (unit, integration on ../shared/data, API, browser); installs Chromium if missing."""
+    """Run the test suite (unit, integration on ../shared/data, API, browser); installs Chromium and Java if missing."""
     import shlex
 
     from src.pipeline.browser import ensure_chromium
+    from src.pipeline.java import ensure_java
 
-    # The browser test needs Debian's Chromium: install it (root + apt-get) or say why not,
-    # before pytest starts, so the README's command sets up a fresh machine on its own.
-    problem = None if quick else ensure_chromium()
+    # The browser test needs Debian's Chromium and the Spark test a JRE: install them (root +
+    # apt-get) or say why not, before pytest starts, so the README's command sets up a fresh
+    # machine on its own (--quick runs neither slow test).
+    problem = None if quick else (ensure_chromium() or ensure_java())
     if problem:
         raise _fail("test", RuntimeError(problem))
     args = ["-q", "-ra"]

@@ -104,6 +104,52 @@ EASE_FIT_THRESHOLD = 3.0     # a rating >= this is an interaction (1) in the X t
 EASE_MIN_COUNT = 3           # keep items with >= this many interactions (P is items^2 float32)
 EASE_MAX_ITEMS = 20_000      # hard cap on the item set, most-rated first (20k items -> 1.6 GB)
 EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 0): 1-2★ pull nothing
+# Memory guards (src.utils.memory): a dense items² allocation is checked before it is made.
+# Half of MemAvailable: the fit's own sparse inputs, the rest of the process and the other
+# stages/users of a shared 2-core box need the other half. STREAMREC_DENSE_BUDGET_MB (env)
+# or the ``memory_budget_mb`` argument set an absolute budget instead (tests, containers).
+DENSE_MEMORY_FRACTION = 0.5
+DENSE_BUDGET_ENV = "STREAMREC_DENSE_BUDGET_MB"
+# EASE holds up to 3 float32 n² arrays at once (the Gram, its astype copy, the identity that
+# becomes P), so 20k items peak ~4.8 GB; over budget it keeps the most-rated items that fit.
+EASE_DENSE_MATRICES = 3
+EASE_DENSE_ITEMSIZE = 4
+# Surprise's pearson_baseline keeps freq, prods, sq_diff_i, sq_diff_j and sim: 5 n² 8-byte
+# arrays (45k items -> 76 GiB), so past ~10k items on a 24 GiB box KNNBaseline is skipped.
+KNN_DENSE_MATRICES = 5
+KNN_DENSE_ITEMSIZE = 8
+# Factor ranker (src.models.factor_ranker): implicit-feedback ALS (Hu, Koren & Volinsky 2008)
+# on the same X as EASE (rating >= EASE_FIT_THRESHOLD). Linear in ratings, so it ranks every
+# title where EASE's items² cannot. 64 factors x 15 iterations: the issue measured rank 64 at
+# 23M ratings in 62 s / 2.2 GB; alpha (confidence of a positive) 1 and reg 1 measured best
+# NDCG@10 of {1, 10, 40} x {0.01, 0.1, 1} on the ratings_small hold-out: 0.248 (EASE 0.309,
+# popularity 0.144; references/scaling.md).
+ALS_FACTORS = 64
+ALS_ITERATIONS = 15
+ALS_REGULARIZATION = 1.0
+ALS_ALPHA = 1.0
+# Worker threads of implicit's solver (0 = one per core); BLAS itself is pinned to 1 thread
+# during the fit (threadpoolctl) because implicit parallelises over users and oversubscribes.
+ALS_NUM_THREADS = 0
+# Spark engine (src.models.spark_als): local[2] uses this box's 2 cores; the UI (a web server
+# on :4040) is off because nobody watches a batch fit, and 2 shuffle partitions (Spark's 200
+# is for clusters) keep a local fit from spending its time scheduling empty tasks.
+SPARK_DEFAULT_MASTER = "local[2]"
+SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
+              "spark.driver.memory": "2g"}
+# Spark's implicit confidence is 1 + alpha·r where implicit's is alpha·r: alpha - 1 trains
+# the same objective. Spark scales regParam by each user's/item's count (ALS-WR), so its λ is
+# smaller; the served user factors are re-solved with ALS_REGULARIZATION either way.
+SPARK_ALS_REG = 0.01
+# ANN over ALS item factors (src.models.factor_ann, hnswlib, inner product). M 16 and
+# ef_construction 200 are hnswlib's recommended quality settings for dims ~64; the search
+# asks ANN_CANDIDATES (50) neighbours at ef 100 and re-ranks them exactly, which measured
+# recall@10 >= 0.99 vs exact search on ratings_small factors (the issue's bar is 0.95).
+ANN_M = 16
+ANN_EF_CONSTRUCTION = 200
+ANN_EF_SEARCH = 100
+ANN_CANDIDATES = 50
+TRAIN_ENGINES = ("surprise", "implicit", "spark")  # invoke train --engine; "surprise" = SVD + EASE
 GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (pipeline.scorers); a
                               # product choice: measured ±0.002 NDCG@10, it lets a clear genre taste show
 CONTENT_MAX_FEATURES = 50_000  # TF-IDF vocabulary cap for similar_titles
@@ -207,6 +253,10 @@ INBOX_SIBLING_KINDS = ("credits", "keywords")
 EXTRA_MODULES = {
     "serve": ("fastapi", "uvicorn", "gradio", "orjson", "httpx", "rapidfuzz", "jinja2"),
     "notebooks": ("nbformat", "nbclient", "nbconvert", "ipykernel"),
+    # training engines of references/scaling.md (invoke train --engine implicit|spark)
+    "implicit": ("implicit",),
+    "spark": ("pyspark",),
+    "ann": ("hnswlib",),
 }
 
 # --- deploy (app.py): Hugging Face Spaces routes its Gradio SDK apps to this port ---

@@ -235,3 +235,8 @@ ETL_PARALLEL_CREDITS_MIN_MB = 16.0
 CHROMIUM_APT_PACKAGE = "chromium"
 CHROMIUM_ENV = "STREAMREC_CHROMIUM"          # set to use another Chromium build
 CHROMIUM_FALLBACK = "/usr/bin/chromium"      # where Debian's package puts it
+# Java for the Spark engine (invoke train --engine spark; references/scaling.md): PySpark
+# starts a JVM, found via $JAVA_HOME or `java` on PATH; `invoke test` installs Debian's
+# headless JRE (Java 17 on bookworm, which Spark 4 requires) when it is missing.
+JAVA_APT_PACKAGE = "default-jre-headless"
+JAVA_ENV = "JAVA_HOME"

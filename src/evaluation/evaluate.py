@@ -26,6 +26,7 @@ from src.config import (
     CV_RANDOM_STATE,
     ITEM_ID_COL,
     PATHS,
+    RATING_BLENDS,
     RELEVANT_THRESHOLD,
     RMSE_TARGET,
     SEED,
@@ -50,6 +51,7 @@ from src.evaluation.rating_cv import (
     SVD_TUNED,
     cross_validate_ratings,
     rating_algorithms,
+    skip_over_budget,
 )
 from src.evaluation.topn_eval import evaluate_topn
 from src.models.predict_model import check_id_space
@@ -227,6 +229,12 @@ def metrics_markdown(metrics: dict) -> str:
             lines.append(f"| {name} | {vals} | {m.get('users', '')} |")
         lines.append("")
     lines += protocol_markdown(metrics.get("protocols") or {})
+    limited = [("skipped", n, r) for n, r in metrics.get("skipped", {}).items()]
+    limited += [("fewer items", n, r) for n, r in metrics.get("memory_capped", {}).items()]
+    if limited:
+        lines += ["## Limited by memory", "", "| model | what | reason |", "|---|---|---|"]
+        lines += [f"| {n} | {what} | {r} |" for what, n, r in limited]
+        lines.append("")
     targets = metrics.get("targets", {})
     if targets:
         lines += ["## Targets", "", "| check | target | value | baseline | verdict |",
@@ -239,16 +247,21 @@ def metrics_markdown(metrics: dict) -> str:
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
          svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
-         n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True) -> dict:
+         n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True,
+         memory_budget_mb: float | None = None) -> dict:
     """Run the rating CV and the top-N protocol; write metrics JSON and Markdown.
 
     In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
     processed ratings + viewer feedback), ``out`` JSON path (default ``paths.metrics``),
     ``svdpp`` to add SVD++; for quick runs ``models`` restricts the rating models,
-    ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off. Out: the
+    ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off;
+    ``memory_budget_mb`` overrides the dense-matrix budget (:mod:`src.utils.memory`). Out: the
     metrics dict ``{"dataset", "protocol", "rating", "topn", "protocols", "targets",
-    "created_at", "files"}``; ``protocols`` is :func:`src.evaluation.protocols.run_protocols`
-    (``protocols.<random|cold_users|temporal|new_title>.<model>.<metric>``).
+    "skipped", "memory_capped", "created_at", "files"}``; ``protocols`` is
+    :func:`src.evaluation.protocols.run_protocols`
+    (``protocols.<random|cold_users|temporal|new_title>.<model>.<metric>``); ``skipped`` names
+    each model (or blend) not run because its items² fit would not fit the budget, with the
+    reason; ``memory_capped`` each model run on fewer items.
     """
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
@@ -259,12 +272,19 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     # (``paths.best_params`` if tune ran, else config SVD_TUNED_PARAMS).
     tuned, tuned_source = svd_params_for_training(paths)
     log.info("evaluating on %d ratings; tuned SVD params %s from %s", len(df), tuned, tuned_source)
+    algos, skipped = skip_over_budget(rating_algorithms(tuned, svdpp=svdpp, include=models),
+                                      int(df[ITEM_ID_COL].nunique()), memory_budget_mb)
+    for blend, weights in RATING_BLENDS.items():
+        missing = sorted(set(weights) & set(skipped))
+        if missing:  # cross_validate_ratings leaves it out; the report says why
+            skipped[blend] = f"component(s) {missing} skipped for memory"
     with timed(log, "rating CV") as t_cv:
-        rating = cross_validate_ratings(df, rating_algorithms(tuned, svdpp=svdpp, include=models),
-                                        n_splits=n_splits, random_state=CV_RANDOM_STATE)
+        rating = cross_validate_ratings(df, algos, n_splits=n_splits, random_state=CV_RANDOM_STATE)
+    capped: dict[str, str] = {}
+    ranker_params = {} if memory_budget_mb is None else {"memory_budget_mb": memory_budget_mb}
     with timed(log, "top-N evaluation") as t_topn:
-        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, catalogue=catalogue)
-                    if topn else {})
+        topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, ranker_params=ranker_params,
+                                  catalogue=catalogue, notes=capped) if topn else {})
     with timed(log, "evaluation protocols") as t_proto:
         proto = run_protocols(df, catalogue, k=TOPN_K) if protocols else {}
     metrics = {
@@ -288,6 +308,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         "topn": topn_res,
         "protocols": proto,
         "targets": {**compute_targets(rating, topn_res, provenance=provenance), **protocol_targets(proto)},
+        "skipped": skipped,
+        "memory_capped": capped,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     md_path = paths.reports / "metrics.md"

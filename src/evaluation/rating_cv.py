@@ -21,8 +21,12 @@ from tqdm.auto import tqdm
 from src.config import (
     CV_FOLDS,
     CV_RANDOM_STATE,
+    DENSE_BUDGET_ENV,
+    DENSE_MEMORY_FRACTION,
     ITEM_ID_COL,
     KNN_BASELINE_PARAMS,
+    KNN_DENSE_ITEMSIZE,
+    KNN_DENSE_MATRICES,
     RATING_BLENDS,
     RATING_COL,
     SEED,
@@ -33,6 +37,7 @@ from src.config import (
 from src.models.ratings_data import to_surprise
 from src.models.split import bernoulli_split
 from src.utils.logging import get_logger
+from src.utils.memory import check_dense, resolve_budget
 
 log = get_logger(__name__)
 
@@ -94,6 +99,32 @@ def rating_algorithms(tuned_params: dict | None = None, svdpp: bool = False,
             raise ValueError(f"unknown rating model(s) {sorted(unknown)}; known: {list(algos)}")
         algos = {k: v for k, v in algos.items() if k in include}
     return algos
+
+
+# Rating models whose fit holds dense items² arrays: (how many at once, bytes per element).
+DENSE_RATING_MODELS = {KNN: (KNN_DENSE_MATRICES, KNN_DENSE_ITEMSIZE)}
+
+
+def skip_over_budget(algorithms: dict[str, Callable], n_items: int,
+                     memory_budget_mb: float | None = None) -> tuple[dict[str, Callable], dict[str, str]]:
+    """Drop the rating models whose dense items² fit would not fit the memory budget.
+
+    In: factories from :func:`rating_algorithms`, the item count of the ratings, an optional
+    budget in MiB (default env ``DENSE_BUDGET_ENV`` or ``DENSE_MEMORY_FRACTION`` of available
+    RAM). Out: (the factories that fit, ``{model: reason}`` for the skipped ones, each also
+    logged as a warning) — checked before any fold is fitted, so nothing is half-allocated.
+    """
+    budget = resolve_budget(memory_budget_mb, DENSE_BUDGET_ENV, DENSE_MEMORY_FRACTION)
+    kept, skipped = {}, {}
+    for name, make in algorithms.items():
+        reason = (check_dense(name, n_items, *DENSE_RATING_MODELS[name], budget)
+                  if name in DENSE_RATING_MODELS else None)
+        if reason is None:
+            kept[name] = make
+        else:
+            skipped[name] = reason
+            log.warning("skipping %s", reason)
+    return kept, skipped
 
 
 def _errors(est: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

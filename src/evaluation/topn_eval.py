@@ -113,14 +113,16 @@ def score_lists(scores: np.ndarray, users: np.ndarray, col_ids: np.ndarray, trai
 def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                   svd_params: dict | None = None, ranker_params: dict | None = None,
                   test_fraction: float = TOPN_TEST_FRACTION,
-                  catalogue: pd.DataFrame | None = None) -> dict[str, dict]:
+                  catalogue: pd.DataFrame | None = None, notes: dict | None = None) -> dict[str, dict]:
     """Run the seeded random-split protocol; return {model_name: metrics}.
 
     In: model-ready ratings (userId, itemId, rating) in the catalogue's id space (callers
     check it, see ``evaluate.main``), k, seed, SVD params (default config), optional EASE
     params (``fit_ranker`` keywords), the catalogue (features frame; None = rated items).
     Out: {"popularity", "svd_predicted", "ease", "served"} → {"precision@k", "recall@k",
-    "ndcg@k", "map@k", "coverage", "users", "fit_seconds"}.
+    "ndcg@k", "map@k", "coverage", "users", "fit_seconds"}. ``notes``, when given, receives
+    ``{"served": reason, "ease": reason}`` if the memory guard shrank EASE's item set
+    (``fit_ranker``'s ``params["memory_cap"]``).
     """
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
     cat = catalogue_for(df, catalogue)
@@ -166,4 +168,6 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
         lists = rec.recommend_batch(users, n=k)
     _score("served", lists, t["seconds"] + t2["seconds"])
     log.info("served = chain over EASE %s", ranker.params)
+    if notes is not None and ranker.params.get("memory_cap"):
+        notes["served"] = notes["ease"] = ranker.params["memory_cap"]
     return results

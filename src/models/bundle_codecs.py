@@ -8,8 +8,9 @@ therefore only ever runs code that is registered here; a bundle can name a kind,
 
 Built in: ``surprise.SVD`` (rebuilt from its learned pu/qi/bu/bi, global mean and raw id maps
 into a real ``surprise.SVD`` whose ``predict`` equals the trained one), the EASE and popularity
-rankers of :mod:`src.models.topn`, and the seen-ratings CSR of :mod:`src.models.seen`. To add a
-model type, call :func:`register_codec` next to it (e.g. an ALS factor ranker).
+rankers of :mod:`src.models.topn`, the ALS factor ranker of :mod:`src.models.factor_ranker`
+(one codec whichever engine — implicit or Spark — trained it), and the seen-ratings CSR of
+:mod:`src.models.seen`. To add a model type, call :func:`register_codec` next to it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from surprise import SVD, Trainset
 
+from src.models.factor_ranker import FactorRanker
 from src.models.seen import SeenRatings
 from src.models.topn import EaseRanker, PopularityRanker
 
@@ -173,6 +175,41 @@ def _ease_from_arrays(a: Arrays, meta: dict) -> EaseRanker:
                       user_ids=a["user_ids"], history=history, params=dict(meta["params"]))
 
 
+_FACTOR_PARAM_TYPES = {"alpha": float, "regularization": float, "fit_threshold": float}
+
+
+def _factor_to_arrays(r: FactorRanker) -> tuple[dict[str, np.ndarray], dict]:
+    """ALS user/item factors (float32), id maps, per-item counts and the CSR histories."""
+    h = r.history.tocsr()
+    return ({"item_ids": np.asarray(r.item_ids, dtype="int64"),
+             "item_factors": np.asarray(r.item_factors, dtype="float32"),
+             "user_ids": np.asarray(r.user_ids, dtype="int64"),
+             "user_factors": np.asarray(r.user_factors, dtype="float32"),
+             "counts": np.asarray(r.counts, dtype="float64"),
+             "history_indptr": h.indptr, "history_indices": h.indices,
+             "history_data": h.data.astype("float32")},
+            {"params": dict(r.params)})
+
+
+def _factor_from_arrays(a: Arrays, meta: dict) -> FactorRanker:
+    """A :class:`FactorRanker` over the (memory-mapped) arrays; shapes and params checked."""
+    n_items, n_users = len(a["item_ids"]), len(a["user_ids"])
+    yi, xu = a["item_factors"], a["user_factors"]
+    if (yi.ndim != 2 or xu.ndim != 2 or yi.shape[0] != n_items or xu.shape != (n_users, yi.shape[1])
+            or a["counts"].shape != (n_items,)):
+        raise ValueError(f"ALS factors {yi.shape}/{xu.shape} do not match {n_items} items, {n_users} users")
+    params = meta.get("params")
+    if not isinstance(params, dict) or not all(
+            isinstance(params.get(k), (int, float)) and not isinstance(params.get(k), bool)
+            for k in _FACTOR_PARAM_TYPES):
+        raise ValueError(f"ALS params must hold numeric {sorted(_FACTOR_PARAM_TYPES)}, got {params!r}")
+    history = sp.csr_matrix((a["history_data"], a["history_indices"], a["history_indptr"]),
+                            shape=(n_users, n_items))
+    history.check_format(full_check=True)
+    return FactorRanker(item_ids=a["item_ids"], item_factors=yi, user_factors=xu, counts=a["counts"],
+                        user_ids=a["user_ids"], history=history, params=dict(params))
+
+
 def _popularity_to_arrays(r: PopularityRanker) -> tuple[dict[str, np.ndarray], dict]:
     """The baseline's item ids and counts."""
     return {"item_ids": np.asarray(r.item_ids, dtype="int64"),
@@ -186,6 +223,7 @@ def _seen_to_arrays(s: SeenRatings) -> tuple[dict[str, np.ndarray], dict]:
 
 register_codec(Codec("surprise.SVD", SVD, _svd_to_arrays, _svd_from_arrays))
 register_codec(Codec("streamrec.EaseRanker", EaseRanker, _ease_to_arrays, _ease_from_arrays))
+register_codec(Codec("streamrec.FactorRanker", FactorRanker, _factor_to_arrays, _factor_from_arrays))
 register_codec(Codec("streamrec.PopularityRanker", PopularityRanker, _popularity_to_arrays,
                      lambda a, _m: PopularityRanker(item_ids=a["item_ids"], counts=a["counts"])))
 register_codec(Codec("streamrec.SeenRatings", SeenRatings, _seen_to_arrays,

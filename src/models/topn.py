@@ -25,6 +25,10 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from src.config import (
+    DENSE_BUDGET_ENV,
+    DENSE_MEMORY_FRACTION,
+    EASE_DENSE_ITEMSIZE,
+    EASE_DENSE_MATRICES,
     EASE_FIT_THRESHOLD,
     EASE_LAMBDA,
     EASE_MAX_ITEMS,
@@ -34,7 +38,9 @@ from src.config import (
     RATING_COL,
     USER_COL,
 )
+from src.utils.errors import MemoryBudgetError
 from src.utils.logging import get_logger, timed
+from src.utils.memory import check_dense, max_dense_items, resolve_budget
 
 log = get_logger(__name__)
 
@@ -217,13 +223,18 @@ def fit_popularity(ratings: pd.DataFrame) -> PopularityRanker:
 
 def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int = EASE_MIN_COUNT,
                max_items: int = EASE_MAX_ITEMS, fit_threshold: float = EASE_FIT_THRESHOLD,
-               score_offset: float = EASE_SCORE_OFFSET) -> EaseRanker:
+               score_offset: float = EASE_SCORE_OFFSET,
+               memory_budget_mb: float | None = None) -> EaseRanker:
     """Fit EASE on model-ready ratings (the production top-N model).
 
     In: DataFrame[userId, itemId, rating, ...]; λ (L2 on B); ``fit_threshold`` (a rating
     >= it is an interaction in X); ``min_count`` (items with fewer interactions are left
     out of the item set); ``max_items`` (keep at most the most-interacted ones: P is
-    n_items² float32); ``score_offset`` (history weight max(rating − offset, 0) at scoring).
+    n_items² float32); ``score_offset`` (history weight max(rating − offset, 0) at scoring);
+    ``memory_budget_mb`` (bytes the dense fit may take; default env ``DENSE_BUDGET_ENV`` or
+    ``DENSE_MEMORY_FRACTION`` of available RAM): when the kept items' n² peak would not fit,
+    only the most-interacted items that do are kept, with a logged reason that is also stored
+    as ``params["memory_cap"]``; :class:`MemoryBudgetError` when not even one item fits.
     Out: a fitted :class:`EaseRanker`; its ``history`` keeps every training rating of the
     kept items (low ones too) so scoring sees the same histories as serving.
     Cost: one n_items² Gram product and one Cholesky solve (ratings_small: ~4.8k items,
@@ -239,6 +250,16 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
         keep = keep.iloc[:max_items]
     if keep.empty:
         raise ValueError(f"no item has >= {min_count} ratings >= {fit_threshold}")
+    # Checked before anything n² is allocated: past the budget, keep the head that fits.
+    budget = resolve_budget(memory_budget_mb, DENSE_BUDGET_ENV, DENSE_MEMORY_FRACTION)
+    memory_cap = check_dense("EASE", len(keep), EASE_DENSE_MATRICES, EASE_DENSE_ITEMSIZE, budget)
+    if memory_cap is not None:
+        fits = max_dense_items(budget, EASE_DENSE_MATRICES, EASE_DENSE_ITEMSIZE)
+        if fits < 1:
+            raise MemoryBudgetError(f"{memory_cap}; raise {DENSE_BUDGET_ENV} or train with --engine implicit")
+        memory_cap += f": kept the {fits} most-rated of {len(keep)} items"
+        log.warning("%s", memory_cap)
+        keep = keep.iloc[:fits]
     dropped = df[ITEM_ID_COL].nunique() - len(keep)
     df_kept = df[df[ITEM_ID_COL].isin(keep.index)]
     hist, users, items = _interaction_matrix(df_kept)
@@ -268,4 +289,6 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
                       user_ids=users.astype("int64"), history=hist,
                       params={"model": "ease", "lam": float(lam), "min_count": int(min_count),
                               "max_items": int(max_items), "fit_threshold": float(fit_threshold),
-                              "score_offset": float(score_offset)})
+                              "score_offset": float(score_offset),
+                              **({"memory_cap": memory_cap} if memory_cap else {})})
+

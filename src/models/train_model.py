@@ -3,7 +3,11 @@
 ``main`` fits a Surprise SVD rating model on the model-ready ratings
 (:func:`src.models.ratings_data.load_ratings`: MovieLens ratings mapped to catalogue ids
 plus viewer feedback), then the top-N ranker of :mod:`src.models.topn` on the same ratings,
-and saves both as a checksummed :class:`~src.models.bundle.ModelBundle`. ``tune`` searches
+and saves both as a checksummed :class:`~src.models.bundle.ModelBundle`. ``engine`` picks who
+trains the ranker: "surprise" (default: SVD + EASE as above), "implicit" (implicit ALS,
+:mod:`src.models.factor_ranker`) or "spark" (Spark MLlib ALS, :mod:`src.models.spark_als`);
+the two ALS engines write the same factor-ranker component and no SVD (at the scales they
+are for, Surprise's SVD does not fit in RAM; references/scaling.md). ``tune`` searches
 SVD hyper-parameters by 3-fold CV and saves the best to ``paths.best_params``, which
 ``main`` then uses (falling back to config ``SVD_TUNED_PARAMS``, found the same way).
 """
@@ -26,6 +30,7 @@ from src.config import (
     SVD_TUNE_N_ITER,
     SVD_TUNE_N_JOBS,
     SVD_TUNED_PARAMS,
+    TRAIN_ENGINES,
     USER_COL,
     Paths,
 )
@@ -113,15 +118,25 @@ def fit_svd(ratings: pd.DataFrame, params: dict | None = None, seed: int = SEED)
 
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
-         include_feedback: bool = True) -> Path:
+         include_feedback: bool = True, engine: str = "surprise", master: str | None = None,
+         ranker_params: dict | None = None) -> Path:
     """Train the SVD rating model and the top-N ranker; save the bundle; return its path.
 
     In: optional ratings CSV/frame and links CSV/frame (default: the ETL's processed ratings
-    plus SQLite viewer feedback), the workspace paths. Out: the new bundle folder under
+    plus SQLite viewer feedback), the workspace paths, the ``engine`` (one of
+    ``TRAIN_ENGINES``) and, for "spark", the Spark ``master`` URL; ``ranker_params`` are
+    keyword arguments of the ALS engines' fit (e.g. ``factors``, ``iterations``: quick runs,
+    tests). Out: the new bundle folder under
     ``paths.model_bundles`` (arrays + manifest with params, versions, data sha256, counts,
     timings), made live by switching ``paths.model_pointer`` (:func:`src.models.bundle.save_bundle`).
     """
+    if engine not in TRAIN_ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(TRAIN_ENGINES)}")
+    if master is not None and engine != "spark":
+        raise ValueError(f"--master is for --engine spark, not {engine!r}")
     df = load_ratings(ratings, links, paths=paths, include_feedback=include_feedback)
+    if engine != "surprise":
+        return _train_factors(df, paths, engine, master, dict(ranker_params or {}))
     params, source = svd_params_for_training(paths)
     log.info("training SVD on %d ratings (%d users, %d items) with %s from %s", len(df),
              df[USER_COL].nunique(), df[ITEM_ID_COL].nunique(), params, source)
@@ -132,18 +147,45 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
     metadata = {
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "params_source": source,
+        "engine": "surprise",
         "seed": SEED,
-        "data": {
-            "sha256": ratings_sha256(df),
-            "n_ratings": int(len(df)),
-            "n_users": int(df[USER_COL].nunique()),
-            "n_items": int(df[ITEM_ID_COL].nunique()),
-            **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()},
-        },
+        "data": _data_metadata(df),
         "fit_seconds": {"svd": round(t_svd["seconds"], 3), "ranker": round(t_rank["seconds"], 3)},
         "metrics": _training_metrics(paths),
     }
     bundle = ModelBundle(svd=svd, ranker=ranker, train_ratings=df, params=params,
+                         metadata=metadata)
+    return save_bundle(bundle, paths)
+
+
+def _data_metadata(df: pd.DataFrame) -> dict:
+    """The manifest's description of the training ratings (sha256, counts, load stats)."""
+    return {"sha256": ratings_sha256(df), "n_ratings": int(len(df)),
+            "n_users": int(df[USER_COL].nunique()), "n_items": int(df[ITEM_ID_COL].nunique()),
+            **{f"load_{k}": v for k, v in df.attrs.get("load_stats", {}).items()}}
+
+
+def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | None, kw: dict) -> Path:
+    """Fit the ALS factor ranker with ``engine`` ("implicit" or "spark"); save a bundle of
+    that ranker + the seen ratings (no SVD); return its folder."""
+    log.info("training %s ALS on %d ratings (%d users, %d items)", engine, len(df),
+             df[USER_COL].nunique(), df[ITEM_ID_COL].nunique())
+    with timed(log, f"{engine} ALS fit") as t_rank:
+        if engine == "implicit":
+            from src.models.factor_ranker import fit_factor_ranker
+
+            ranker = fit_factor_ranker(df, **kw)
+        else:
+            from src.models.spark_als import fit_spark_ranker
+
+            ranker = fit_spark_ranker(df, master=master, workdir=paths.interim, **kw)
+    metadata = {
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "engine": engine, "seed": SEED, "data": _data_metadata(df),
+        "fit_seconds": {"ranker": round(t_rank["seconds"], 3)},
+        "metrics": _training_metrics(paths),
+    }
+    bundle = ModelBundle(svd=None, ranker=ranker, train_ratings=df, params=dict(ranker.params),
                          metadata=metadata)
     return save_bundle(bundle, paths)
 

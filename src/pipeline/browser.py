@@ -37,14 +37,14 @@ def find_chromium(env: dict | None = None, which: Callable[[str], str | None] = 
     return Path(fallback) if Path(fallback).exists() else None
 
 
-def install_command(is_root: bool, apt_get: str | None) -> list[str] | None:
-    """The shell command that installs Chromium here, or None when this machine cannot
-    (not root, or no apt-get). In: whether we are root, the apt-get path (or None)."""
+def install_command(is_root: bool, apt_get: str | None, package: str = CHROMIUM_APT_PACKAGE) -> list[str] | None:
+    """The shell command that installs ``package`` (default Chromium) here, or None when this
+    machine cannot (not root, or no apt-get). In: whether we are root, the apt-get path (or None)."""
     if not is_root or not apt_get:
         return None
     # ``apt-get update`` first: a fresh container has no package lists yet.
     return ["sh", "-c", f"{apt_get} update -qq && {apt_get} install -y -qq "
-                        f"{CHROMIUM_APT_PACKAGE} >/dev/null"]
+                        f"{package} >/dev/null"]
 
 
 def ensure_chromium(env: dict | None = None, which: Callable[[str], str | None] = shutil.which,

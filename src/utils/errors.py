@@ -35,3 +35,12 @@ class UpdateLockedError(StreamRecError, RuntimeError):
 
 class OutputVerifyError(StreamRecError):
     """A staged output did not read back; it was not committed (the previous one stays)."""
+
+
+class SettingError(StreamRecError, ValueError):
+    """An environment setting the operator gave cannot be used (e.g. a non-numeric budget)."""
+
+
+class MemoryBudgetError(StreamRecError, MemoryError):
+    """A dense allocation would not fit the memory budget and nothing smaller can stand in
+    (src.utils.memory); raise the budget or use an engine that does not need it."""
