@@ -68,7 +68,7 @@ def test_evaluate_skips_knn_and_reports_it(workspace, real_subsample):
     assert set(m["rating"]) == {BASELINE}  # KNN never fitted, and so no blend with it
     assert "knn_baseline needs" in m["skipped"][KNN]
     assert "knn_baseline" in m["skipped"]["svd_knn_blend"]
-    assert "kept the 295 most-rated" in m["memory_capped"]["production"]
+    assert "kept the 295 most-rated" in m["memory_capped"]["served"]
     assert json.loads(workspace.metrics.read_text())["skipped"] == m["skipped"]
     md = (workspace.reports / "metrics.md").read_text()
     assert "## Limited by memory" in md and "| knn_baseline | skipped |" in md

@@ -154,6 +154,28 @@ class FactorRanker:
         best_val[ok] = vals
         return best_id, best_val
 
+    def score_weight_rows(self, w: sp.csr_matrix) -> np.ndarray:
+        """Scores (rows × n_items) of history-weight rows (EASE's max(r − offset, 0) over this
+        ranker's columns), each row folded in as :meth:`score_history` does: a weight of at
+        least fit_threshold − offset is a rating the fit counted as an interaction."""
+        w = sp.csr_matrix(w)
+        cut = (self.params.get("fit_threshold", EASE_FIT_THRESHOLD)
+               - self.params.get("score_offset", EASE_SCORE_OFFSET))
+        out = np.zeros((w.shape[0], self.n_items), dtype="float64")
+        y = np.asarray(self.item_factors, dtype="float64")
+        for r in range(w.shape[0]):
+            start, end = w.indptr[r], w.indptr[r + 1]
+            liked = np.unique(w.indices[start:end][w.data[start:end] >= cut - 1e-9])
+            if len(liked):
+                out[r] = y @ self._solve(liked)[1]
+        return out
+
+    def pair_weights(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """How much history column ``rows[a]`` pulls target ``cols[b]``: the factors' inner
+        product (the item-item similarity ALS learned)."""
+        return np.asarray(self.item_factors[rows], dtype="float64") @ np.asarray(
+            self.item_factors[cols], dtype="float64").T
+
     def user_history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Training (item ids, ratings) of a known user; empty arrays for an unknown one."""
         row = np.searchsorted(self.user_ids, user_id)

@@ -192,6 +192,17 @@ class EaseRanker:
             raise ValueError(f"unknown user ids: {unknown[:10].tolist()}")
         return rows
 
+    def score_weight_rows(self, w: sp.csr_matrix) -> np.ndarray:
+        """Scores (rows × n_items) of history-weight rows over the ranker's columns: w · B.
+
+        The recommendation chain (src.models.pipeline.scorers) scores every request and batch
+        through this, so any ranker offering it (and :meth:`pair_weights`) can serve."""
+        return np.asarray(w @ self.weights)
+
+    def pair_weights(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """How much history column ``rows[a]`` pulls target column ``cols[b]``: B[rows, cols]."""
+        return self.weights[np.ix_(rows, cols)]
+
     def score_users(self, user_ids) -> np.ndarray:
         """Batch scores (len(user_ids) × n_items) for known users from their training ratings.
 

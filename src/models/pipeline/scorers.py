@@ -62,7 +62,8 @@ def content_map(matrix: sp.csr_matrix, sources: np.ndarray, k: int, shrink: floa
 
 
 class CollaborativeScorer:
-    """EASE scores with the genre-taste blend, laid out over catalogue positions."""
+    """CF scores (EASE, or any ranker with ``score_weight_rows``/``pair_weights`` such as the
+    ALS factor ranker) with the genre-taste blend, laid out over catalogue positions."""
 
     def __init__(self, ranker, rk_to_cat: np.ndarray, genre_mat: np.ndarray, beta: float,
                  content_matrix: sp.csr_matrix | None = None, map_k: int = 0, map_shrink: float = 0.0,
@@ -103,7 +104,7 @@ class CollaborativeScorer:
     def score(self, h: Histories) -> np.ndarray:
         """Viewers × titles float64: cf / max(cf) + β · affinity; a title EASE cannot score gets
         its content neighbours' cf through the content map (0 without one)."""
-        cf = np.asarray(h.rk_w @ self.ranker.weights, dtype="float64")
+        cf = np.asarray(self.ranker.score_weight_rows(h.rk_w), dtype="float64")
         top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
         scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
         cf = cf / scale[:, None]
@@ -143,7 +144,7 @@ class CollaborativeScorer:
         ok = (trk >= 0)
         if len(rk_cols) == 0 or not ok.any():
             return best, vals
-        contrib = weights[:, None] * self.ranker.weights[np.ix_(rk_cols, trk[ok])]
+        contrib = weights[:, None] * self.ranker.pair_weights(rk_cols, trk[ok])
         arg = contrib.argmax(axis=0)
         v = contrib[arg, np.arange(contrib.shape[1])]
         best[ok] = np.where(v > 0, arg, -1)
