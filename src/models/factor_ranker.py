@@ -40,7 +40,7 @@ from src.config import (
     EXTRA_MODULES,
     SEED,
 )
-from src.models.topn import _history_weights, _interaction_matrix, check_ratings_frame
+from src.models.topn import HistoryRanker, _interaction_matrix, check_ratings_frame
 from src.utils.extras import require_extra
 from src.utils.logging import get_logger, timed
 
@@ -50,7 +50,7 @@ __all__ = ["FactorRanker", "fit_factor_ranker", "factor_ranker_from_factors", "c
 
 
 @dataclass
-class FactorRanker:
+class FactorRanker(HistoryRanker):
     """Fitted item/user factors plus the training histories (the EASE ranker's interface).
 
     Attributes: ``item_ids`` (int64 raw ids, row order of ``item_factors``), ``item_factors``
@@ -68,32 +68,10 @@ class FactorRanker:
     params: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._item_pos = pd.Index(self.item_ids)
+        super().__post_init__()
         # YᵀY in float64 once per model: each fold-in adds only the history's rows to it.
         y = np.asarray(self.item_factors, dtype="float64")
         self._yty = y.T @ y
-
-    @property
-    def n_items(self) -> int:
-        """Number of items the ranker can score."""
-        return len(self.item_ids)
-
-    def positions(self, items) -> np.ndarray:
-        """Row positions of raw item ids (-1 for ids the ranker does not know)."""
-        return self._item_pos.get_indexer(np.asarray(items, dtype="int64"))
-
-    def history_vector(self, items, ratings) -> np.ndarray:
-        """Scoring weights (n_items,) of one history, max(rating − offset, 0) as EASE's; unknown
-        items are ignored. In: raw item ids and ratings (same length). Out: float32."""
-        items = np.asarray(items, dtype="int64")
-        ratings = np.asarray(ratings, dtype="float64")
-        if items.shape != ratings.shape:
-            raise ValueError(f"items ({items.shape}) and ratings ({ratings.shape}) differ in length")
-        pos = self.positions(items)
-        ok = pos >= 0
-        x = np.zeros(self.n_items, dtype="float32")
-        x[pos[ok]] = _history_weights(ratings[ok], self.params.get("score_offset", EASE_SCORE_OFFSET))
-        return x
 
     def _liked(self, items, ratings) -> np.ndarray:
         """Positions of the history's items the fit counts as interactions (rating >= threshold)."""
@@ -175,29 +153,6 @@ class FactorRanker:
         product (the item-item similarity ALS learned)."""
         return np.asarray(self.item_factors[rows], dtype="float64") @ np.asarray(
             self.item_factors[cols], dtype="float64").T
-
-    def user_history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """Training (item ids, ratings) of a known user; empty arrays for an unknown one."""
-        row = np.searchsorted(self.user_ids, user_id)
-        if row >= len(self.user_ids) or self.user_ids[row] != user_id:
-            return np.empty(0, dtype="int64"), np.empty(0, dtype="float64")
-        start, end = self.history.indptr[row], self.history.indptr[row + 1]
-        return self.item_ids[self.history.indices[start:end]], self.history.data[start:end].astype("float64")
-
-    def history_weights(self, user_ids) -> np.ndarray:
-        """Dense (len(user_ids) × n_items) scoring weights max(r − offset, 0) of known users."""
-        x = self.history[self._rows(user_ids)].copy()
-        x.data = _history_weights(x.data, self.params.get("score_offset", EASE_SCORE_OFFSET))
-        return x.toarray()
-
-    def _rows(self, user_ids) -> np.ndarray:
-        """History rows of known users; ValueError naming unknown ids."""
-        user_ids = np.asarray(user_ids, dtype="int64")
-        rows = np.minimum(np.searchsorted(self.user_ids, user_ids), len(self.user_ids) - 1)
-        unknown = user_ids[self.user_ids[rows] != user_ids]
-        if len(unknown):
-            raise ValueError(f"unknown user ids: {unknown[:10].tolist()}")
-        return rows
 
     def score_users(self, user_ids) -> np.ndarray:
         """Batch scores (len(user_ids) × n_items) of known users from their stored factors.

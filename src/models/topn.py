@@ -98,21 +98,11 @@ class PopularityRanker:
         return np.tile(self.score_history(np.empty(0), np.empty(0)), (len(user_ids), 1))
 
 
-@dataclass
-class EaseRanker:
-    """A fitted EASE model: item×item weights plus the training histories.
-
-    Attributes: ``item_ids`` (int64 raw ids, column order), ``weights`` (B, float32,
-    n_items²), ``counts`` (ratings per item in training), ``user_ids`` (sorted known
-    users), ``history`` (CSR users×items of training ratings, 0 = not rated), ``params``.
-    """
-
-    item_ids: np.ndarray
-    weights: np.ndarray = field(repr=False)
-    counts: np.ndarray = field(repr=False)
-    user_ids: np.ndarray = field(repr=False)
-    history: sp.csr_matrix = field(repr=False)
-    params: dict = field(default_factory=dict)
+class HistoryRanker:
+    """What every top-N ranker shares: raw item ids <-> columns, history weights and the
+    training histories of known users (``item_ids``, ``user_ids``, ``history``, ``params``
+    are the subclass's fields). EASE and the ALS factor ranker (src.models.factor_ranker)
+    derive from it, so the recommendation chain can call either."""
 
     def __post_init__(self) -> None:
         self._item_pos = pd.Index(self.item_ids)
@@ -140,6 +130,40 @@ class EaseRanker:
         x = np.zeros(self.n_items, dtype="float32")
         x[pos[ok]] = _history_weights(ratings[ok], self.params.get("score_offset", EASE_SCORE_OFFSET))
         return x
+
+    def user_history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Training (item ids, ratings) of a known user; empty arrays for an unknown one."""
+        row = np.searchsorted(self.user_ids, user_id)
+        if row >= len(self.user_ids) or self.user_ids[row] != user_id:
+            return np.empty(0, dtype="int64"), np.empty(0, dtype="float64")
+        start, end = self.history.indptr[row], self.history.indptr[row + 1]
+        return self.item_ids[self.history.indices[start:end]], self.history.data[start:end].astype("float64")
+
+    def _rows(self, user_ids) -> np.ndarray:
+        """History rows of known users; ValueError naming unknown ids."""
+        user_ids = np.asarray(user_ids, dtype="int64")
+        rows = np.minimum(np.searchsorted(self.user_ids, user_ids), len(self.user_ids) - 1)
+        unknown = user_ids[self.user_ids[rows] != user_ids]
+        if len(unknown):
+            raise ValueError(f"unknown user ids: {unknown[:10].tolist()}")
+        return rows
+
+
+@dataclass
+class EaseRanker(HistoryRanker):
+    """A fitted EASE model: item×item weights plus the training histories.
+
+    Attributes: ``item_ids`` (int64 raw ids, column order), ``weights`` (B, float32,
+    n_items²), ``counts`` (ratings per item in training), ``user_ids`` (sorted known
+    users), ``history`` (CSR users×items of training ratings, 0 = not rated), ``params``.
+    """
+
+    item_ids: np.ndarray
+    weights: np.ndarray = field(repr=False)
+    counts: np.ndarray = field(repr=False)
+    user_ids: np.ndarray = field(repr=False)
+    history: sp.csr_matrix = field(repr=False)
+    params: dict = field(default_factory=dict)
 
     def score_history(self, items, ratings) -> np.ndarray:
         """Scores over ``item_ids`` for one viewer's history (fold-in of any viewer).
@@ -174,23 +198,6 @@ class EaseRanker:
         best_id[ok] = np.where(vals > 0, ids, -1)
         best_val[ok] = vals
         return best_id, best_val
-
-    def user_history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """Training (item ids, ratings) of a known user; empty arrays for an unknown one."""
-        row = np.searchsorted(self.user_ids, user_id)
-        if row >= len(self.user_ids) or self.user_ids[row] != user_id:
-            return np.empty(0, dtype="int64"), np.empty(0, dtype="float64")
-        start, end = self.history.indptr[row], self.history.indptr[row + 1]
-        return self.item_ids[self.history.indices[start:end]], self.history.data[start:end].astype("float64")
-
-    def _rows(self, user_ids) -> np.ndarray:
-        """History rows of known users; ValueError naming unknown ids."""
-        user_ids = np.asarray(user_ids, dtype="int64")
-        rows = np.minimum(np.searchsorted(self.user_ids, user_ids), len(self.user_ids) - 1)
-        unknown = user_ids[self.user_ids[rows] != user_ids]
-        if len(unknown):
-            raise ValueError(f"unknown user ids: {unknown[:10].tolist()}")
-        return rows
 
     def score_weight_rows(self, w: sp.csr_matrix) -> np.ndarray:
         """Scores (rows × n_items) of history-weight rows over the ranker's columns: w · B.

@@ -58,16 +58,30 @@ def ensure_chromium(env: dict | None = None, which: Callable[[str], str | None] 
         return None
     if env.get(CHROMIUM_ENV):
         return f"{CHROMIUM_ENV}={env[CHROMIUM_ENV]} does not exist; point it at a Chromium binary"
-    is_root = (os.geteuid() == 0) if is_root is None else is_root
-    cmd = install_command(is_root, which("apt-get"))
     manual = (f"install Debian's '{CHROMIUM_APT_PACKAGE}' package (sudo apt-get install "
               f"{CHROMIUM_APT_PACKAGE}) or set {CHROMIUM_ENV}")
+    return ensure_debian_package(lambda: find_chromium(env, which, fallback), CHROMIUM_APT_PACKAGE,
+                                 "the browser test needs Chromium", manual, which, is_root, run)
+
+
+def ensure_debian_package(found: Callable[[], object], package: str, purpose: str, manual: str,
+                          which: Callable[[str], str | None] = shutil.which,
+                          is_root: bool | None = None,
+                          run: Callable[..., int] | None = None) -> str | None:
+    """Install Debian ``package`` with apt-get when ``found()`` says it is missing and this
+    machine can (root + apt-get). Out: None when it is there afterwards, else one line:
+    ``purpose`` and why it cannot be installed, or apt-get's failure, then ``manual`` (what
+    to do by hand). ``which``/``is_root``/``run`` are injectable for tests."""
+    if found():
+        return None
+    is_root = (os.geteuid() == 0) if is_root is None else is_root
+    cmd = install_command(is_root, which("apt-get"), package=package)
     if cmd is None:
         why = "not root" if not is_root else "no apt-get on this system"
-        return f"the browser test needs Chromium, which is missing and cannot be installed here ({why}): {manual}"
-    log.warning("Chromium is missing: installing Debian's %s package (apt-get, one time)", CHROMIUM_APT_PACKAGE)
+        return f"{purpose}, which is missing and cannot be installed here ({why}): {manual}"
+    log.warning("%s is missing: installing Debian's %s package (apt-get, one time)", package, package)
     run = run or (lambda c: subprocess.run(c, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}).returncode)
     rc = run(cmd)
-    if rc != 0 or not find_chromium(env, which, fallback):
-        return f"apt-get could not install {CHROMIUM_APT_PACKAGE} (exit {rc}): {manual}"
+    if rc != 0 or not found():
+        return f"apt-get could not install {package} (exit {rc}): {manual}"
     return None

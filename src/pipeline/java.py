@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Callable
 
 from src.config import JAVA_APT_PACKAGE, JAVA_ENV
-from src.pipeline.browser import install_command
+from src.pipeline.browser import ensure_debian_package
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,18 +37,7 @@ def ensure_java(env: dict | None = None, which: Callable[[str], str | None] = sh
     """Make sure a Java runtime is installed. Out: None when it is (found or just installed),
     else a one-line message saying why not and what to do."""
     env = os.environ if env is None else env
-    if find_java(env, which):
-        return None
-    is_root = (os.geteuid() == 0) if is_root is None else is_root
-    cmd = install_command(is_root, which("apt-get"), package=JAVA_APT_PACKAGE)
     manual = (f"install Debian's '{JAVA_APT_PACKAGE}' (sudo apt-get install {JAVA_APT_PACKAGE}) "
               f"or set {JAVA_ENV} to a Java 17+ runtime")
-    if cmd is None:
-        why = "not root" if not is_root else "no apt-get on this system"
-        return f"the Spark test needs Java, which is missing and cannot be installed here ({why}): {manual}"
-    log.warning("Java is missing: installing Debian's %s package (apt-get, one time)", JAVA_APT_PACKAGE)
-    run = run or (lambda c: subprocess.run(c, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}).returncode)
-    rc = run(cmd)
-    if rc != 0 or not find_java(env, which):
-        return f"apt-get could not install {JAVA_APT_PACKAGE} (exit {rc}): {manual}"
-    return None
+    return ensure_debian_package(lambda: find_java(env, which), JAVA_APT_PACKAGE,
+                                 "the Spark test needs Java", manual, which, is_root, run)
