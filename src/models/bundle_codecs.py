@@ -151,28 +151,38 @@ def _svd_from_arrays(arrays: Arrays, meta: dict) -> SVD:
 
 # --- rankers (src.models.topn) ----------------------------------------------------------------
 
+def _history_arrays(r) -> dict[str, np.ndarray]:
+    """A ranker's known users and their training histories (CSR parts; ratings as float32)."""
+    h = r.history.tocsr()
+    return {"user_ids": np.asarray(r.user_ids, dtype="int64"), "history_indptr": h.indptr,
+            "history_indices": h.indices, "history_data": h.data.astype("float32")}
+
+
+def _history_from(a: Arrays, n_items: int) -> sp.csr_matrix:
+    """The users × items CSR history from its arrays, checked in full: indices out of range
+    fail here at load, not mid-request."""
+    history = sp.csr_matrix((a["history_data"], a["history_indices"], a["history_indptr"]),
+                            shape=(len(a["user_ids"]), n_items))
+    history.check_format(full_check=True)
+    return history
+
+
 def _ease_to_arrays(r: EaseRanker) -> tuple[dict[str, np.ndarray], dict]:
     """EASE's float32 weights, per-item counts, known users and their CSR histories."""
-    h = r.history.tocsr()
     return ({"item_ids": np.asarray(r.item_ids, dtype="int64"),
              "weights": np.asarray(r.weights, dtype="float32"),
-             "counts": np.asarray(r.counts, dtype="float64"),
-             "user_ids": np.asarray(r.user_ids, dtype="int64"),
-             "history_indptr": h.indptr, "history_indices": h.indices,
-             "history_data": h.data.astype("float32")},
+             "counts": np.asarray(r.counts, dtype="float64"), **_history_arrays(r)},
             {"params": dict(r.params)})
 
 
 def _ease_from_arrays(a: Arrays, meta: dict) -> EaseRanker:
     """An :class:`EaseRanker` over the (memory-mapped) arrays."""
-    n_items, n_users = len(a["item_ids"]), len(a["user_ids"])
+    n_items = len(a["item_ids"])
     if a["weights"].shape != (n_items, n_items) or a["counts"].shape != (n_items,):
         raise ValueError(f"EASE weights {a['weights'].shape} do not match {n_items} items")
-    history = sp.csr_matrix((a["history_data"], a["history_indices"], a["history_indptr"]),
-                            shape=(n_users, n_items))
-    history.check_format(full_check=True)  # indices in range: a bad array fails here, not mid-request
     return EaseRanker(item_ids=a["item_ids"], weights=a["weights"], counts=a["counts"],
-                      user_ids=a["user_ids"], history=history, params=dict(meta["params"]))
+                      user_ids=a["user_ids"], history=_history_from(a, n_items),
+                      params=dict(meta["params"]))
 
 
 _FACTOR_PARAM_TYPES = {"alpha": float, "regularization": float, "fit_threshold": float}
@@ -180,14 +190,10 @@ _FACTOR_PARAM_TYPES = {"alpha": float, "regularization": float, "fit_threshold":
 
 def _factor_to_arrays(r: FactorRanker) -> tuple[dict[str, np.ndarray], dict]:
     """ALS user/item factors (float32), id maps, per-item counts and the CSR histories."""
-    h = r.history.tocsr()
     return ({"item_ids": np.asarray(r.item_ids, dtype="int64"),
              "item_factors": np.asarray(r.item_factors, dtype="float32"),
-             "user_ids": np.asarray(r.user_ids, dtype="int64"),
              "user_factors": np.asarray(r.user_factors, dtype="float32"),
-             "counts": np.asarray(r.counts, dtype="float64"),
-             "history_indptr": h.indptr, "history_indices": h.indices,
-             "history_data": h.data.astype("float32")},
+             "counts": np.asarray(r.counts, dtype="float64"), **_history_arrays(r)},
             {"params": dict(r.params)})
 
 
@@ -203,11 +209,8 @@ def _factor_from_arrays(a: Arrays, meta: dict) -> FactorRanker:
             isinstance(params.get(k), (int, float)) and not isinstance(params.get(k), bool)
             for k in _FACTOR_PARAM_TYPES):
         raise ValueError(f"ALS params must hold numeric {sorted(_FACTOR_PARAM_TYPES)}, got {params!r}")
-    history = sp.csr_matrix((a["history_data"], a["history_indices"], a["history_indptr"]),
-                            shape=(n_users, n_items))
-    history.check_format(full_check=True)
     return FactorRanker(item_ids=a["item_ids"], item_factors=yi, user_factors=xu, counts=a["counts"],
-                        user_ids=a["user_ids"], history=history, params=dict(params))
+                        user_ids=a["user_ids"], history=_history_from(a, n_items), params=dict(params))
 
 
 def _popularity_to_arrays(r: PopularityRanker) -> tuple[dict[str, np.ndarray], dict]:
