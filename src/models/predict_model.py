@@ -52,7 +52,7 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["OUTPUT_COLUMNS", "IdSpaceError", "Recommender", "main"]
+__all__ = ["OUTPUT_COLUMNS", "IdSpaceError", "Recommender"]
 
 OUTPUT_COLUMNS = ["id", "title", "year", "genres", "media_type", "score", "reason", "predicted_rating"]
 _BATCH_ROWS = 256          # viewers per chunk when scoring many at once (bounded memory)
@@ -609,17 +609,3 @@ class Recommender:
             "predicted_rating": np.array([np.nan if s is None else s for s in stars], dtype="float64"),
         })
         return df.reset_index(drop=True)
-
-
-def main(user_id: int, genres: list[str] | None = None, n: int = 10, paths: Paths = PATHS) -> pd.DataFrame:
-    """Print the top-n table for ``user_id`` (cold start when unknown); return it."""
-    rec = Recommender.load(paths)
-    df = rec.recommend(int(user_id), genres=genres, n=n)
-    who = "known user" if rec.known_user(user_id) else "unknown user: cold start"
-    print(f"Top {len(df)} for user {user_id} ({who}; model {rec.model_version}):")
-    with pd.option_context("display.max_colwidth", 60, "display.width", 160):
-        # Years are float in the frame (NaN for undated titles); show them as whole years.
-        shown = df.assign(score=df["score"].round(4), year=df["year"].astype("Int64"),
-                          predicted_rating=df["predicted_rating"].round(1))
-        print(shown.to_string(index=False))
-    return df
