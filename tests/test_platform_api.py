@@ -94,3 +94,18 @@ def test_new_arrivals_window(client):
     assert {r["title"] for r in series} == {"StreamRec Example Series", "StreamRec Example Docuseries"}
     assert client.get("/platforms/nosuch/new").status_code == 404
     assert client.get("/platforms/hbo/new", params={"days": 0}).status_code == 422
+
+
+def test_recommendations_keep_to_the_requested_platforms(client, ws):
+    """`?platforms=` (the viewer's services): every listed title is available now on one of
+    them; names match in any case; an unknown platform is a 422 naming the known ones."""
+    now = _open(ws)
+    for plats in ("netflix", "hbo", "netflix,HBO"):
+        reply = client.get("/users/1/recommendations", params={"platforms": plats, "n": 20})
+        assert reply.status_code == 200, reply.text
+        items = reply.json()["items"]
+        assert items, plats
+        allowed = set(now.loc[now["platform"].isin([p.lower() for p in plats.split(",")]), "id"])
+        assert {i["id"] for i in items} <= allowed, plats
+    bad = client.get("/users/1/recommendations", params={"platforms": "nowhere"})
+    assert bad.status_code == 422 and "netflix" in bad.json()["detail"]

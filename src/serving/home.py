@@ -56,13 +56,19 @@ def home_rows(service: Service, user_id: int | None) -> list[dict]:
     rated = {r["movie_id"] for r in ratings}
     picked = service.picked_genres(user_id)
     genres = picked if picked and len(ratings) < ONBOARDING_MIN_RATINGS else None
-    recs = service.recommend_user(user_id, genres=genres, n=HOME_ROW_SIZE)
-    rows.append(_row("For you", service.cards(recs["items"], user_id), rated))
+    # An aggregator recommends what the viewer can watch: "For you" keeps to their services
+    # (those the catalogue carries), falling back to everything when that leaves nothing.
+    services = service.services(user_id)
+    mine = service.parse_platforms(services, known_only=True)
+    recs = service.recommend_user(user_id, genres=genres, n=HOME_ROW_SIZE, platforms=mine)
+    if mine and not recs["items"]:
+        recs = service.recommend_user(user_id, genres=genres, n=HOME_ROW_SIZE)
+    rows.append(_row("For you" + (f" on {', '.join(mine)}" if mine and recs["items"] else ""),
+                     service.cards(recs["items"], user_id), rated))
     liked = [r for r in ratings if r["rating"] >= LIKED_MIN_RATING and r["title"]][:LIKED_ROWS]
     for r in liked:
         sim = service.similar(r["movie_id"], n=HOME_ROW_SIZE + len(rated))
         rows.append(_row(f"Because you liked {r['title']}", service.cards(sim["items"], user_id), rated))
-    services = service.services(user_id)
     new = new_on_services(service, services)
     if new:
         rows.append(_row(f"New on {', '.join(services)}", service.cards(new, user_id), rated))

@@ -31,6 +31,7 @@ from src.serving.schemas import (
     WatchlistItem,
 )
 from src.serving.schemas import CanonicalInt
+from src.serving.service import MAX_QUERY_LEN
 
 router = APIRouter(prefix="/users/{user_id}")
 UserId = Annotated[CanonicalInt, Path(ge=0, le=MAX_ID, description="viewer id (or a training user id for reads)")]
@@ -55,6 +56,9 @@ async def recommendations(
     genres: Annotated[Optional[str], Query(description="comma-separated, e.g. Drama,Comedy")] = None,
     n: N = 10,
     media_type: Optional[MediaType] = None,
+    platforms: Annotated[Optional[str], Query(max_length=MAX_QUERY_LEN,
+                                              description="only titles available now on any of these "
+                                                          "(comma-separated), e.g. netflix,hbo")] = None,
 ) -> Response:
     """Top-N for a user; ratings stored through this API count at once (fold-in).
 
@@ -66,7 +70,8 @@ async def recommendations(
                                 headers={"WWW-Authenticate": "Bearer"})
         if viewer.user_id != user_id:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "you can only see and change your own data")
-    reply = request.app.state.service.recommend_user(user_id, genres=genres, n=n, media_type=media_type)
+    reply = request.app.state.service.recommend_user(user_id, genres=genres, n=n, media_type=media_type,
+                                                     platforms=platforms)
     # The hot endpoint: the service builds this dict in the RecommendationList shape, so it is
     # serialised directly (orjson) instead of being re-validated through pydantic on every
     # request; test_api checks the shape against the schema.

@@ -357,6 +357,34 @@ class Service:
                 out.append(canonical)
         return out or None
 
+    def parse_platforms(self, platforms: str | Iterable[str] | None, snap: Snapshot | None = None,
+                        known_only: bool = False) -> list[str] | None:
+        """Platforms from "netflix,hbo" or a list, matched case-insensitively to the catalogue's
+        ``platforms`` names. Out: those names, or None for no filter. ValueError naming
+        ``platforms`` for a name the catalogue does not carry — or, with ``known_only`` (a
+        viewer's saved services), such names are dropped instead."""
+        snap = snap or self.snapshot
+        if platforms is None:
+            return None
+        items = platforms.split(",") if isinstance(platforms, str) else list(platforms)
+        lookup = {p.casefold(): p for p in snap.recommender.platforms}
+        out: list[str] = []
+        for raw in items:
+            if not isinstance(raw, str) or len(raw) > MAX_QUERY_LEN:
+                raise ValueError(f"platforms must be platform names, got {str(raw)[:40]!r}")
+            name = raw.strip()
+            if not name:
+                continue
+            canonical = lookup.get(name.casefold())
+            if canonical is None:
+                if known_only:
+                    continue
+                raise ValueError(f"platforms: unknown platform {name[:40]!r}; known: "
+                                 f"{', '.join(sorted(lookup.values())) or 'none (no platform snapshot applied)'}")
+            if canonical not in out:
+                out.append(canonical)
+        return out or None
+
     def _require_movie(self, movie_id: object, snap: Snapshot, field_name: str = "movie_id") -> int:
         """``movie_id`` as int when it is in the catalogue; KeyError naming the field if not."""
         mid = validate_id(movie_id, field_name)
@@ -560,20 +588,24 @@ class Service:
         return {m: r for m, r in ratings.items() if m in index}
 
     def recommend_user(self, user_id: object, genres: str | Iterable[str] | None = None,
-                       n: int = 10, media_type: str | None = None) -> dict:
+                       n: int = 10, media_type: str | None = None,
+                       platforms: str | Iterable[str] | None = None) -> dict:
         """Top-``n`` titles for a user, folding in the ratings they stored here.
 
         A user the model knows gets personal scores with stored ratings as ``extra_ratings``;
         an unknown user with stored ratings gets ``recommend_for_ratings``; anyone else the
-        cold-start list. Out: RecommendationList dict. ValueError names a bad field.
+        cold-start list; ``platforms`` keeps titles available now on any of them (the
+        aggregator's "my services"). Out: RecommendationList dict. ValueError names a bad field.
         """
         snap = self.snapshot
         uid = validate_id(user_id, "user_id")
         n = _validate_n(n)
         media_type = _validate_media_type(media_type)
         names = self.parse_genres(genres, snap)
+        on = self.parse_platforms(platforms, snap)
         stored = self._known_ratings(self.store.for_user(uid), snap)
-        key = (snap.generation, uid, tuple(names or ()), n, media_type, tuple(sorted(stored.items())))
+        key = (snap.generation, uid, tuple(names or ()), n, media_type, tuple(on or ()),
+               tuple(sorted(stored.items())))
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -581,17 +613,19 @@ class Service:
         # The *_rows variants skip building a DataFrame (most of a request's CPU in pandas 3).
         if rec.known_user(uid):
             rows = rec.recommend_rows(uid, genres=names, n=n, exclude_seen=True,
-                                      extra_ratings=stored or None, media_type=media_type)
+                                      extra_ratings=stored or None, media_type=media_type,
+                                      platforms=on)
             strategy = "personal+fold-in" if stored else "personal"
         else:
-            rows, strategy = self._for_ratings(rec, stored, names, n, media_type)
+            rows, strategy = self._for_ratings(rec, stored, names, n, media_type, on)
         reply = {"user_id": uid, "model_version": snap.model_version, "strategy": strategy,
                  "ratings_used": len(stored), "items": _records(rows, snap.posters)}
         self.cache.put(key, reply)
         return reply
 
     def recommend_for_ratings(self, ratings: dict, genres: str | Iterable[str] | None = None,
-                              n: int = 10, media_type: str | None = None) -> dict:
+                              n: int = 10, media_type: str | None = None,
+                              platforms: str | Iterable[str] | None = None) -> dict:
         """Top-``n`` titles for a visitor with no id, from ``{movie_id: rating}`` given now.
 
         Empty ``ratings`` give the cold-start list. ValueError/KeyError name a bad field.
@@ -600,18 +634,21 @@ class Service:
         n = _validate_n(n)
         media_type = _validate_media_type(media_type)
         names = self.parse_genres(genres, snap)
+        on = self.parse_platforms(platforms, snap)
         clean = {self._require_movie(m, snap): validate_rating(r) for m, r in (ratings or {}).items()}
-        rows, strategy = self._for_ratings(snap.recommender, clean, names, n, media_type)
+        rows, strategy = self._for_ratings(snap.recommender, clean, names, n, media_type, on)
         return {"user_id": None, "model_version": snap.model_version, "strategy": strategy,
                 "ratings_used": len(clean), "items": _records(rows, snap.posters)}
 
     @staticmethod
-    def _for_ratings(rec, ratings: dict, names, n: int, media_type) -> tuple[list[dict], str]:
+    def _for_ratings(rec, ratings: dict, names, n: int, media_type,
+                     platforms: list[str] | None = None) -> tuple[list[dict], str]:
         """Rows and strategy for a viewer the model does not know: fold-in, or cold start."""
         if ratings:
-            return (rec.recommend_for_ratings_rows(ratings, genres=names, n=n, media_type=media_type),
-                    "fold-in")
-        return rec.cold_start_rows(genres=names, n=n, media_type=media_type), "cold-start"
+            return (rec.recommend_for_ratings_rows(ratings, genres=names, n=n, media_type=media_type,
+                                                   platforms=platforms), "fold-in")
+        return (rec.cold_start_rows(genres=names, n=n, media_type=media_type, platforms=platforms),
+                "cold-start")
 
     def similar(self, movie_id: object, n: int = 10, user_id: object | None = None) -> dict:
         """Titles similar to ``movie_id`` (optionally personalised for ``user_id``)."""
