@@ -21,8 +21,13 @@ pytestmark = pytest.mark.slow
 def test_template_batch_applies_cleanly_and_rerun_is_a_noop(synthetic_pipeline, tmp_path, name, media_type):
     ws = copy_workspace(synthetic_pipeline, tmp_path / "ws")
     batch = EXAMPLES / f"{name}.csv"
+    # The optional keywords sibling, written here in the documented shape (no data file in git).
+    keywords = tmp_path / f"{name}.keywords.csv"
+    pd.DataFrame({"id": pd.read_csv(batch)["id"],
+                  "keywords": "[{'id': 9990000, 'name': 'island'}, {'id': 9990001, 'name': 'storm'}]"}
+                 ).to_csv(keywords, index=False)
     args = ["update", "--movies", str(batch), "--credits", str(EXAMPLES / f"{name}.credits.csv"),
-            "--keywords", str(EXAMPLES / f"{name}.keywords.csv")]
+            "--keywords", str(keywords)]
     proc = run_invoke(args, home=ws.root)
     assert proc.returncode == 0, proc.stderr[-2000:]
     reports = sorted(ws.updates.glob("*.json"))
