@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from src.utils.logging import LOGGER_NAME, get_logger
+from src.utils.logging import LOGGER_NAME, get_logger, setup_logging, timed
 
 __all__ = ["CreditsJob"]
 
@@ -146,13 +146,10 @@ def _worker_main(argv: list[str]) -> None:
     staged = dict(arg.split("=", 1) for arg in argv[4:])
     try:
         if log_level:  # log like the parent when it logs
-            from src.utils.logging import setup_logging
-
             setup_logging(int(log_level))
         from src.data.csv_out import write_frame_csv
         from src.data.flatten import flatten_credits
         from src.data.ingest import run_input
-        from src.utils.logging import timed
 
         clean, quarantine, stats = run_input("credits", path)
         ids = conn_in.recv()

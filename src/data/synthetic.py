@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from src.config import (
+    PATHS,
     RAW_CREDITS_NAMES,
     RAW_KEYWORDS_NAMES,
     RAW_LINKS_NAMES,
@@ -38,7 +39,7 @@ from src.data.synthetic_catalogue import (
 from src.data.synthetic_people import build_credits, make_people
 from src.data.synthetic_vocab import GENRE_NAMES
 from src.utils.io import atomic_path, sha256_file, write_json_atomic
-from src.utils.logging import get_logger, timed
+from src.utils.logging import get_logger, setup_logging, timed
 
 log = get_logger(__name__)
 
@@ -239,9 +240,6 @@ def generate(out_dir: str | os.PathLike, scale: str = "small", seed: int = 0) ->
 def main() -> None:
     """CLI: ``python -m src.data.synthetic [small|full] [out_dir] [seed]``."""
     import sys
-
-    from src.config import PATHS
-    from src.utils.logging import setup_logging
 
     setup_logging()
     args = sys.argv[1:]

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
+    EASE_LAMBDA,
     EASE_LAMBDA_GRID,
     ID_COL,
     ITEM_ID_COL,
@@ -241,8 +242,6 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
             train0, _ = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seeds[0])
             tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0])
     else:
-        from src.config import EASE_LAMBDA
-
         tuned = {"ease_lambda": EASE_LAMBDA, "prior_weight": base.prior_weight, "grid": {}}
     lam, params = tuned["ease_lambda"], replace(base, prior_weight=tuned["prior_weight"])
     every, cold = [], []

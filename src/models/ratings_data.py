@@ -32,6 +32,7 @@ from src.config import (
     USER_COL,
     Paths,
 )
+from src.data.feedback_store import RatingStore
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -142,16 +143,10 @@ def _links_map(links: FrameOrPath) -> pd.Series:
 
 
 def _feedback(paths: Paths) -> pd.DataFrame | None:
-    """Return the viewer feedback from the serving SQLite store, or None when there is none.
-
-    Imported lazily: the serving package is optional for training (and owned by another stage).
-    """
+    """Return the viewer feedback from the SQLite store (src.data.feedback_store), or None
+    when there is none."""
     if not paths.ratings_db.exists():
         return None
-    from src.data.feedback_store import (
-        RatingStore,  # lazy: serving is not needed to train
-    )
-
     with RatingStore(paths.ratings_db) as store:
         fb = store.all_ratings()
     return validate_model_ratings(fb, what=f"feedback store {paths.ratings_db}")

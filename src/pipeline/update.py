@@ -41,6 +41,7 @@ from src.config import (
     UPDATE_SERVER_URL_ENV,
     Paths,
 )
+from src.data.admin_key import read_admin_token
 from src.data.availability import SnapshotError, snapshot_of_name
 from src.data.catalogue_diff import merge_batch, supplied_columns
 from src.data.catalogue_store import (
@@ -53,8 +54,11 @@ from src.data.catalogue_store import (
     update_lock,
 )
 from src.data.csv_out import write_frame_csv_atomic
+from src.data.feedback_store import RatingStore
 from src.data.readers import input_name
 from src.data.shrink_guard import check_shrink
+from src.models.bundle import read_current_manifest
+from src.models.train_model import main as train_main
 from src.pipeline import platform_snapshot, update_etl
 from src.pipeline.inbox import file_batch, scan_inbox
 from src.utils.errors import MissingInputError, StreamRecError
@@ -305,8 +309,6 @@ def maybe_retrain(paths: Paths = PATHS, min_new: int = RETRAIN_MIN_NEW_RATINGS) 
     live bundle manifest's ``created_at``. Out: ``{"retrained": bool, "reason": str,
     "new_ratings": n, ...}``; a skip is logged with its reason.
     """
-    from src.models.bundle import read_current_manifest
-
     out: dict = {"retrained": False, "threshold": int(min_new)}
     if not paths.model_pointer.exists():
         out["reason"] = f"no model at {paths.model_pointer}: run `invoke train` first"
@@ -314,8 +316,6 @@ def maybe_retrain(paths: Paths = PATHS, min_new: int = RETRAIN_MIN_NEW_RATINGS) 
         out["reason"] = f"no feedback store at {paths.ratings_db}: no new ratings"
         out["new_ratings"] = 0
     else:
-        from src.data.feedback_store import RatingStore
-
         created = _epoch(read_current_manifest(paths)["metadata"].get("created_at"))
         with RatingStore(paths.ratings_db) as store:
             fb = store.all_ratings()
@@ -324,8 +324,6 @@ def maybe_retrain(paths: Paths = PATHS, min_new: int = RETRAIN_MIN_NEW_RATINGS) 
         if new < min_new:
             out["reason"] = f"{new} new rating(s) since the model was trained < threshold {min_new}"
         else:
-            from src.models.train_model import main as train_main
-
             with timed(log, "retrain"):
                 bundle = train_main(paths=paths)
             out.update(retrained=True, reason=f"{new} new ratings >= threshold {min_new}",
@@ -344,8 +342,6 @@ def notify_server(url: str | None = None, timeout: float = UPDATE_RELOAD_TIMEOUT
     ``{"url", "error"}``. Never raises: a server that is down must not fail an update or a
     training run that is already on disk.
     """
-    from src.serving.auth import read_admin_token
-
     url = url or os.environ.get(UPDATE_SERVER_URL_ENV)
     if not url:
         return {"url": None, "skipped": f"{UPDATE_SERVER_URL_ENV} not set"}

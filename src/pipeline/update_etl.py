@@ -22,6 +22,8 @@ from src.data.flatten import TIDY_SPECS, flatten_catalogue
 from src.data.ingest import add_bad_lines, check_invariant, read_and_clean
 from src.data.readers import input_name, read_raw_csv
 from src.data.resolve import Context, read_registry
+from src.features.build_features import build_features
+from src.features.merged_io import read_merged, type_merged
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -63,8 +65,6 @@ class PreparedBatch:
 
 def read_catalogue(paths: Paths) -> pd.DataFrame:
     """The current catalogue (``paths.merged``), typed by the feature stage's reader."""
-    from src.features.merged_io import read_merged
-
     return read_merged(paths.merged)
 
 
@@ -87,16 +87,11 @@ def retype(merged: pd.DataFrame) -> pd.DataFrame:
     Makes batch rows typed exactly like the catalogue read from disk, so the diff compares
     like with like (e.g. an int column in a small batch vs float in the catalogue).
     """
-    from src.features.merged_io import type_merged
-
     return type_merged(_as_csv_text(merged))
 
 
 def rebuild_features(merged_file: Path) -> pd.DataFrame:
     """Features of the catalogue at ``merged_file`` (the feature stage's read + pure build)."""
-    from src.features.build_features import build_features
-    from src.features.merged_io import read_merged
-
     return build_features(read_merged(merged_file))
 
 

@@ -32,8 +32,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa
 
 from src.config import API_HOST, API_PORT, PATHS, RECOMMEND_CACHE_SIZE, Paths  # noqa: E402
 from src.data.accounts_store import UsernameTaken  # noqa: E402
+from src.data.admin_key import load_admin_token  # noqa: E402
+from src.models.bundle import BundleIntegrityError  # noqa: E402
 from src.serving import routes_admin, routes_auth, routes_catalogue, routes_viewer, web  # noqa: E402
-from src.serving.auth import Auth, load_admin_token  # noqa: E402
+from src.serving.auth import Auth  # noqa: E402
 from src.serving.catalogue_api import router as catalogue_router  # noqa: E402
 from src.serving.docs import install_docs  # noqa: E402
 from src.serving.limits import BodySizeLimit  # noqa: E402
@@ -197,7 +199,6 @@ def main(argv: list[str] | None = None) -> None:
                         help="no sign-in/write rate limits (load tests and benchmarks only)")
     args = parser.parse_args(argv)
     paths = Paths.from_root(args.home) if args.home else PATHS
-    from src.models.bundle import BundleIntegrityError
 
     try:
         serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,

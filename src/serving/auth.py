@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
-import secrets
 from dataclasses import dataclass
 from typing import Annotated, Optional
 from urllib.parse import urlsplit
@@ -39,14 +37,12 @@ from src.config import (
     SESSION_COOKIE,
     SIGNUP_RATE,
     WRITE_RATE,
-    Paths,
 )
 from src.data.accounts_store import AccountStore, Session
 from src.data.feedback_store import MAX_ID
 from src.serving.ratelimit import TokenBucket
-from src.utils.io import atomic_path
-from src.utils.logging import get_logger
 from src.serving.schemas import CanonicalInt
+from src.utils.logging import get_logger
 
 log = get_logger(__name__)
 
@@ -70,41 +66,6 @@ class Viewer:
     username: str
     via: str
     csrf: str
-
-
-def read_admin_token(paths: Paths) -> str | None:
-    """The admin token a *client* on this machine sends (``invoke update``/``train
-    --server-url``): env ``STREAMREC_ADMIN_TOKEN``, else the key file if it exists, else None."""
-    env = os.environ.get(ADMIN_TOKEN_ENV, "").strip()
-    if env:
-        return env
-    try:
-        return paths.admin_key.read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
-
-
-def load_admin_token(paths: Paths) -> str | None:
-    """The admin token: env ``STREAMREC_ADMIN_TOKEN``, else ``paths.admin_key`` (created with a
-    fresh random token, mode 0600, when missing). Out: None when neither can be had (the
-    admin routes then serve loopback clients only)."""
-    env = os.environ.get(ADMIN_TOKEN_ENV, "").strip()
-    if env:
-        return env
-    key = paths.admin_key
-    try:
-        if not key.exists():
-            key.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(key.parent, 0o700)
-            with atomic_path(key) as tmp:
-                os.chmod(tmp, 0o600)  # before the token is written: never readable by others
-                tmp.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
-            log.info("admin key created at %s (mode 0600)", key)
-        token = key.read_text(encoding="utf-8").strip()
-        return token or None
-    except OSError as exc:
-        log.warning("no admin key (%s); /admin/* answers loopback clients only", exc)
-        return None
 
 
 class Auth:

@@ -39,16 +39,17 @@ from src.config import (
     Paths,
 )
 from src.data.accounts_store import AccountStore
+from src.data.availability import validate_platform
 from src.data.feedback_store import (
     RatingStore,
     validate_id,
     validate_int,
     validate_rating,
 )
-from src.data.availability import validate_platform
 from src.data.schema import split_list
-from src.serving.platform_view import platform_view
+from src.models.predict_model import Recommender
 from src.serving.fuzzy import TitleIndex
+from src.serving.platform_view import platform_view
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
@@ -256,9 +257,7 @@ class Snapshot:
 
 
 def _load_recommender(paths: Paths) -> Any:
-    """Load the D2 recommender (imported lazily: the serving package imports without it)."""
-    from src.models.predict_model import Recommender
-
+    """Load the recommender of the workspace ``paths`` (features + live bundle)."""
     return Recommender.load(paths)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from src.config import CONTENT_LIKED_THRESHOLD
 from src.models.pipeline.blend import Step
 from src.models.pipeline.chain import RecPipeline
 from src.models.pipeline.rank import FILL_GENRES
@@ -45,7 +46,6 @@ def explain(pipe: RecPipeline, titles: list[str], counts: np.ndarray, step: Step
     as catalogue positions (-1: no row), ranker columns (-1: unknown; None: no ranker) and
     ratings, the EASE offset, the requested genres. Out: one reason per list entry.
     """
-    from src.config import CONTENT_LIKED_THRESHOLD
     from src.models.pipeline.histories import history_weights
 
     n = len(pos)
