@@ -254,7 +254,7 @@ def notebooks(c):
 
 @task(help={"host": "bind address", "port": "port"})
 def serve(c, host="127.0.0.1", port="8000"):
-    """Serve the FastAPI API and the Gradio UI (at /ui) from one process."""
+    """Serve the API, the viewer web app (at /) and the Gradio tool (at /ui) from one process."""
     port = _int_arg("serve", port, "--port", 1, 65535)
     if not str(host).strip():
         raise _fail("serve", ValueError("--host must not be empty"))
