@@ -131,11 +131,43 @@ def test_recommend_for_ratings_is_fast(real):
     assert float(np.median(times)) < 0.050
 
 
+def test_ranked_prefixes_give_the_full_chain_lists(synth):
+    """The known users' ranked prefixes (KnownLists) answer every filter with the list the
+    chain ranks from the full score row: for every known user, with prefixes so short that
+    narrow filters miss (scored in full) and lists run out (backfilled), wide and narrow
+    filters alike; the prefix really answers most requests."""
+    from src.models.pipeline.known_lists import KnownLists
+
+    pipe = synth.pipeline
+    users = np.arange(len(synth._user_ids))
+    known = KnownLists(pipe, synth._known_histories, len(users), depth=40, batch_rows=64)
+    h = synth._known_histories(users)
+    scores, steps = pipe.score(h)
+    assert list(known.steps) == list(steps)
+    rare = min(synth.genres, key=lambda g: synth.selector.mask([g]).sum())
+    masks = [np.ones(len(synth._ids), dtype=bool), synth.selector.mask(["Drama"]),
+             synth.selector.mask([rare]), synth.selector.mask(["Horror", "Comedy"])]
+    answered = 0
+    for mask in masks:
+        full = pipe.rank(h, scores, steps, mask, 15)
+        for r in users.tolist():
+            hit = known.lookup(r, mask, 15)
+            if hit is None:
+                continue
+            answered += 1
+            hr = synth._known_histories(np.array([r]))
+            pos, sc, src = pipe.fill(hr, 0, *hit, mask, 15)
+            assert pos.tolist() == full[r][0].tolist()
+            assert np.array_equal(sc, full[r][1]) and src.tolist() == full[r][2].tolist()
+    assert answered > len(users) * 2              # most requests never touch the score row
+    assert answered < len(users) * len(masks)     # and the narrow filter did fall through
+
+
 def test_precomputed_rows_match_the_fold_in_path(synth):
-    """A known user's list comes from scores precomputed at load; folding their own training
+    """A known user's list comes from the ranked prefix built at load; folding their own training
     ratings in as a new viewer computes it per request: same titles, same scores, same
     reasons. The API's dict rows equal the DataFrame."""
-    assert synth._known_scores is not None
+    assert synth._known is not None
     for k, genres in enumerate((None, ["Drama"], ["Horror", "Comedy"])):
         user = int(synth._user_ids[k])
         known = synth.recommend(user, genres=genres, n=20)

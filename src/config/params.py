@@ -182,8 +182,11 @@ POPULARITY_PRIOR_HALF = 1.0    # life), pop = n/max n × (0.5 + 0.5 × the viewe
                                # π₀ 1 H 5 0.0970 / 0.2511; this 0.1122 / 0.2542. Larger priors push a genre
                                # lover's or a 5-rating viewer's own picks out (tests/test_recommend.py,
                                # tests/test_chain.py); `invoke evaluate` re-tunes π₀ on validation
-RECOMMEND_PRECOMPUTE_MB = 256  # known users' blended chain scores kept in memory at load (users x titles
-                              # float64); over this the same chunked computation runs per request
+RECOMMEND_PRECOMPUTE_MB = 512  # known users' ranked candidate prefixes kept in memory at load
+                              # (users x RECOMMEND_PRECOMPUTE_DEPTH x 12 bytes: ~89k users at 500)
+                              # over this the same chunked computation runs per request
+RECOMMEND_PRECOMPUTE_DEPTH = 500  # ranked candidates kept per known user: a filter keeping 2% of titles
+                                  # still finds 10 in it; a narrower one scores the user in full
 
 # --- serving (issue 5) ---
 API_HOST = "127.0.0.1"

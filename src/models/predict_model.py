@@ -13,8 +13,9 @@ rated Heat 5★", "similar to Heat, which you rated 5★", "top Drama in your ge
 SVD's ``predicted_rating`` (known users' trained factors, anyone else folded in).
 
 Speed (the API's hot path): masks, id maps, every known user's history as flat arrays and
-(within RECOMMEND_PRECOMPUTE_MB) every known user's blended scores are built at load, so a
-known user's request is masks + ``np.argpartition`` + reasons for the n returned titles.
+(within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates
+(:mod:`src.models.pipeline.known_lists`) are built at load, so a known user's request is a
+mask lookup over that prefix + reasons for the n returned titles.
 ``*_rows`` methods return plain dicts for the API (a pandas 3 DataFrame costs more than the
 whole computation).
 
@@ -37,6 +38,7 @@ from src.config import (
     PATHS,
     RATING_COL,
     RATING_SCALE,
+    RECOMMEND_PRECOMPUTE_DEPTH,
     RECOMMEND_PRECOMPUTE_MB,
     USER_COL,
     Paths,
@@ -46,6 +48,7 @@ from src.models.pipeline.candidates import CandidateSelector
 from src.models.pipeline.chain import BlendParams, RecPipeline
 from src.models.pipeline.explain import chart_reason, explain
 from src.models.pipeline.histories import Histories, build_histories
+from src.models.pipeline.known_lists import KnownLists
 from src.models.ratings_data import ID_SPACE_MOVIELENS
 from src.utils.errors import StreamRecError
 from src.utils.logging import get_logger, timed
@@ -210,7 +213,7 @@ class Recommender:
 
     def _build_model_side(self, params: BlendParams | None) -> None:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
-        and (within RECOMMEND_PRECOMPUTE_MB) every known user's blended scores."""
+        and (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates."""
         b = self.bundle
         self.ranker = getattr(b, "ranker", None) if b is not None else None
         self.svd = getattr(b, "svd", None) if b is not None else None
@@ -252,14 +255,15 @@ class Recommender:
         self.pipeline = RecPipeline(self._ids, self.selector, self._n_ratings, self._cold_order, chart,
                                     ranker=self.ranker, rk_to_cat=rk_to_cat,
                                     content_matrix=self.content.matrix, params=params)
-        self._known_scores = self._known_steps = None
+        self._known: KnownLists | None = None
         n_users = len(self._user_ids)
-        need_mb = n_users * len(self._ids) * 8 / 2**20
-        if n_users and need_mb <= RECOMMEND_PRECOMPUTE_MB:
-            with timed(log, f"precomputing scores of {n_users} known users ({need_mb:.0f} MB)"):
-                self._known_scores, self._known_steps = self._score_rows(np.arange(n_users))
+        depth = min(RECOMMEND_PRECOMPUTE_DEPTH, len(self._ids))
+        need_mb = n_users * KnownLists.nbytes_per_user(depth) / 2**20
+        if n_users and len(self._ids) and need_mb <= RECOMMEND_PRECOMPUTE_MB:
+            with timed(log, f"ranking candidates of {n_users} known users ({need_mb:.0f} MB)"):
+                self._known = KnownLists(self.pipeline, self._known_histories, n_users, depth, _BATCH_ROWS)
         elif n_users:
-            log.info("known users' scores not precomputed: %.0f MB > RECOMMEND_PRECOMPUTE_MB=%d",
+            log.info("known users' lists not precomputed: %.0f MB > RECOMMEND_PRECOMPUTE_MB=%d",
                      need_mb, RECOMMEND_PRECOMPUTE_MB)
 
     # ------------------------------------------------------------------ histories
@@ -287,15 +291,6 @@ class Recommender:
                                v.rk if self.ranker is not None else None, 1, len(self._ids),
                                self._n_rk, self._offset)
 
-    def _score_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Blended scores and steps of known users, computed in chunks of _BATCH_ROWS."""
-        scores = np.empty((len(rows), len(self._ids)))
-        steps = np.empty(len(rows), dtype=object)
-        for lo in range(0, len(rows), _BATCH_ROWS):
-            h = self._known_histories(rows[lo:lo + _BATCH_ROWS])
-            scores[lo:lo + len(h)], steps[lo:lo + len(h)] = self.pipeline.score(h)
-        return scores, steps
-
     def _viewer(self, row: int, extra: Mapping[int, float] | None = None) -> _Viewer:
         """The known user ``row``'s training ratings (row -1: none) with ``extra`` {id: rating}
         added; an extra rating wins over a training one."""
@@ -312,13 +307,8 @@ class Recommender:
                        np.concatenate([rk[keep], self._rk_positions(ex_ids)]))
 
     def _viewer_scores(self, v: _Viewer) -> tuple[Histories, np.ndarray, np.ndarray]:
-        """(histories, 1 × titles scores, steps) of one viewer; precomputed when available."""
+        """(histories, 1 × titles scores, steps) of one viewer: the chain's full score row."""
         h = self._viewer_histories(v)
-        if v.row >= 0 and self._known_scores is not None:
-            return h, self._known_scores[v.row:v.row + 1], self._known_steps[v.row:v.row + 1]
-        if v.row >= 0:   # not precomputed: the same chunk computation, one row
-            s, st = self._score_rows(np.array([v.row]))
-            return h, s, st
         s, st = self.pipeline.score(h)
         return h, s, st
 
@@ -395,9 +385,17 @@ class Recommender:
     def _personal(self, v: _Viewer, mask: np.ndarray, n: int, genres, exclude_seen: bool,
                   user_id: int | None) -> tuple[np.ndarray, list, list[str], list]:
         """One viewer's list through the chain: (positions, scores, reasons, predicted stars)."""
-        h, scores, steps = self._viewer_scores(v)
-        pos, sc, src = self.pipeline.rank(h, scores, steps, mask, n, exclude_seen)[0]
-        reasons = explain(self.pipeline, self._titles, self._n_ratings, steps[0], pos, src, v.cat,
+        hit = self._known.lookup(v.row, mask, n) if v.row >= 0 and exclude_seen and self._known else None
+        if hit is not None:   # the known user's ranked prefix decides the list (see known_lists)
+            step = self._known.steps[v.row]
+            h = self._viewer_histories(v) if len(hit[0]) < n else None
+            pos, sc, src = self.pipeline.fill(h, 0, *hit, mask, n) if h is not None \
+                else (*hit, np.zeros(len(hit[0]), dtype="int8"))
+        else:
+            h, scores, steps = self._viewer_scores(v)
+            step = steps[0]
+            pos, sc, src = self.pipeline.rank(h, scores, steps, mask, n, exclude_seen)[0]
+        reasons = explain(self.pipeline, self._titles, self._n_ratings, step, pos, src, v.cat,
                           v.rk, v.ratings, self._offset, genres)
         stars = self._stars_for(pos, v, user_id)
         return pos, sc.tolist(), reasons, stars
@@ -473,8 +471,8 @@ class Recommender:
                         candidates: Iterable[int] | None = None) -> dict[int, list[int]]:
         """Top-n ids of many users at once (what ``invoke evaluate`` measures), seen titles hidden.
 
-        The same chain and scores as :meth:`recommend` (known users' precomputed rows, or the
-        same chunked computation); unknown users get the cold-start list. ``candidates``
+        The same chain and lookups as :meth:`recommend` (known users' ranked prefixes, or the
+        same scoring in chunks where a prefix cannot decide); unknown users get the cold-start list. ``candidates``
         restricts the titles further (evaluation protocols: titles known before a time cut,
         or only the new titles). Out: {user: [ids]}.
         """
@@ -488,13 +486,21 @@ class Recommender:
         cold = self._cold_order[mask[self._cold_order]][:n]
         out = {int(u): self._ids[cold].tolist() for u in users[rows < 0].tolist()}
         known = np.flatnonzero(rows >= 0)
-        for lo in range(0, len(known), _BATCH_ROWS):
-            part = known[lo:lo + _BATCH_ROWS]
-            h = self._known_histories(rows[part])
-            if self._known_scores is not None:
-                scores, steps = self._known_scores[rows[part]], self._known_steps[rows[part]]
+        misses = []
+        for k in known.tolist():   # the same prefix lookup a request makes (see _personal)
+            hit = self._known.lookup(int(rows[k]), mask, n) if self._known is not None else None
+            if hit is None:
+                misses.append(k)
+            elif len(hit[0]) < n:
+                h = self._known_histories(rows[k:k + 1])
+                out[int(users[k])] = self._ids[self.pipeline.fill(h, 0, *hit, mask, n)[0]].tolist()
             else:
-                scores, steps = self.pipeline.score(h)
+                out[int(users[k])] = self._ids[hit[0]].tolist()
+        misses = np.asarray(misses, dtype="int64")
+        for lo in range(0, len(misses), _BATCH_ROWS):   # scored in full, in chunks
+            part = misses[lo:lo + _BATCH_ROWS]
+            h = self._known_histories(rows[part])
+            scores, steps = self.pipeline.score(h)
             for k, (pos, _, _) in zip(part.tolist(), self.pipeline.rank(h, scores, steps, mask, n)):
                 out[int(users[k])] = self._ids[pos].tolist()
         return out

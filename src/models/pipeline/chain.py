@@ -108,6 +108,20 @@ class RecPipeline:
             scores[cf_rows] += self.new_prior[None, :]
         return scores, steps
 
+    def base_allowed(self, h: Histories, steps: np.ndarray, exclude_seen: bool = True) -> np.ndarray:
+        """Viewers × titles bool: what may be listed before any request filter.
+
+        Rated titles are hidden (``exclude_seen``), and a viewer on the content step keeps to
+        the genres of what they liked. Out: a fresh array the caller may modify.
+        """
+        allowed = np.ones((len(h), len(self.ids)), dtype=bool)
+        if exclude_seen:
+            allowed &= ~h.seen.toarray()
+        content_rows = np.flatnonzero(steps == Step.CONTENT)
+        if len(content_rows):   # step 2 keeps to the genres of what the viewer liked
+            allowed[content_rows] &= self.selector.shares_genre(h.liked[content_rows])
+        return allowed
+
     def rank(self, h: Histories, scores: np.ndarray, steps: np.ndarray, mask: np.ndarray, n: int,
              exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per viewer: (positions, scores, source) of the final n-list (see :mod:`.rank`).
@@ -115,22 +129,24 @@ class RecPipeline:
         In: the histories, their :meth:`score` output, the request filter mask (titles), n,
         whether rated titles are hidden.
         """
-        allowed = np.broadcast_to(mask, scores.shape)
+        base = self.base_allowed(h, steps, exclude_seen)
+        ranked = top_n(scores, base & mask, n, self.ids)
+        return [self.fill(h, r, pos, sc, mask, n, exclude_seen) for r, (pos, sc) in enumerate(ranked)]
+
+    def fill(self, h: Histories, r: int, pos: np.ndarray, sc: np.ndarray, mask: np.ndarray, n: int,
+             exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Viewer ``r``'s ranked (positions, scores) backfilled to n from the chart.
+
+        Out: (positions, scores, source per entry), as :func:`.rank.backfill`.
+        """
+        if len(pos) >= n:
+            return pos, sc, np.zeros(len(pos), dtype="int8")
+        row = h.seen[r]
+        row_allowed = np.array(np.broadcast_to(mask, (len(self.ids),)))
         if exclude_seen:
-            allowed = allowed & ~h.seen.toarray()
-        content_rows = np.flatnonzero(steps == Step.CONTENT)
-        if len(content_rows):   # step 2 keeps to the genres of what the viewer liked
-            allowed = np.array(allowed)
-            allowed[content_rows] &= self.selector.shares_genre(h.liked[content_rows])
-        viewer_genres = self.selector.shares_genre(h.seen)
-        has_rated = np.diff(h.seen.indptr) > 0
-        out = []
-        for r, (pos, sc) in enumerate(top_n(scores, allowed, n, self.ids)):
-            row_allowed = np.broadcast_to(mask, (len(self.ids),)) & (~h.seen[r].toarray().ravel()
-                                                                   if exclude_seen else True)
-            out.append(backfill(pos, sc, n, self.chart_order, self.chart_score, row_allowed,
-                                viewer_genres[r] if has_rated[r] else None))
-        return out
+            row_allowed[row.indices] = False
+        in_genres = self.selector.shares_genre(row)[0] if row.nnz else None
+        return backfill(pos, sc, n, self.chart_order, self.chart_score, row_allowed, in_genres)
 
     def recommend(self, h: Histories, mask: np.ndarray, n: int, exclude_seen: bool = True):
         """score + rank in one call; also returns the steps."""
