@@ -89,3 +89,19 @@ def test_invariant_and_links_match_manifest(synth_etl):
             + s["duplicates_dropped"], name
     links = report["inputs"]["links.csv"]
     assert links["unmapped"] == len(manifest["links"]["no_tmdb_movie_ids"])
+
+
+def test_ratings_parquet_holds_the_csv_rows_typed(synth_etl):
+    """ratings.parquet (committed with ratings.csv) has the CSV's rows and values, ids kept
+    as integers (no float round trip), and is what training reads by default."""
+    from src.models.ratings_data import default_ratings_source
+
+    ws, _, report = synth_etl
+    csv = pd.read_csv(ws.ratings)
+    pq = pd.read_parquet(ws.ratings_parquet)
+    assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv) > 0
+    assert str(pq["tmdbId"].dtype) == "Int64" and str(pq["userId"].dtype) == "int64"
+    pd.testing.assert_frame_equal(pq.astype({"tmdbId": "float64"}), csv.astype({"tmdbId": "float64"}))
+    out = report["outputs"]["ratings_parquet"]
+    assert out["rows"] == report["outputs"]["ratings"]["rows"] == len(csv)
+    assert default_ratings_source(ws) == ws.ratings_parquet

@@ -203,3 +203,28 @@ def test_bad_params_are_refused(workspace):
     workspace.best_params.write_text(json.dumps({"params": {"lr_all": "fast"}}))
     with pytest.raises(ValueError, match="lr_all"):
         train_main(ratings=_ml([[1, 1, 4.0, 1]]), paths=workspace)
+
+
+def test_training_from_parquet_equals_training_from_csv(workspace, real_etl):
+    """The ETL's ratings.parquet trains exactly the model its ratings.csv trains; a Parquet
+    older than the CSV (CSV rewritten after the ETL) is not read."""
+    import os
+    import shutil
+
+    from src.models.ratings_data import default_ratings_source
+
+    shutil.copy2(real_etl.ratings, workspace.ratings)
+    shutil.copy2(real_etl.ratings_parquet, workspace.ratings_parquet)
+    assert default_ratings_source(workspace) == workspace.ratings_parquet
+    quick = {"factors": 8, "iterations": 3}
+    from_pq = load_bundle(train_main(paths=workspace, engine="implicit", ranker_params=quick))
+    st = os.stat(workspace.ratings_parquet)
+    os.utime(workspace.ratings_parquet, ns=(st.st_atime_ns, st.st_mtime_ns - 10**10))  # stale
+    assert default_ratings_source(workspace) == workspace.ratings
+    from_csv = load_bundle(train_main(paths=workspace, engine="implicit", ranker_params=quick))
+    assert from_pq.metadata["data"] == from_csv.metadata["data"]
+    assert from_pq.metadata["data"]["n_ratings"] > 90_000
+    assert set(from_pq.metadata["load_seconds"]) == {"read", "map", "dedupe"}
+    pd.testing.assert_frame_equal(from_pq.train_ratings, from_csv.train_ratings)
+    np.testing.assert_array_equal(from_pq.ranker.item_ids, from_csv.ranker.item_ids)
+    np.testing.assert_array_equal(from_pq.ranker.item_factors, from_csv.ranker.item_factors)

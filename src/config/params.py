@@ -110,6 +110,9 @@ EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 
 # or the ``memory_budget_mb`` argument set an absolute budget instead (tests, containers).
 DENSE_MEMORY_FRACTION = 0.5
 DENSE_BUDGET_ENV = "STREAMREC_DENSE_BUDGET_MB"
+# Top-N evaluation scores users in row blocks so no users x items float64 matrix is held
+# at once: at most this many bytes per block (64 MiB; 45k titles -> ~180 users a block).
+SCORE_BLOCK_BYTES = 64 * 2**20
 # EASE holds up to 3 float32 n² arrays at once (the Gram, its astype copy, the identity that
 # becomes P), so 20k items peak ~4.8 GB; over budget it keeps the most-rated items that fit.
 EASE_DENSE_MATRICES = 3

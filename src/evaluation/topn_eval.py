@@ -25,6 +25,7 @@ from src.config import (
     ITEM_ID_COL,
     RATING_COL,
     RELEVANT_THRESHOLD,
+    SCORE_BLOCK_BYTES,
     SEED,
     TOPN_K,
     TOPN_TEST_FRACTION,
@@ -39,7 +40,8 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["catalogue_for", "evaluate_topn", "relevant_sets", "score_lists", "svd_score_matrix", "topk_indices"]
+__all__ = ["block_rows", "catalogue_for", "chunked_lists", "evaluate_topn", "relevant_sets", "score_lists",
+           "svd_score_matrix", "topk_indices"]
 
 
 def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:
@@ -110,6 +112,30 @@ def score_lists(scores: np.ndarray, users: np.ndarray, col_ids: np.ndarray, trai
     return {int(u): col_ids[idx[r][finite[r]]].tolist() for r, u in enumerate(users)}
 
 
+def block_rows(n_cols: int, block_bytes: int = SCORE_BLOCK_BYTES) -> int:
+    """Users per scoring block so one float64 block of ``n_cols`` columns (plus the masked
+    copy ``score_lists`` makes) stays within ``block_bytes``; at least 1."""
+    return max(1, int(block_bytes) // (2 * 8 * max(int(n_cols), 1)))
+
+
+def chunked_lists(score_rows, users: np.ndarray, col_ids: np.ndarray, train: pd.DataFrame,
+                  allowed: np.ndarray, k: int, rows: int | None = None) -> dict[int, list[int]]:
+    """Top-k lists like :func:`score_lists`, scoring ``rows`` users at a time.
+
+    In: ``score_rows(block_users) -> (len(block_users) x len(col_ids))`` scores, the users,
+    columns, training ratings, allowed mask, k and the block size (default
+    :func:`block_rows`). Out: {user: ids}, identical to scoring all users at once (each row's
+    list depends on that row alone), while only one block is ever dense in memory.
+    """
+    rows = rows or block_rows(len(col_ids))
+    train = train[train[USER_COL].isin(users)]
+    out: dict[int, list[int]] = {}
+    for lo in range(0, len(users), rows):
+        block = users[lo:lo + rows]
+        out.update(score_lists(score_rows(block), block, col_ids, train, allowed, k))
+    return out
+
+
 def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                   svd_params: dict | None = None, ranker_params: dict | None = None,
                   test_fraction: float = TOPN_TEST_FRACTION,
@@ -147,22 +173,31 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                  m[f"ndcg@{k}"], k, m[f"precision@{k}"], k, m[f"recall@{k}"], m["coverage"])
 
     counts = train[ITEM_ID_COL].value_counts().reindex(col_ids).fillna(0).to_numpy("float64")
-    _score("popularity", score_lists(np.broadcast_to(np.where(counts > 0, counts, -np.inf), (len(users), len(col_ids))),
-                                     users, col_ids, train, allowed, k), 0.0)
+    pop = np.where(counts > 0, counts, -np.inf)
+    # Every model below is scored in user blocks (chunked_lists): a users x items float64
+    # matrix at full scale (270k x 45k) would be ~90 GiB.
+    _score("popularity", chunked_lists(lambda b: np.broadcast_to(pop, (len(b), len(col_ids))),
+                                       users, col_ids, train, allowed, k), 0.0)
     with timed(log, "SVD fit (top-N protocol)") as t:
         algo = fit_svd(train, svd_params, seed)
-    _score("svd_predicted", score_lists(svd_score_matrix(algo, users, col_ids), users, col_ids, train,
-                                        allowed, k), t["seconds"])
+    _score("svd_predicted", chunked_lists(lambda b: svd_score_matrix(algo, b, col_ids), users, col_ids,
+                                          train, allowed, k), t["seconds"])
     with timed(log, "EASE fit (top-N protocol)") as t:
         ranker = fit_ranker(train, **(ranker_params or {}))
-    ease = np.full((len(users), len(col_ids)), -np.inf)
     cols = pd.Index(col_ids).get_indexer(ranker.item_ids)
     ok = cols >= 0
-    # A user whose training ratings all fall on items EASE dropped is unknown to it: their
-    # EASE list is empty (scores 0 in the metrics), not an error.
-    known = np.isin(users, ranker.user_ids)
-    ease[np.ix_(np.flatnonzero(known), cols[ok])] = ranker.score_users(users[known])[:, ok]
-    _score("ease", score_lists(ease, users, col_ids, train, allowed, k), t["seconds"])
+    ranker_users = pd.Index(ranker.user_ids)
+
+    def ease_rows(block: np.ndarray) -> np.ndarray:
+        # A user whose training ratings all fall on items EASE dropped is unknown to it: their
+        # EASE list is empty (scores 0 in the metrics), not an error.
+        ease = np.full((len(block), len(col_ids)), -np.inf)
+        known = ranker_users.get_indexer(block) >= 0
+        if known.any():
+            ease[np.ix_(np.flatnonzero(known), cols[ok])] = ranker.score_users(block[known])[:, ok]
+        return ease
+
+    _score("ease", chunked_lists(ease_rows, users, col_ids, train, allowed, k), t["seconds"])
     with timed(log, "served chain (top-N protocol)") as t2:
         rec = Recommender.from_models(cat, train, ranker=ranker)
         lists = rec.recommend_batch(users, n=k)

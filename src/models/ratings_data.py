@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from src.config import (
     Paths,
 )
 from src.data.feedback_store import RatingStore
-from src.utils.logging import get_logger
+from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
@@ -48,7 +49,8 @@ FrameOrPath = pd.DataFrame | str | os.PathLike | None
 
 
 def _read(src: FrameOrPath, what: str) -> pd.DataFrame:
-    """Return ``src`` as a DataFrame: a copy if it is one, else read the CSV (plain or .gz).
+    """Return ``src`` as a DataFrame: a copy if it is one, else read the file: Parquet
+    (``.parquet``, columnar, types kept) or CSV (plain or .gz).
 
     Raises FileNotFoundError naming ``what`` when the file is missing.
     """
@@ -57,7 +59,33 @@ def _read(src: FrameOrPath, what: str) -> pd.DataFrame:
     path = Path(src)
     if not path.exists():
         raise FileNotFoundError(f"{what} file not found: {path}")
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
     return pd.read_csv(path)
+
+
+def default_ratings_source(paths: Paths = PATHS) -> Path:
+    """The ETL's ratings file training reads: ``paths.ratings_parquet`` when it exists and
+    is not older than ``paths.ratings`` (the ETL writes both in one unit, the Parquet
+    last), else the CSV. A CSV rewritten by hand after the ETL is never shadowed by a
+    stale Parquet: the fallback is logged."""
+    pq, csv = paths.ratings_parquet, paths.ratings
+    if pq.exists() and (not csv.exists() or pq.stat().st_mtime_ns >= csv.stat().st_mtime_ns):
+        return pq
+    if pq.exists():
+        log.warning("%s is older than %s: reading the CSV", pq, csv)
+    return csv
+
+
+def id_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes of raw ids: ``(sorted unique ids, code of each value)`` with
+    ``uniques[codes] == values``, as ``np.unique(..., return_inverse=True)`` gives.
+
+    Hash-based (``pd.factorize``) then a sort of the uniques only, so 26M ratings map to
+    their ~60k item / ~270k user rows without a Python dict and without sorting every value.
+    """
+    codes, uniques = pd.factorize(np.asarray(values), sort=True)
+    return np.asarray(uniques), codes.astype("int64", copy=False)
 
 
 def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
@@ -170,8 +198,9 @@ def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: 
     """Return the model-ready ratings frame ``userId, itemId, rating, timestamp``.
 
     In:
-      * ``ratings``: None (read ``paths.ratings``, the ETL output with a ``tmdbId`` column),
-        or a MovieLens ratings CSV path / DataFrame (``userId, movieId, rating, timestamp``,
+      * ``ratings``: None (the ETL output with a ``tmdbId`` column: ``paths.ratings_parquet``
+        when present and current, else ``paths.ratings``; :func:`default_ratings_source`),
+        or a MovieLens ratings CSV/Parquet path / DataFrame (``userId, movieId, rating, timestamp``,
         optionally ``tmdbId``).
       * ``links``: optional links CSV path / DataFrame (``movieId, tmdbId``); when given,
         items are mapped movieId -> tmdbId through it. Without links, a ``tmdbId`` column in
@@ -179,11 +208,17 @@ def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: 
       * ``include_feedback``: append ratings from ``paths.ratings_db`` (SQLite) when it
         exists and items are catalogue ids; a later rating of the same user+item wins.
     Out: the frame (int64 ids, float64 rating), with ``attrs["load_stats"]`` counting rows
-    in, unmapped (dropped, logged), duplicates collapsed, feedback rows and the id space.
+    in, unmapped (dropped, logged), duplicates collapsed, feedback rows and the id space,
+    and ``attrs["load_seconds"]`` the seconds of each stage (read, map, dedupe).
     Raises ValueError naming the column on bad dtypes or missing columns.
     """
-    src = paths.ratings if ratings is None else ratings
-    raw = _read(src, "ratings")
+    src = default_ratings_source(paths) if ratings is None else ratings
+    # Per-stage seconds (read / map+validate / dedupe): the trainer puts them in the manifest.
+    seconds: dict[str, float] = {}
+    with timed(log, f"reading ratings {'(frame)' if isinstance(src, pd.DataFrame) else src}") as t:
+        raw = _read(src, "ratings")
+    seconds["read"] = t["seconds"]
+    t_map = time.perf_counter()
     what = "ratings" if isinstance(src, pd.DataFrame) else f"ratings {src}"
     if ITEM_ID_COL in raw.columns and ITEM_COL not in raw.columns:
         # Already model-ready (e.g. a subsample of a previous load): items are catalogue ids,
@@ -217,6 +252,8 @@ def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: 
         RATING_COL: raw[RATING_COL].to_numpy()[mapped],
         TIMESTAMP_COL: raw[TIMESTAMP_COL].to_numpy()[mapped],
     }), what)
+    del raw, item, movie
+    seconds["map"] = time.perf_counter() - t_map
 
     stats["feedback_rows"] = 0
     if include_feedback:
@@ -228,10 +265,13 @@ def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: 
             else:
                 log.warning("ratings use MovieLens movieIds (no links); the %d feedback ratings "
                             "in %s use catalogue ids and are not merged", len(fb), paths.ratings_db)
-    df, stats["duplicates"] = _dedupe_latest(df)
+    with timed(log, f"collapsing duplicate ratings of {len(df)} rows") as t:
+        df, stats["duplicates"] = _dedupe_latest(df)
+    seconds["dedupe"] = t["seconds"]
     stats.update(id_space=space, rows_out=int(len(df)), users=int(df[USER_COL].nunique()),
                  items=int(df[ITEM_ID_COL].nunique()))
     df.attrs["load_stats"] = stats
+    df.attrs["load_seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     log.info("model ratings: %d rows in, %d unmapped, %d feedback, %d duplicates collapsed -> "
              "%d ratings (%d users x %d items, %s ids)", stats["rows_in"], stats["unmapped"],
              stats["feedback_rows"], stats["duplicates"], stats["rows_out"], stats["users"],

@@ -38,6 +38,7 @@ from src.config import (
     RATING_COL,
     USER_COL,
 )
+from src.models.ratings_data import id_codes
 from src.utils.errors import MemoryBudgetError
 from src.utils.logging import get_logger, timed
 from src.utils.memory import check_dense, max_dense_items, resolve_budget
@@ -224,8 +225,8 @@ def _interaction_matrix(df: pd.DataFrame):
     """Users×items CSR of ratings (last rating wins on duplicates) plus the id arrays."""
     # A later duplicate (same user+item, e.g. two movieIds mapped to one tmdbId) wins.
     df = df.drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
-    users, u_idx = np.unique(df[USER_COL].to_numpy(), return_inverse=True)
-    items, i_idx = np.unique(df[ITEM_ID_COL].to_numpy(), return_inverse=True)
+    users, u_idx = id_codes(df[USER_COL].to_numpy())
+    items, i_idx = id_codes(df[ITEM_ID_COL].to_numpy())
     mat = sp.csr_matrix((df[RATING_COL].to_numpy(dtype="float32"), (u_idx, i_idx)),
                         shape=(len(users), len(items)))
     mat.sort_indices()

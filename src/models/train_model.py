@@ -122,8 +122,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
          ranker_params: dict | None = None) -> Path:
     """Train the SVD rating model and the top-N ranker; save the bundle; return its path.
 
-    In: optional ratings CSV/frame and links CSV/frame (default: the ETL's processed ratings
-    plus SQLite viewer feedback), the workspace paths, the ``engine`` (one of
+    In: optional ratings CSV/Parquet/frame and links CSV/frame (default: the ETL's processed
+    ratings, read from its Parquet copy when current, plus SQLite viewer feedback), the workspace paths, the ``engine`` (one of
     ``TRAIN_ENGINES``) and, for "spark", the Spark ``master`` URL; ``ranker_params`` are
     keyword arguments of the ALS engines' fit (e.g. ``factors``, ``iterations``: quick runs,
     tests). Out: the new bundle folder under
@@ -134,7 +134,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(TRAIN_ENGINES)}")
     if master is not None and engine != "spark":
         raise ValueError(f"--master is for --engine spark, not {engine!r}")
-    df = load_ratings(ratings, links, paths=paths, include_feedback=include_feedback)
+    with timed(log, "loading ratings"):
+        df = load_ratings(ratings, links, paths=paths, include_feedback=include_feedback)
     if engine != "surprise":
         return _train_factors(df, paths, engine, master, dict(ranker_params or {}))
     params, source = svd_params_for_training(paths)
@@ -151,11 +152,13 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
         "seed": SEED,
         "data": _data_metadata(df),
         "fit_seconds": {"svd": round(t_svd["seconds"], 3), "ranker": round(t_rank["seconds"], 3)},
+        "load_seconds": dict(df.attrs.get("load_seconds", {})),
         "metrics": _training_metrics(paths),
     }
     bundle = ModelBundle(svd=svd, ranker=ranker, train_ratings=df, params=params,
                          metadata=metadata)
-    return save_bundle(bundle, paths)
+    with timed(log, "saving the bundle"):
+        return save_bundle(bundle, paths)
 
 
 def _data_metadata(df: pd.DataFrame) -> dict:
@@ -183,11 +186,13 @@ def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | No
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "engine": engine, "seed": SEED, "data": _data_metadata(df),
         "fit_seconds": {"ranker": round(t_rank["seconds"], 3)},
+        "load_seconds": dict(df.attrs.get("load_seconds", {})),
         "metrics": _training_metrics(paths),
     }
     bundle = ModelBundle(svd=None, ranker=ranker, train_ratings=df, params=dict(ranker.params),
                          metadata=metadata)
-    return save_bundle(bundle, paths)
+    with timed(log, "saving the bundle"):
+        return save_bundle(bundle, paths)
 
 
 def _training_metrics(paths: Paths) -> dict:

@@ -70,22 +70,30 @@ def write_parquet_atomic(df: pd.DataFrame, target: str | os.PathLike) -> Path:
     otherwise :class:`~src.utils.errors.OutputVerifyError` is raised and ``target`` keeps
     its previous version, so no stage ever commits a file the next one cannot load.
     """
-    import pyarrow.parquet as pq
-
     target = Path(target)
     with atomic_path(target) as tmp:
-        df.to_parquet(tmp, index=False)
-        try:
-            table = pq.read_table(tmp)
-        except Exception as exc:  # any reader failure means the file is unusable
-            raise OutputVerifyError(f"{target.name}: the new file does not read back ({exc}); "
-                                    "the previous version was kept") from exc
-        if table.num_rows != len(df) or table.num_columns != df.shape[1]:
-            raise OutputVerifyError(
-                f"{target.name}: the new file reads back as {table.num_rows} x "
-                f"{table.num_columns}, not {len(df)} x {df.shape[1]}; the previous version "
-                "was kept")
+        write_parquet_verified(df, tmp, name=target.name)
     return target
+
+
+def write_parquet_verified(df: pd.DataFrame, tmp: str | os.PathLike, name: str | None = None) -> None:
+    """Write ``df`` to the (staged) Parquet file ``tmp`` and check it reads back as
+    ``df``'s rows x columns; :class:`~src.utils.errors.OutputVerifyError` naming ``name``
+    otherwise. For callers that stage several outputs and commit them together."""
+    import pyarrow.parquet as pq
+
+    name = name or Path(tmp).name
+    df.to_parquet(tmp, index=False)
+    try:
+        table = pq.read_table(tmp)
+    except Exception as exc:  # any reader failure means the file is unusable
+        raise OutputVerifyError(f"{name}: the new file does not read back ({exc}); "
+                                "the previous version was kept") from exc
+    if table.num_rows != len(df) or table.num_columns != df.shape[1]:
+        raise OutputVerifyError(
+            f"{name}: the new file reads back as {table.num_rows} x "
+            f"{table.num_columns}, not {len(df)} x {df.shape[1]}; the previous version "
+            "was kept")
 
 
 def write_json_atomic(obj: Any, target: str | os.PathLike) -> Path:
