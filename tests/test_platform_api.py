@@ -109,3 +109,36 @@ def test_recommendations_keep_to_the_requested_platforms(client, ws):
         assert {i["id"] for i in items} <= allowed, plats
     bad = client.get("/users/1/recommendations", params={"platforms": "nowhere"})
     assert bad.status_code == 422 and "netflix" in bad.json()["detail"]
+
+
+def test_ui_my_services_keeps_to_the_ticked_platform(ws):
+    """The Gradio /ui "My services" boxes (real server, Debian Chromium): ticking hbo lists
+    only titles available now on hbo, the same titles the API returns for `?platforms=hbo`."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.harness.browser import CHROMIUM_ARGS, chromium_path
+
+    hbo_now = set(_open(ws).query("platform == 'hbo'")["id"])
+    with ServerProcess(ws, ui=True) as server, sync_playwright() as pw:
+        with httpx.Client(base_url=server.base_url, timeout=30) as c:
+            expected = c.get("/users/1/recommendations", params={"platforms": "hbo", "n": 10}).json()["items"]
+            unfiltered = c.get("/users/1/recommendations", params={"n": 10}).json()["items"]
+        assert expected and {i["id"] for i in expected} <= hbo_now
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(server.base_url + "/ui/", wait_until="load")
+        boxes = page.locator("#rec-services")
+        boxes.get_by_label("netflix", exact=True).wait_for()   # every platform is offered
+        boxes.get_by_label("hbo", exact=True).check()
+        page.locator("#rec-user input").fill("1")
+        page.locator("#rec-submit").click()
+        page.locator("#rec-status").get_by_text("titles for user 1").wait_for()
+        table = page.locator("#rec-table").inner_text()
+        browser.close()
+    for item in expected:
+        assert item["title"] in table
+    # Titles of the unfiltered list that are not on hbo stay out of the hbo table.
+    others = [i["title"] for i in unfiltered if i["id"] not in hbo_now and i["title"] not in
+              {e["title"] for e in expected}]
+    assert others and not any(t in table for t in others[:3])

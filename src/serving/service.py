@@ -330,6 +330,10 @@ class Service:
         """Out: the genre names the recommender knows, sorted."""
         return sorted(self.snapshot.genre_lookup.values())
 
+    def platforms(self) -> list[str]:
+        """Out: the platform names the catalogue carries (the "my services" choices), sorted."""
+        return sorted(self.snapshot.recommender.platforms)
+
     # ------------------------------------------------------------------ validation helpers
     def parse_genres(self, genres: str | Iterable[str] | None, snap: Snapshot | None = None) -> list[str] | None:
         """Genres from "Drama,Comedy" or a list, matched case-insensitively to canonical names.

@@ -114,6 +114,7 @@ def _guard(fn: Callable[..., tuple], n_outputs: int) -> Callable[..., tuple]:
 def build_ui(service: Service) -> gr.Blocks:
     """Build the Blocks app over ``service``. Out: the (not yet launched) ``gr.Blocks``."""
     genres = service.genres()
+    services = service.platforms()
 
     with gr.Blocks(title="StreamRec", analytics_enabled=False) as demo:
         gr.Markdown("# StreamRec\nMovie and series recommendations. "
@@ -128,22 +129,28 @@ def build_ui(service: Service) -> gr.Blocks:
             rec_genres = gr.CheckboxGroup(genres, label="Genres (none = all)", elem_id="rec-genres")
             rec_media = gr.Radio(["any", "movie", "series"], value="any", label="Type",
                                  elem_id="rec-media")
+            # The aggregator's "my services": only titles available now on a ticked platform.
+            # Hidden when the catalogue has no platform snapshots (nothing to choose from).
+            rec_services = gr.CheckboxGroup(services, label="My services (none = every platform)",
+                                            elem_id="rec-services", visible=bool(services))
             rec_btn = gr.Button("Recommend", variant="primary", elem_id="rec-submit")
             rec_status = gr.Markdown(elem_id="rec-status")
             rec_table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True,
                                      elem_id="rec-table")
 
-            def recommend(user, chosen, n, media, request: gr.Request):
-                """Recommendations for the typed user id (or the signed-in viewer), filtered."""
+            def recommend(user, chosen, n, media, on, request: gr.Request):
+                """Recommendations for the typed user id (or the signed-in viewer), filtered by
+                genres, type and the ticked services."""
                 uid = _user_id(user, _signed_in(service, request))
                 res = service.recommend_user(uid, genres=chosen or None, n=int(n),
-                                             media_type=None if media == "any" else media)
+                                             media_type=None if media == "any" else media,
+                                             platforms=on or None)
                 note = (f"{len(res['items'])} titles for user {res['user_id']} "
                         f"({res['strategy']}, {res['ratings_used']} of your ratings used, "
                         f"model {res['model_version']})")
                 return items_table(res["items"]), note
 
-            rec_btn.click(_guard(recommend, 2), [rec_user, rec_genres, rec_n, rec_media],
+            rec_btn.click(_guard(recommend, 2), [rec_user, rec_genres, rec_n, rec_media, rec_services],
                           [rec_table, rec_status])
 
         # ---------------------------------------------------------------- Rate titles
