@@ -70,6 +70,9 @@ def test_every_notebook_runs_on_the_synthetic_workspace(synthetic_pipeline, tmp_
         # STREAMREC_HOME reached the kernel: a temporary copy, never the workspace itself.
         assert "workspace: " in text and f"workspace: {ws.root}" not in text
         assert "Traceback" not in text
+        # The export says what data it shows (the synthetic demo here), before any cell.
+        banner = text.find("Data: synthetic demo data")
+        assert text.find("<body") < banner < text.find('class="jp-Cell jp-CodeCell'), p.name
     assert _tree(ws.data) == data_before and _tree(ws.models) == models_before
     assert _digest(list_notebooks()) == before              # sources never get outputs written back
 

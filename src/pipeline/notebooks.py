@@ -34,6 +34,8 @@ from nbconvert import HTMLExporter  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from src.config import PATHS, Paths  # noqa: E402
+from src.data.provenance import markdown as provenance_markdown  # noqa: E402
+from src.data.provenance import workspace_provenance  # noqa: E402
 from src.utils.io import write_text_atomic  # noqa: E402
 from src.utils.logging import get_logger, setup_logging, timed  # noqa: E402
 
@@ -146,8 +148,15 @@ def _running_cell(nb: nbformat.NotebookNode) -> int | None:
     return None
 
 
-def export_html(nb: nbformat.NotebookNode, target: Path) -> Path:
-    """Render an executed notebook to standalone HTML at ``target`` (atomic write)."""
+def export_html(nb: nbformat.NotebookNode, target: Path, provenance: Mapping | None = None) -> Path:
+    """Render an executed notebook to standalone HTML at ``target`` (atomic write).
+
+    With ``provenance`` (:func:`src.data.provenance.workspace_provenance`), the export opens
+    with its "Data: …" block, so an HTML copy read on its own still says whether its numbers
+    come from the synthetic demo or from real files (the ``.ipynb`` is not changed)."""
+    if provenance is not None:
+        nb = nbformat.from_dict(nb)   # a copy: the banner goes into the export only
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(provenance_markdown(provenance)))
     body, _ = HTMLExporter().from_notebook_node(nb)
     return write_text_atomic(body, target)
 
@@ -188,11 +197,12 @@ def main(paths: Paths = PATHS, names: Sequence[str] | None = None, timeout: int 
         raise ValueError(f"parameters: given for notebook(s) not being run: {sorted(unknown)}")
     paths.reports.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    provenance = workspace_provenance(paths)
     with (contextlib.nullcontext(paths) if in_place else workspace_copy(paths)) as run_on:
         for path in tqdm(books, desc="notebooks", unit="nb"):
             with timed(log, f"notebook {path.name}"):
                 nb = execute_notebook(path, run_on, timeout, (parameters or {}).get(path.stem))
-                written.append(export_html(nb, paths.reports / f"{path.stem}.html"))
+                written.append(export_html(nb, paths.reports / f"{path.stem}.html", provenance))
     log.info("executed %d notebook(s); HTML in %s", len(written), paths.reports)
     return written
 
