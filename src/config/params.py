@@ -134,6 +134,19 @@ ALS_ALPHA = 1.0
 # Worker threads of implicit's solver (0 = one per core); BLAS itself is pinned to 1 thread
 # during the fit (threadpoolctl) because implicit parallelises over users and oversubscribes.
 ALS_NUM_THREADS = 0
+# SLIM-style baseline (src.models.slim; Ning & Karypis 2011): an evaluation peer of EASE in
+# every protocol but new_title, never served. One sklearn ElasticNet(positive) per item column
+# on the same X as EASE; α / ρ are sklearn's (its loss is scaled by 1/(2·n_users)).
+SLIM_ALPHA = 1e-3             # placeholder, set from the validation grid below
+SLIM_L1_RATIO = 0.1           # mostly L2 with enough L1 to keep W sparse (Ferrari Dacrema et al. 2019 range)
+SLIM_MIN_COUNT = 3            # items with >= this many interactions are columns (EASE_MIN_COUNT's rule)
+SLIM_MAX_ITEMS = 20_000       # most-interacted first, as EASE_MAX_ITEMS: one regression per item
+SLIM_NEIGHBOURS = 200         # candidate items per column: the most co-occurring (fsSLIM); None = exact
+SLIM_MAX_ITER = 10            # coordinate-descent epochs per column: a bounded baseline, not a converged one
+SLIM_TOL = 1e-3               # sklearn's duality-gap tolerance (default 1e-4): looser, the top-N lists agree
+SLIM_BLOCK = 256              # columns whose co-occurrence counts are dense at once (256 x n_items float64)
+# Memory guard (as EASE's): W's entries while it is built (row, column int64 + float32 value)
+SLIM_ENTRY_BYTES = 20
 # Spark engine (src.models.spark_als): local[2] uses this box's 2 cores; the UI (a web server
 # on :4040) is off because nobody watches a batch fit, and 2 shuffle partitions (Spark's 200
 # is for clusters) keep a local fit from spending its time scheduling empty tasks.
