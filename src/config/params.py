@@ -131,6 +131,10 @@ ALS_FACTORS = 64
 ALS_ITERATIONS = 15
 ALS_REGULARIZATION = 1.0
 ALS_ALPHA = 1.0
+# The `als` evaluation peer of the protocols (src.evaluation.protocols; never served): rank,
+# λ and α picked on the validation split by bench/tune_baselines.py (never test), separate
+# from the ALS_* training-engine defaults above so tuning the peer leaves `invoke train` alone.
+ALS_PEER_PARAMS = {"factors": 64, "regularization": 50.0, "alpha": 5.0}
 # Worker threads of implicit's solver (0 = one per core); BLAS itself is pinned to 1 thread
 # during the fit (threadpoolctl) because implicit parallelises over users and oversubscribes.
 ALS_NUM_THREADS = 0
@@ -141,7 +145,8 @@ SLIM_ALPHA = 1e-3             # placeholder, set from the validation grid below
 SLIM_L1_RATIO = 0.1           # mostly L2 with enough L1 to keep W sparse (Ferrari Dacrema et al. 2019 range)
 SLIM_MIN_COUNT = 3            # items with >= this many interactions are columns (EASE_MIN_COUNT's rule)
 SLIM_MAX_ITEMS = 20_000       # most-interacted first, as EASE_MAX_ITEMS: one regression per item
-SLIM_NEIGHBOURS = 200         # candidate items per column: the most co-occurring (fsSLIM); None = exact
+SLIM_NEIGHBOURS = None        # candidate items per column (the most co-occurring, fsSLIM); None = every
+                              # co-occurring item, exact SLIM
 SLIM_MAX_ITER = 10            # coordinate-descent epochs per column: a bounded baseline, not a converged one
 SLIM_TOL = 1e-3               # sklearn's duality-gap tolerance (default 1e-4): looser, the top-N lists agree
 SLIM_BLOCK = 256              # columns whose co-occurrence counts are dense at once (256 x n_items float64)

@@ -26,9 +26,9 @@ empty by construction.
 
 Hyper-parameters (EASE λ, the popularity-prior weight) are tuned once, on a validation split
 carved from the seed-0 random training side (never test), by the served model's NDCG@k, and
-used for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use their config
-defaults (``SLIM_*``, ``ALS_*`` in src/config/params.py; SLIM's α was picked on that same
-validation split by ``bench/tune_baselines.py``, never on test). Metrics per model: ndcg/recall/map@k, coverage (share of the
+used for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use fixed config
+values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once on that same
+validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run. Metrics per model: ndcg/recall/map@k, coverage (share of the
 candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
 each the mean over seeds with ``<metric>_std`` beside it.
 """
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
+    ALS_PEER_PARAMS,
     EASE_LAMBDA,
     EASE_LAMBDA_GRID,
     ID_COL,
@@ -133,15 +134,16 @@ def _count_lists(counts, users, ids, train, allowed, k) -> dict:
 
 def _peer_lists(train: pd.DataFrame, users: np.ndarray, ids: np.ndarray, allowed: np.ndarray, k: int,
                 skipped: dict) -> dict:
-    """Lists of the evaluation-only peers fitted on ``train`` with their config defaults:
-    ``slim`` (src.models.slim) and ``als`` (implicit ALS, src.models.factor_ranker).
+    """Lists of the evaluation-only peers fitted on ``train`` with their config values:
+    ``slim`` (src.models.slim, ``SLIM_*``) and ``als`` (implicit ALS,
+    src.models.factor_ranker, ``ALS_PEER_PARAMS``).
 
     ALS needs the [implicit] extra; without it ``als`` is left out and ``skipped["als"]``
     says why (the targets then compare with the peers that ran).
     """
     out = {"slim": ranker_lists(fit_slim(train), users, ids, train, allowed, k)}
     try:
-        als = fit_factor_ranker(train)
+        als = fit_factor_ranker(train, **ALS_PEER_PARAMS)
     except MissingExtraError as exc:
         skipped["als"] = str(exc)
         log.warning("als baseline skipped: %s", exc)
