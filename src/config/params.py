@@ -150,7 +150,7 @@ SLIM_MAX_ITEMS = 20_000       # most-interacted first, as EASE_MAX_ITEMS: one re
 SLIM_NEIGHBOURS = None        # candidate items per column (the most co-occurring, fsSLIM); None = every
                               # co-occurring item, exact SLIM
 SLIM_MAX_ITER = 10            # coordinate-descent epochs per column: a bounded baseline, not a converged one
-SLIM_TOL = 1e-3               # sklearn's duality-gap tolerance (default 1e-4): looser, the top-N lists agree
+SLIM_TOL = 1e-3               # sklearn's duality-gap tolerance (default 1e-4): looser, bounded like max_iter
 SLIM_BLOCK = 256              # columns whose co-occurrence counts are dense at once (256 x n_items float64)
 # Memory guard (as EASE's): W's entries while it is built (row, column int64 + float32 value)
 SLIM_ENTRY_BYTES = 20
