@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.evaluation.evaluate import protocol_targets
+from src.evaluation.evaluate import protocol_markdown, protocol_targets
 from src.evaluation.metrics import mean_popularity_rank, share_in
 from src.evaluation.protocols import aggregate, run_protocols
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
@@ -120,7 +120,9 @@ def test_run_protocols_on_a_toy_catalogue():
         for peer in ("slim", "als"):
             assert 0.0 <= res[name][peer]["ndcg@5"] <= 1.0 and "ndcg@5_std" in res[name][peer]
     assert set(res["new_title"]) == {"served", "popularity", "chart", "random"}
-    assert res["skipped"] == {}
+    assert res["skipped"] == {} and res["peers"]["slim"]["alpha"] > 0 and res["peers"]["als"]["factors"] >= 1
+    md = "\n".join(protocol_markdown(res, k=5))
+    assert "| slim |" in md and "| als |" in md and "Evaluation-only peers" in md
     # Clean taste blocks: the item-item peers find them too, far above the popularity chart.
     assert res["random"]["slim"]["ndcg@5"] > res["random"]["popularity"]["ndcg@5"]
     # Tastes are clean blocks: the served chain beats the cross-taste popularity chart.

@@ -189,6 +189,13 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
     if tuned:
         lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}, popularity-prior "
                   f"weight = {tuned['prior_weight']:g}.", ""]
+    peers = proto.get("peers")
+    if peers:
+        lines += ["Evaluation-only peers, fixed parameters picked once on validation (bench/tune_baselines.py): "
+                  + "; ".join(f"{m} " + ", ".join(f"{k} = {v}" for k, v in p.items()) for m, p in peers.items())
+                  + ".", ""]
+    for model, reason in (proto.get("skipped") or {}).items():
+        lines += [f"Baseline `{model}` not run: {reason}.", ""]
     return lines
 
 

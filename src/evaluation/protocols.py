@@ -28,9 +28,10 @@ Hyper-parameters (EASE λ, the popularity-prior weight) are tuned once, on a val
 carved from the seed-0 random training side (never test), by the served model's NDCG@k, and
 used for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use fixed config
 values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once on that same
-validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run. Metrics per model: ndcg/recall/map@k, coverage (share of the
-candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
-each the mean over seeds with ``<metric>_std`` beside it.
+validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run.
+Metrics per model: ndcg/recall/map@k, coverage (share of the candidate titles shown to
+anyone), mean_popularity_rank (1 = most-rated), series_share; each the mean over seeds with
+``<metric>_std`` beside it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ from src.config import (
     PRIOR_WEIGHT_GRID,
     PROTOCOL_SEEDS,
     RELEVANT_THRESHOLD,
+    SLIM_ALPHA,
+    SLIM_L1_RATIO,
+    SLIM_MAX_ITER,
+    SLIM_NEIGHBOURS,
     TOPN_K,
     TOPN_TEST_FRACTION,
     USER_COL,
@@ -152,6 +157,13 @@ def _peer_lists(train: pd.DataFrame, users: np.ndarray, ids: np.ndarray, allowed
     return out
 
 
+def _peer_params() -> dict:
+    """The fixed (validation-picked, config) parameters of the slim and als peers, for the report."""
+    return {"slim": {"alpha": SLIM_ALPHA, "l1_ratio": SLIM_L1_RATIO, "neighbours": SLIM_NEIGHBOURS,
+                     "max_iter": SLIM_MAX_ITER},
+            "als": dict(ALS_PEER_PARAMS)}
+
+
 def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int) -> dict:
     """EASE λ then the prior weight π₀, by served NDCG@k on a validation split of ``train``.
 
@@ -252,8 +264,8 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     In: model-ready ratings in the catalogue's id space (with timestamps), the catalogue
     (None: the rated items as bare titles), k, seeds, whether to tune on validation (False:
     config values). Out: {"random", "cold_users", "temporal", "new_title": {model:
-    {metric, metric_std, runs}}, "tuned": {...}, "seeds", "skipped" ({baseline: reason}),
-    "seconds"}.
+    {metric, metric_std, runs}}, "tuned": {...}, "seeds", "peers" (the slim/als parameters),
+    "skipped" ({baseline: reason}), "seconds"}.
     """
     t0 = time.perf_counter()
     df = check_ratings_frame(ratings).assign(timestamp=ratings["timestamp"].to_numpy("int64"))
@@ -279,7 +291,7 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
         new_title = _new_title_runs(ctx, df, lam, params, k, seeds)
     out = {"random": aggregate(every), "cold_users": aggregate(cold), "temporal": aggregate([temporal]),
            "new_title": aggregate(new_title), "tuned": tuned, "seeds": list(seeds),
-           "relevant_threshold": RELEVANT_THRESHOLD, "skipped": skipped,
+           "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped,
            "seconds": round(time.perf_counter() - t0, 1)}
     for name in ("random", "cold_users", "temporal", "new_title"):
         log.info("%-10s %s", name, {m: round(v[f"ndcg@{k}"], 4) for m, v in out[name].items()})
