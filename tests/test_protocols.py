@@ -4,6 +4,8 @@ mean/spread aggregation and target verdicts with hand-checked values, and one fu
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,3 +136,13 @@ def test_run_protocols_on_a_toy_catalogue():
     assert nt["served"]["ndcg@5"] > nt["random"]["ndcg@5"]
     assert nt["served"]["coverage"] <= 1.0 and 0.0 <= nt["served"]["series_share"] <= 1.0
     assert res["tuned"]["grid"] == {}
+
+
+def test_without_the_implicit_extra_als_is_left_out_and_said_why(monkeypatch):
+    # A core install (no [implicit] extra): import lookups of `implicit` find nothing.
+    monkeypatch.setitem(sys.modules, "implicit", None)
+    ratings, cat = _toy()
+    res = run_protocols(ratings, cat, k=5, seeds=(0,), tune=False)
+    assert "als" not in res["random"] and "als" not in res["temporal"] and "slim" in res["random"]
+    assert "[implicit]" in res["skipped"]["als"]
+    assert "Baseline `als` not run" in "\n".join(protocol_markdown(res, k=5))
