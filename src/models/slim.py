@@ -16,17 +16,17 @@ Fast path (scikit-learn's ElasticNet docs): X is sparse CSC (coordinate descent 
 columns; ``precompute`` is ignored for sparse input), ``copy_X=False`` and
 ``fit(..., check_input=False)`` skip the per-column copy and validation. Column j may use only
 the items that co-occur with it (feature selection, the paper's fsSLIM): with X >= 0 and
-w >= 0 an item never rated with j has a gradient >= 0 at w = 0, so it would get no weight
-anyway, so that restriction is exact; ``SLIM_NEIGHBOURS`` (None by default) can further keep
-only the most co-occurring ones. Measured on ratings_small (reports/benchmarks.md, "Baseline
+w >= 0 an item never rated with j has a gradient >= 0 at w = 0 and would get no weight
+anyway, so this restriction is exact; ``SLIM_NEIGHBOURS`` (None by default) can further keep
+only the most co-occurring ones (an approximation). Measured on ratings_small (reports/benchmarks.md, "Baseline
 tuning on validation"): the exact fit on all 99,933 ratings (4,089 items) takes ~43 s on 2
 shared cores; on the validation fit side a 200-neighbour cap took 9 s instead of 15 s but lost
 NDCG@10 (0.158 vs 0.164). Cost grows with items × non-zeros of X: fine for ratings_small-sized
 evaluation, not meant for a 45k-title catalogue (EASE's memory cap or ALS are the paths there).
 
 Bounds: only items with >= ``SLIM_MIN_COUNT`` interactions are columns (at most
-``SLIM_MAX_ITEMS``, most-interacted first); W is sparse with at most ``SLIM_NEIGHBOURS``
-entries per column, and the fit's peak (W's entries at ``SLIM_ENTRY_BYTES`` each plus one
+``SLIM_MAX_ITEMS``, most-interacted first); W is sparse (at most ``SLIM_NEIGHBOURS`` entries
+per column when set), and the fit's worst-case peak (W's entries at ``SLIM_ENTRY_BYTES`` each plus one
 ``SLIM_BLOCK`` × n_items float64 block of co-occurrence counts) is checked against the dense-memory
 budget before anything is allocated, keeping the most-interacted items that fit (the reason
 is kept in ``params["memory_cap"]``, as EASE does).
