@@ -3,9 +3,10 @@
 Builds a throw-away workspace (ETL + features on the real sample files, so the served chain
 has the real catalogue, genres and TF-IDF text), then runs
 :func:`src.evaluation.protocols.run_protocols` — random split with a cold-user slice over 3
-seeds, temporal cut, new-title — and records served vs popularity / EASE / chart / random per
-protocol, the validation-tuned parameters and the target verdicts in ``reports/benchmarks.md``
-(section "Recommendation protocols (ratings_small)"). About 1-2 minutes on 2 cores.
+seeds, temporal cut, new-title — and records served vs popularity / EASE / SLIM / implicit ALS /
+chart / random per protocol, the validation-tuned parameters and the target verdicts in
+``reports/benchmarks.md`` (section "Recommendation protocols (ratings_small)"). About 3 minutes
+on 2 cores (the SLIM peer's four fits are ~1 of them).
 
 Usage: ``python bench/bench_protocols.py [--keep DIR]`` (``invoke bench`` runs it).
 """

@@ -115,8 +115,8 @@ def test_evaluate_main_end_to_end_writes_json_markdown_and_figures(workspace, re
         assert 0.0 <= m["topn"][model]["ndcg@10"] <= 1.0
     # Every protocol, served vs its baselines, each metric a mean over runs with its spread.
     proto = on_disk["protocols"]
-    for name, models in (("random", {"served", "ease", "popularity"}), ("cold_users", {"served", "ease", "popularity"}),
-                         ("temporal", {"served", "ease", "popularity"}),
+    peers = {"served", "ease", "slim", "als", "popularity"}
+    for name, models in (("random", peers), ("cold_users", peers), ("temporal", peers),
                          ("new_title", {"served", "popularity", "chart", "random"})):
         assert set(proto[name]) == models
         for v in proto[name].values():

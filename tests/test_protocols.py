@@ -4,11 +4,13 @@ mean/spread aggregation and target verdicts with hand-checked values, and one fu
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from src.evaluation.evaluate import protocol_targets
+from src.evaluation.evaluate import protocol_markdown, protocol_targets
 from src.evaluation.metrics import mean_popularity_rank, share_in
 from src.evaluation.protocols import aggregate, run_protocols
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
@@ -81,6 +83,19 @@ def test_protocol_targets_compare_served_with_the_best_baseline():
     assert t["random_served_coverage"]["met"]
 
 
+def test_protocol_targets_use_the_best_peer_baseline():
+    # The peers (slim, als) count as baselines: the verdict names whichever is best.
+    proto = {"random": {"served": {"ndcg@10": 0.30, "coverage": 0.2}, "ease": {"ndcg@10": 0.28},
+                        "slim": {"ndcg@10": 0.29}, "als": {"ndcg@10": 0.25}, "popularity": {"ndcg@10": 0.1}},
+             "temporal": {"served": {"ndcg@10": 0.30}, "ease": {"ndcg@10": 0.20}, "slim": {"ndcg@10": 0.21},
+                          "als": {"ndcg@10": 0.28}, "popularity": {"ndcg@10": 0.1}}}
+    t = protocol_targets(proto)
+    assert set(t) == {"random_served_vs_slim", "temporal_served_vs_als", "random_served_coverage"}
+    assert t["random_served_vs_slim"]["met"] and t["random_served_vs_slim"]["baseline"] == 0.29
+    assert not t["temporal_served_vs_als"]["met"]                   # 0.30 < 1.1 x 0.28
+    assert t["temporal_served_vs_als"]["target"] == "ndcg@10 >= 1.1 x als"
+
+
 def _toy() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two taste groups over 40 titles (20 Horror, 20 Comedy), 80 users, timestamps by title
     so the last titles are new; every title's text names its group."""
@@ -101,6 +116,17 @@ def test_run_protocols_on_a_toy_catalogue():
     ratings, cat = _toy()
     res = run_protocols(ratings, cat, k=5, seeds=(0, 1), tune=False)
     assert res["random"]["served"]["runs"] == 2 and res["temporal"]["served"]["runs"] == 1
+    # The SLIM and ALS peers run where they can score (titles with training ratings), not on new titles.
+    for name in ("random", "cold_users", "temporal"):
+        assert set(res[name]) == {"served", "ease", "slim", "als", "popularity"}
+        for peer in ("slim", "als"):
+            assert 0.0 <= res[name][peer]["ndcg@5"] <= 1.0 and "ndcg@5_std" in res[name][peer]
+    assert set(res["new_title"]) == {"served", "popularity", "chart", "random"}
+    assert res["skipped"] == {} and res["peers"]["slim"]["alpha"] > 0 and res["peers"]["als"]["factors"] >= 1
+    md = "\n".join(protocol_markdown(res, k=5))
+    assert "| slim |" in md and "| als |" in md and "Evaluation-only peers" in md
+    # Clean taste blocks: the item-item peers find them too, far above the popularity chart.
+    assert res["random"]["slim"]["ndcg@5"] > res["random"]["popularity"]["ndcg@5"]
     # Tastes are clean blocks: the served chain beats the cross-taste popularity chart.
     for name in ("random", "temporal"):
         assert res[name]["served"]["ndcg@5"] > res[name]["popularity"]["ndcg@5"]
@@ -110,3 +136,13 @@ def test_run_protocols_on_a_toy_catalogue():
     assert nt["served"]["ndcg@5"] > nt["random"]["ndcg@5"]
     assert nt["served"]["coverage"] <= 1.0 and 0.0 <= nt["served"]["series_share"] <= 1.0
     assert res["tuned"]["grid"] == {}
+
+
+def test_without_the_implicit_extra_als_is_left_out_and_said_why(monkeypatch):
+    # A core install (no [implicit] extra): import lookups of `implicit` find nothing.
+    monkeypatch.setitem(sys.modules, "implicit", None)
+    ratings, cat = _toy()
+    res = run_protocols(ratings, cat, k=5, seeds=(0,), tune=False)
+    assert "als" not in res["random"] and "als" not in res["temporal"] and "slim" in res["random"]
+    assert "[implicit]" in res["skipped"]["als"]
+    assert "Baseline `als` not run" in "\n".join(protocol_markdown(res, k=5))

@@ -34,3 +34,26 @@ def test_chunked_lists_equal_unchunked_for_tiny_blocks():
 def test_block_rows_bounds_block_bytes():
     assert block_rows(45_000, block_bytes=64 * 2**20) == 64 * 2**20 // (16 * 45_000)
     assert block_rows(10**9, block_bytes=1) == 1
+
+
+def test_ranker_and_count_lists_in_blocks_equal_one_dense_matrix():
+    from src.evaluation.topn_eval import count_lists, ranker_lists
+    from src.models.topn import fit_ranker
+
+    users, col_ids, _, train, allowed = _data(seed=1)
+    train[RATING_COL] = np.where(np.arange(len(train)) % 3 == 0, 5.0, 4.0)
+    # EASE knows only items with >= 3 interactions and the users rating them; user 999 is new.
+    rk = fit_ranker(train, lam=2.0, min_count=3)
+    asked = np.append(users, 999)
+    dense = np.full((len(asked), len(col_ids)), -np.inf)
+    known = np.isin(asked, rk.user_ids)
+    cols = pd.Index(col_ids).get_indexer(rk.item_ids)
+    dense[np.ix_(np.flatnonzero(known), cols)] = rk.score_users(asked[known])
+    full = score_lists(dense, asked, col_ids, train, allowed, k=5)
+    assert full[999] == [] and any(len(v) == 5 for v in full.values())
+    for rows in (1, 5, 100):
+        assert ranker_lists(rk, asked, col_ids, train, allowed, 5, rows=rows) == full
+    counts = train[ITEM_ID_COL].value_counts().reindex(col_ids).fillna(0).to_numpy("float64")
+    pop = score_lists(np.broadcast_to(np.where(counts > 0, counts, -np.inf), (len(asked), len(col_ids))),
+                      asked, col_ids, train, allowed, k=5)
+    assert count_lists(counts, asked, col_ids, train, allowed, 5, rows=2) == pop

@@ -131,9 +131,29 @@ ALS_FACTORS = 64
 ALS_ITERATIONS = 15
 ALS_REGULARIZATION = 1.0
 ALS_ALPHA = 1.0
+# The `als` evaluation peer of the protocols (src.evaluation.protocols; never served): rank,
+# λ and α picked on the validation split by bench/tune_baselines.py (never test), separate
+# from the ALS_* training-engine defaults above so tuning the peer leaves `invoke train` alone.
+ALS_PEER_PARAMS = {"factors": 64, "regularization": 50.0, "alpha": 5.0}
 # Worker threads of implicit's solver (0 = one per core); BLAS itself is pinned to 1 thread
 # during the fit (threadpoolctl) because implicit parallelises over users and oversubscribes.
 ALS_NUM_THREADS = 0
+# SLIM-style baseline (src.models.slim; Ning & Karypis 2011): an evaluation peer of EASE in
+# every protocol but new_title, never served. One sklearn ElasticNet(positive) per item column
+# on the same X as EASE; α / ρ are sklearn's (its loss is scaled by 1/(2·n_users)).
+SLIM_ALPHA = 0.3              # picked on the validation split (never test) by bench/tune_baselines.py:
+SLIM_L1_RATIO = 0.001         # α 0.1-3 x ρ 0.001-0.01 exact, NDCG@10 0.1641 at (0.3, 0.001) vs EASE 0.1636;
+                              # ρ 0.1-0.5 (sparser W) measured lower at every α (reports/benchmarks.md).
+                              # ρ 0.001 is the grid's edge: W >= 0 does most of the sparsifying (15% dense)
+SLIM_MIN_COUNT = 3            # items with >= this many interactions are columns (EASE_MIN_COUNT's rule)
+SLIM_MAX_ITEMS = 20_000       # most-interacted first, as EASE_MAX_ITEMS: one regression per item
+SLIM_NEIGHBOURS = None        # candidate items per column (the most co-occurring, fsSLIM); None = every
+                              # co-occurring item, exact SLIM
+SLIM_MAX_ITER = 10            # coordinate-descent epochs per column: a bounded baseline, not a converged one
+SLIM_TOL = 1e-3               # sklearn's duality-gap tolerance (default 1e-4): looser, bounded like max_iter
+SLIM_BLOCK = 256              # columns whose co-occurrence counts are dense at once (256 x n_items float64)
+# Memory guard (as EASE's): W's entries while it is built (row, column int64 + float32 value)
+SLIM_ENTRY_BYTES = 20
 # Spark engine (src.models.spark_als): local[2] uses this box's 2 cores; the UI (a web server
 # on :4040) is off because nobody watches a batch fit, and 2 shuffle partitions (Spark's 200
 # is for clusters) keep a local fit from spending its time scheduling empty tasks.

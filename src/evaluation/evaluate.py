@@ -143,8 +143,11 @@ def compute_targets(rating: dict, topn: dict, k: int = TOPN_K, provenance: dict 
 def protocol_targets(proto: dict, k: int = TOPN_K) -> dict:
     """The issue's protocol targets as verdicts: served vs the best baseline of the same run.
 
-    random: served >= best of the other models; temporal: >= 1.1 × best; new_title: >= 2 ×
-    popularity-among-new-titles; cold_users: >= 1.2 × popularity; coverage >= 0.10.
+    random: served >= the best of every other model of the block (ease, slim, als, popularity:
+    the issue's "best of EASE, SLIM-style and implicit ALS", popularity included so a weak run
+    cannot pass against a weaker peer); temporal: >= 1.1 × that best; new_title: >= 2 ×
+    popularity-among-new-titles; cold_users: >= 1.2 × popularity; coverage >= 0.10. Each
+    verdict is named after the baseline it was judged against (``random_served_vs_slim``...).
     """
     key = f"ndcg@{k}"
     out: dict = {}
@@ -186,6 +189,13 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
     if tuned:
         lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}, popularity-prior "
                   f"weight = {tuned['prior_weight']:g}.", ""]
+    peers = proto.get("peers")
+    if peers:
+        lines += ["Evaluation-only peers, fixed parameters picked once on validation (bench/tune_baselines.py): "
+                  + "; ".join(f"{m} " + ", ".join(f"{k} = {v}" for k, v in p.items()) for m, p in peers.items())
+                  + ".", ""]
+    for model, reason in (proto.get("skipped") or {}).items():
+        lines += [f"Baseline `{model}` not run: {reason}.", ""]
     return lines
 
 

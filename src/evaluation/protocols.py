@@ -2,9 +2,15 @@
 
 Every list of the ``served`` model comes from
 :meth:`src.models.predict_model.Recommender.recommend_batch` — the chain the API serves —
-fitted on the protocol's training side only. Baselines in the same run: ``ease`` (EASE
-alone: the ranker served before the chain), ``popularity`` (training counts) and, for new
-titles, ``chart`` (the served cold-start order: score_final) and ``random``.
+fitted on the protocol's training side only. Baselines in the same run, each fitted on the same
+training side: ``ease`` (EASE alone: the ranker served before the chain), ``slim`` (SLIM-style
+sparse non-negative item-item regression, :mod:`src.models.slim`), ``als`` (implicit ALS,
+:func:`src.models.factor_ranker.fit_factor_ranker`; left out, with the reason in ``skipped``,
+without the [implicit] extra), ``popularity`` (training counts) and, for new titles, ``chart``
+(the served cold-start order: score_final) and ``random``. ``slim`` and ``als`` are evaluation
+peers only (never served) and run in random, cold_users and temporal but not new_title: both
+score only items with training ratings, and a new title has none, so their lists there would be
+empty by construction.
 
 * **random** — each rating to test with p = TOPN_TEST_FRACTION (seeded), and 20% of users
   cut to 1–5 training ratings (every model refit on the cut data); ``cold_users`` reports
@@ -20,9 +26,12 @@ titles, ``chart`` (the served cold-start order: score_final) and ``random``.
 
 Hyper-parameters (EASE λ, the popularity-prior weight) are tuned once, on a validation split
 carved from the seed-0 random training side (never test), by the served model's NDCG@k, and
-used for every protocol. Metrics per model: ndcg/recall/map@k, coverage (share of the
-candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
-each the mean over seeds with ``<metric>_std`` beside it.
+used for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use fixed config
+values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once on that same
+validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run.
+Metrics per model: ndcg/recall/map@k, coverage (share of the candidate titles shown to
+anyone), mean_popularity_rank (1 = most-rated), series_share; each the mean over seeds with
+``<metric>_std`` beside it.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
+    ALS_PEER_PARAMS,
     EASE_LAMBDA,
     EASE_LAMBDA_GRID,
     ID_COL,
@@ -41,6 +51,10 @@ from src.config import (
     PRIOR_WEIGHT_GRID,
     PROTOCOL_SEEDS,
     RELEVANT_THRESHOLD,
+    SLIM_ALPHA,
+    SLIM_L1_RATIO,
+    SLIM_MAX_ITER,
+    SLIM_NEIGHBOURS,
     TOPN_K,
     TOPN_TEST_FRACTION,
     USER_COL,
@@ -48,12 +62,15 @@ from src.config import (
 )
 from src.evaluation.metrics import mean_popularity_rank, mean_ranking_metrics, share_in
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
-from src.evaluation.topn_eval import catalogue_for, relevant_sets, score_lists
+from src.evaluation.topn_eval import catalogue_for, count_lists, ranker_lists, relevant_sets
 from src.models.content import ContentIndex
+from src.models.factor_ranker import fit_factor_ranker
 from src.models.pipeline.chain import BlendParams
 from src.models.predict_model import Recommender
+from src.models.slim import fit_slim
 from src.models.split import bernoulli_split
 from src.models.topn import check_ratings_frame, fit_ranker
+from src.utils.extras import MissingExtraError
 from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
@@ -115,23 +132,36 @@ class _Context:
         return dict(zip(self.ids.tolist(), counts.rank(ascending=False, method="average").tolist()))
 
 
-def _ease_lists(ranker, users: np.ndarray, ids: np.ndarray, train: pd.DataFrame, allowed: np.ndarray,
-                k: int) -> dict:
-    """EASE-alone lists over catalogue titles (users EASE does not know get empty lists)."""
-    scores = np.full((len(users), len(ids)), -np.inf)
-    cols = pd.Index(ids).get_indexer(ranker.item_ids)
-    ok = cols >= 0
-    known = np.isin(users, ranker.user_ids)
-    if known.any():
-        scores[np.ix_(np.flatnonzero(known), cols[ok])] = ranker.score_users(users[known])[:, ok]
-    return score_lists(scores, users, ids, train, allowed, k)
+def _count_lists(counts, users, ids, train, allowed, k) -> dict:
+    """The same ranking by ``counts`` (> 0 only) for every user, seen titles masked (in user blocks)."""
+    return count_lists(counts, users, ids, train, allowed, k)
 
 
-def _count_lists(counts: np.ndarray, users: np.ndarray, ids: np.ndarray, train: pd.DataFrame,
-                 allowed: np.ndarray, k: int) -> dict:
-    """The same ranking by ``counts`` (> 0 only) for every user, seen titles masked."""
-    s = np.where(counts > 0, counts, -np.inf).astype("float64")
-    return score_lists(np.broadcast_to(s, (len(users), len(ids))), users, ids, train, allowed, k)
+def _peer_lists(train: pd.DataFrame, users: np.ndarray, ids: np.ndarray, allowed: np.ndarray, k: int,
+                skipped: dict) -> dict:
+    """Lists of the evaluation-only peers fitted on ``train`` with their config values:
+    ``slim`` (src.models.slim, ``SLIM_*``) and ``als`` (implicit ALS,
+    src.models.factor_ranker, ``ALS_PEER_PARAMS``).
+
+    ALS needs the [implicit] extra; without it ``als`` is left out and ``skipped["als"]``
+    says why (the targets then compare with the peers that ran).
+    """
+    out = {"slim": ranker_lists(fit_slim(train), users, ids, train, allowed, k)}
+    try:
+        als = fit_factor_ranker(train, **ALS_PEER_PARAMS)
+    except MissingExtraError as exc:
+        skipped["als"] = str(exc)
+        log.warning("als baseline skipped: %s", exc)
+    else:
+        out["als"] = ranker_lists(als, users, ids, train, allowed, k)
+    return out
+
+
+def _peer_params() -> dict:
+    """The fixed (validation-picked, config) parameters of the slim and als peers, for the report."""
+    return {"slim": {"alpha": SLIM_ALPHA, "l1_ratio": SLIM_L1_RATIO, "neighbours": SLIM_NEIGHBOURS,
+                     "max_iter": SLIM_MAX_ITER},
+            "als": dict(ALS_PEER_PARAMS)}
 
 
 def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int) -> dict:
@@ -160,7 +190,8 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int) ->
             "validation_users": int(len(users))}
 
 
-def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: BlendParams, k: int):
+def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: BlendParams, k: int,
+                skipped: dict):
     """One seed of the random protocol: (all-user metrics, cold-user metrics)."""
     train, test = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seed)
     train, cold = cold_user_cut(train, seed)
@@ -170,7 +201,8 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: 
     allowed = np.ones(len(ctx.ids), dtype=bool)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {"served": rec.recommend_batch(users, n=k),
-             "ease": _ease_lists(ranker, users, ctx.ids, train, allowed, k),
+             "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
+             **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
     cold_rel = {u: r for u, r in relevant.items() if u in set(cold.tolist())}
@@ -179,7 +211,8 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: 
     return every, cold_m
 
 
-def _temporal_run(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendParams, k: int) -> dict:
+def _temporal_run(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendParams, k: int,
+                  skipped: dict) -> dict:
     """The temporal protocol: candidates are the titles rated before the cut."""
     train, test, cut = temporal_split(df)
     known = np.intersect1d(ctx.ids, train[ITEM_ID_COL].unique())
@@ -190,7 +223,8 @@ def _temporal_run(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendPara
     allowed = np.isin(ctx.ids, known)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {"served": rec.recommend_batch(users, n=k, candidates=known),
-             "ease": _ease_lists(ranker, users, ctx.ids, train, allowed, k),
+             "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
+             **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
     return {m: list_metrics(v, relevant, k, known, pop_rank, ctx.series) for m, v in lists.items()}
@@ -230,7 +264,8 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     In: model-ready ratings in the catalogue's id space (with timestamps), the catalogue
     (None: the rated items as bare titles), k, seeds, whether to tune on validation (False:
     config values). Out: {"random", "cold_users", "temporal", "new_title": {model:
-    {metric, metric_std, runs}}, "tuned": {...}, "seeds", "seconds"}.
+    {metric, metric_std, runs}}, "tuned": {...}, "seeds", "peers" (the slim/als parameters),
+    "skipped" ({baseline: reason}), "seconds"}.
     """
     t0 = time.perf_counter()
     df = check_ratings_frame(ratings).assign(timestamp=ratings["timestamp"].to_numpy("int64"))
@@ -244,19 +279,19 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     else:
         tuned = {"ease_lambda": EASE_LAMBDA, "prior_weight": base.prior_weight, "grid": {}}
     lam, params = tuned["ease_lambda"], replace(base, prior_weight=tuned["prior_weight"])
-    every, cold = [], []
+    every, cold, skipped = [], [], {}
     for seed in seeds:
         with timed(log, f"random protocol, seed {seed}"):
-            e, c = _random_run(ctx, df, seed, lam, params, k)
+            e, c = _random_run(ctx, df, seed, lam, params, k, skipped)
         every.append(e)
         cold.append(c)
     with timed(log, "temporal protocol"):
-        temporal = _temporal_run(ctx, df, lam, params, k)
+        temporal = _temporal_run(ctx, df, lam, params, k, skipped)
     with timed(log, "new-title protocol"):
         new_title = _new_title_runs(ctx, df, lam, params, k, seeds)
     out = {"random": aggregate(every), "cold_users": aggregate(cold), "temporal": aggregate([temporal]),
            "new_title": aggregate(new_title), "tuned": tuned, "seeds": list(seeds),
-           "relevant_threshold": RELEVANT_THRESHOLD,
+           "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped,
            "seconds": round(time.perf_counter() - t0, 1)}
     for name in ("random", "cold_users", "temporal", "new_title"):
         log.info("%-10s %s", name, {m: round(v[f"ndcg@{k}"], 4) for m, v in out[name].items()})

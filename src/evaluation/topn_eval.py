@@ -40,8 +40,8 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["block_rows", "catalogue_for", "chunked_lists", "evaluate_topn", "relevant_sets", "score_lists",
-           "svd_score_matrix", "topk_indices"]
+__all__ = ["block_rows", "catalogue_for", "chunked_lists", "count_lists", "evaluate_topn", "ranker_lists",
+           "relevant_sets", "score_lists", "svd_score_matrix", "topk_indices"]
 
 
 def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:
@@ -134,6 +134,37 @@ def chunked_lists(score_rows, users: np.ndarray, col_ids: np.ndarray, train: pd.
         block = users[lo:lo + rows]
         out.update(score_lists(score_rows(block), block, col_ids, train, allowed, k))
     return out
+
+
+def ranker_lists(ranker, users: np.ndarray, col_ids: np.ndarray, train: pd.DataFrame, allowed: np.ndarray,
+                 k: int, rows: int | None = None) -> dict[int, list[int]]:
+    """Top-k lists of a history ranker alone (EASE, SLIM, ALS: anything with ``item_ids``,
+    ``user_ids`` and ``score_users``) over ``col_ids``, scored in user blocks.
+
+    Columns the ranker does not know and users it never saw (e.g. every training rating on an
+    item it dropped) score -inf: such a user gets an empty list (0 in the metrics), not an error.
+    """
+    cols = pd.Index(col_ids).get_indexer(ranker.item_ids)
+    ok = cols >= 0
+    ranker_users = pd.Index(ranker.user_ids)
+
+    def rows_of(block: np.ndarray) -> np.ndarray:
+        s = np.full((len(block), len(col_ids)), -np.inf)
+        known = ranker_users.get_indexer(block) >= 0
+        if known.any():
+            s[np.ix_(np.flatnonzero(known), cols[ok])] = ranker.score_users(block[known])[:, ok]
+        return s
+
+    return chunked_lists(rows_of, users, col_ids, train, allowed, k, rows)
+
+
+def count_lists(counts: np.ndarray, users: np.ndarray, col_ids: np.ndarray, train: pd.DataFrame,
+                allowed: np.ndarray, k: int, rows: int | None = None) -> dict[int, list[int]]:
+    """The same ranking by ``counts`` (> 0 only; one value per column) for every user, seen
+    titles masked, in user blocks (a broadcast view: no users x items copy of the counts)."""
+    s = np.where(np.asarray(counts) > 0, counts, -np.inf).astype("float64")
+    return chunked_lists(lambda b: np.broadcast_to(s, (len(b), len(col_ids))), users, col_ids, train,
+                         allowed, k, rows)
 
 
 def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
