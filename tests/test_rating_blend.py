@@ -142,3 +142,14 @@ def test_rating_cv_row_stacks_the_evaluated_tuned_svd(toy):
     res = cross_validate_ratings(train, {BASELINE: rating_algorithms(include=(BASELINE,))[BASELINE],
                                          RATING_BLEND: lambda: RatingBlend(TOY)}, n_splits=2, blends={})
     assert res[RATING_BLEND]["folds"] == 2 and res[RATING_BLEND]["rmse"] < res[BASELINE]["rmse"]
+
+
+def test_blend_targets_judge_the_issue_target_and_the_served_svd():
+    from src.config import RATING_BLEND_RMSE_TARGET
+    from src.evaluation.evaluate import compute_targets
+
+    row = {"rmse": RATING_BLEND_RMSE_TARGET + 0.001, "mae": 0.6}
+    t = compute_targets({SVD_TUNED: {"rmse": 0.8644, "mae": 0.66}, RATING_BLEND: row}, {})
+    assert t["rating_blend_rmse"]["met"] is False and t["rating_blend_beats_svd_tuned"]["met"] is True
+    t = compute_targets({RATING_BLEND: {"rmse": RATING_BLEND_RMSE_TARGET, "mae": 0.6}}, {})
+    assert t["rating_blend_rmse"]["met"] is True and "rating_blend_beats_svd_tuned" not in t
