@@ -86,9 +86,10 @@ RATING_BLENDS = {"svd_knn_blend": {"svd_tuned": 0.5, "knn_baseline": 0.5}}
 # Validated rating blend (src.models.rating_blend, references/models.md): bases fitted on
 # (1 - validation_fraction) of the training ratings, ridge weights (on standardised features,
 # alpha = L2 penalty) on the rest, over the bases' estimates, the meta features and their
-# products; ``refit`` then refits the bases on all training ratings. The item kNN (baseline
-# residuals) enters with 40 and 500 neighbours (one fit), a 50-factor SVD next to the tuned
-# one: each addition measured 0.0005-0.001 RMSE on a CV fold (bench/bench_rating_blend.py).
+# products; ``refit`` then refits the bases on all training ratings (~0.010 RMSE of the gain).
+# The item kNN (baseline residuals) enters with 40 and 500 neighbours (one fit), a 50-factor
+# SVD next to the tuned one: leaving any one base out cost 0.0003-0.002 RMSE on CV fold 0,
+# SVD++ and a user kNN added nothing (bench/bench_rating_blend.py; references/models.md).
 RATING_BLEND_PARAMS = {
     "bases": {
         "svd_tuned": {"kind": "svd", "params": SVD_TUNED_PARAMS},
