@@ -15,11 +15,12 @@ sees (:func:`src.evaluation.rating_cv.cross_validate_ratings`). Its ``fit``:
    the products of each meta feature with every estimate — so the blend can trust the factor
    models more for heavily rated users/items and the biases/neighbours more for sparse ones;
 4. with ``refit`` (default), refits every base on all the given ratings (the weights stay):
-   the served bases then see 25% more data than the ones the weights were fitted against,
-   which measured better than keeping the smaller bases (references/models.md).
+   the final bases then see 25% more data than the ones the weights were fitted against,
+   which measured ~0.010 RMSE better than keeping the smaller bases (references/models.md).
 
-Predictions are clipped to the rating scale. Weights, the feature layout and the counts are
-plain arrays, so the stack itself is stored without pickling code.
+Predictions are clipped to the rating scale. The stack is plain numbers (:meth:`RatingBlend.weights`);
+the bases are Surprise models. The blend is an evaluation row (``rating_blend`` in the rating
+CV), not the served stars predictor: serving it is not done (references/models.md).
 """
 
 from __future__ import annotations
@@ -212,7 +213,9 @@ class RatingBlend(_surprise_algo_base()):
         self.validation_rmse_ = {name: _rmse(est[:, j], y) for j, name in enumerate(self.base_names)}
         self.validation_rmse_["blend"] = _rmse(blend_val, y)
         if self.params.get("refit", True):
-            # The weights stay; the counts follow the data the served bases were fitted on.
+            # The weights stay; the stats follow the data the final bases are fitted on. The
+            # fit-part bases go first, so only one kNN similarity matrix is alive at a time.
+            del bases
             bases = self._fit_bases(df)
             self._set_stats(df)
         self.bases_ = bases
