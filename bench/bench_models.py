@@ -57,8 +57,9 @@ def body_markdown(m: dict, seconds: float) -> str:
               "|---|---|---:|---:|---|"]
     lines += [evaluate.target_row(name, t) for name, t in m["targets"].items()]
     lines += ["", "`svd_knn_blend` (50/50 average of svd_tuned and knn_baseline estimates, fixed "
-              "weights) is evaluation-only; the served rating model is `svd_tuned` "
-              "(`served_svd_rmse`)."]
+              "weights) and `rating_blend` (ridge-stacked bases, weights fitted on a validation split "
+              "of each fold's training part; `src.models.rating_blend`) are evaluation-only; the "
+              "served rating model is `svd_tuned` (`served_svd_rmse`)."]
     return "\n".join(lines)
 
 
