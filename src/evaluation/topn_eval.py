@@ -215,20 +215,9 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                                           train, allowed, k), t["seconds"])
     with timed(log, "EASE fit (top-N protocol)") as t:
         ranker = fit_ranker(train, **(ranker_params or {}))
-    cols = pd.Index(col_ids).get_indexer(ranker.item_ids)
-    ok = cols >= 0
-    ranker_users = pd.Index(ranker.user_ids)
-
-    def ease_rows(block: np.ndarray) -> np.ndarray:
-        # A user whose training ratings all fall on items EASE dropped is unknown to it: their
-        # EASE list is empty (scores 0 in the metrics), not an error.
-        ease = np.full((len(block), len(col_ids)), -np.inf)
-        known = ranker_users.get_indexer(block) >= 0
-        if known.any():
-            ease[np.ix_(np.flatnonzero(known), cols[ok])] = ranker.score_users(block[known])[:, ok]
-        return ease
-
-    _score("ease", chunked_lists(ease_rows, users, col_ids, train, allowed, k), t["seconds"])
+    # A user whose training ratings all fall on items EASE dropped is unknown to it: their
+    # EASE list is empty (scores 0 in the metrics), not an error (ranker_lists).
+    _score("ease", ranker_lists(ranker, users, col_ids, train, allowed, k), t["seconds"])
     with timed(log, "served chain (top-N protocol)") as t2:
         rec = Recommender.from_models(cat, train, ranker=ranker)
         lists = rec.recommend_batch(users, n=k)
