@@ -160,17 +160,21 @@ class RecPipeline:
     # blend term is elementwise per title, so score_at(h, cols) == score(h)[:, cols] as long
     # as each viewer's cf normaliser (their best ranker item) is among the columns computed.
 
-    def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None,
+                 cf_bound: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Viewers × len(cols) blended scores at catalogue positions ``cols`` (shared by every
         row of ``h``) and each viewer's Step, as :meth:`score` at those columns.
 
         In: histories, sorted unique catalogue positions, optionally ranker columns holding
-        each viewer's best ranker score (see :meth:`.scorers.CollaborativeScorer.score_at`).
+        each viewer's best ranker score, optionally a per-viewer bound on the raw ranker score
+        of every scorable title in ``cols``: then the result is an upper bound of each
+        scorable title's score, computed without the ranker (see
+        :meth:`.scorers.CollaborativeScorer.score_at`; the blend adds cf to terms that do not
+        depend on it, so a bound on cf bounds the score).
         """
         cols = np.asarray(cols, dtype="int64")
         p = self.params
-        cf = self.collab.score_at(h, cols, max_cols) if self.collab is not None else None
+        cf = self.collab.score_at(h, cols, max_cols, cf_bound) if self.collab is not None else None
         has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
         has_liked = np.diff(h.liked.indptr) > 0
         raw = top = None

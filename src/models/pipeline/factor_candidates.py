@@ -15,9 +15,13 @@ work moves to train time and per-request candidate sets instead:
 
 The chain then scores only the candidates, exactly (:meth:`.chain.RecPipeline.score_at`: the
 same blend as the full row at those columns) and ranks them under the request's filters
-(applied after the search). The list equals the full chain's whenever its top n lies inside
-the candidate set; when the filters leave fewer than n candidates, or the viewer is not on
-the collaborative step, the caller scores the full row instead (``None`` here). Counters in
+(applied after the search). The blend is cf/max(cf) plus terms that do not depend on cf, and
+every item outside a table row has a ranker score <= the row's last one, so an upper bound
+of any other title's score costs no dot products (genre taste, content, popularity: O(titles));
+titles whose bound reaches the n-th best found are scored exactly too ("widened"). The list
+is then the full chain's (an ANN row's bound holds as far as the search found the true
+neighbours). When the filters leave fewer than n candidates, or the viewer is not on the
+collaborative step, the caller scores the full row instead (``None`` here). Counters in
 :attr:`FactorCandidates.stats` say which path answered.
 """
 
@@ -62,7 +66,7 @@ class FactorCandidates:
         ok = (np.asarray(ranker.user_ids)[rows] == user_ids) if len(ranker.user_ids) else np.zeros(len(user_ids), bool)
         self._table_row = np.where(ok, rows, -1).astype("int64")
         self.ann = self._ann() if use_ann else None
-        self.stats = {"table": 0, "ann": 0, "full": 0}
+        self.stats = {"table": 0, "ann": 0, "full": 0, "widened": 0}
 
     def _ann(self):
         """The HNSW index: restored from the bundle's state, else built (None without hnswlib)."""
@@ -85,9 +89,11 @@ class FactorCandidates:
         cat = self.rk_to_cat[items]
         return np.union1d(cat[cat >= 0], self.unscorable)
 
-    def for_known(self, row: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(catalogue candidates, ranker columns) of known-user ``row`` from the table, or None
-        (not in the ranker, or a zero factor: nothing ranks them)."""
+    def for_known(self, row: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(catalogue candidates, ranker columns, bound) of known-user ``row`` from the table,
+        or None (not in the ranker, or a zero factor: nothing ranks them). The bound is the
+        table's last score: no unseen item outside the row scores more (-inf when the row
+        holds every unseen item)."""
         r = int(self._table_row[row]) if 0 <= row < len(self._table_row) else -1
         if r < 0 or not np.any(self.ranker.user_factors[r]):
             return None
@@ -97,19 +103,24 @@ class FactorCandidates:
         # a rated title (even one rated too low to weigh) may hold it.
         hist = self.ranker.history
         seen = np.asarray(hist.indices[hist.indptr[r]:hist.indptr[r + 1]], dtype="int64")
-        return self._cols(items), np.concatenate([items, seen])
+        full_row = len(items) == self.ranker.top_items.shape[1]
+        bound = float(self.ranker.top_scores[r, -1]) if full_row and len(items) else -np.inf
+        return self._cols(items), np.concatenate([items, seen]), bound
 
-    def for_viewer(self, h: Histories) -> tuple[np.ndarray, np.ndarray] | None:
-        """(catalogue candidates, ranker columns) of the one viewer in ``h`` from the ANN index
-        around their fold-in factor, their history left out; None without an index or factor."""
+    def for_viewer(self, h: Histories) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(catalogue candidates, ranker columns, bound) of the one viewer in ``h`` from the ANN
+        index around their fold-in factor, their history left out; None without an index or
+        factor. The bound is the last neighbour's exact score (a bound only as far as the
+        search found the true neighbours: recall@10 >= 0.95)."""
         if self.ann is None:
             return None
         p = self.ranker.weight_row_factors(h.rk_w[:1])[0]
         if not p.any():
             return None
         hist = h.rk_w.indices[h.rk_w.indptr[0]:h.rk_w.indptr[1]].astype("int64")
-        items, _ = self.ann.top_n(p, n=self.n_ann, exclude=hist, candidates=self.n_ann)
-        return self._cols(items), items
+        items, exact = self.ann.top_n(p, n=self.n_ann, exclude=hist, candidates=self.n_ann)
+        bound = float(exact[-1]) if len(items) == self.n_ann else -np.inf
+        return self._cols(items), items, bound
 
     def rank(self, h: Histories, row: int, mask: np.ndarray, n: int, exclude_seen: bool = True
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Step] | None:
@@ -125,7 +136,7 @@ class FactorCandidates:
         if got is None:
             self.stats["full"] += 1
             return None
-        cols, max_cols = got
+        cols, max_cols, bound = got
         scores, steps = self.pipeline.score_at(h, cols, max_cols)
         if steps[0] != Step.COLLABORATIVE:
             self.stats["full"] += 1
@@ -134,5 +145,34 @@ class FactorCandidates:
         if len(pos) < n:   # the filters left too few candidates: the full row decides
             self.stats["full"] += 1
             return None
+        if np.isfinite(bound):
+            more = self._beyond(h, cols, max_cols, bound, mask, float(sc[-1]))
+            if len(more):   # titles outside the candidates that could still make the list
+                cols = np.union1d(cols, more)
+                scores, steps = self.pipeline.score_at(h, cols, max_cols)
+                pos, sc = self.pipeline.rank_at(h, cols, scores, steps, mask, n)[0]
+                self.stats["widened"] += 1
         self.stats["table" if row >= 0 else "ann"] += 1
         return pos, sc, np.zeros(len(pos), dtype="int8"), steps[0]
+
+    def _beyond(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray, bound: float,
+                mask: np.ndarray, nth: float) -> np.ndarray:
+        """Scorable titles outside ``cols`` whose score could beat ``nth`` (the n-th best found).
+
+        A title outside the candidates has a raw ranker score <= ``bound`` (the table's last
+        score), so its chain score is at most the blend with cf = bound
+        (:meth:`.chain.RecPipeline.score_at` with ``cf_bound``: O(titles), no dot products).
+        Scoring every title whose bound beats ``nth`` exactly makes the list the full chain's:
+        adding candidates only raises the n-th best. Out: sorted catalogue positions.
+        """
+        out = np.ones(len(self.pipeline.ids), dtype=bool)
+        out[cols] = False
+        out &= np.asarray(mask, dtype=bool) & self.pipeline.collab.scorable
+        out[h.seen.indices[h.seen.indptr[0]:h.seen.indptr[1]]] = False
+        rest = np.flatnonzero(out)
+        if len(rest) == 0:
+            return rest
+        # Slack for the table's float32 scores of the stored factor vs the fold-in's float64.
+        slack = bound + 1e-5 * abs(bound) + 1e-7
+        ub, _ = self.pipeline.score_at(h, rest, max_cols, cf_bound=np.array([slack]))
+        return rest[np.nan_to_num(ub[0], nan=-np.inf) >= nth]   # a tie may win on id

@@ -145,7 +145,8 @@ class CollaborativeScorer:
             return np.asarray(self.ranker.score_weight_rows_at(w, rk_cols), dtype="float64")
         return np.asarray(self.ranker.score_weight_rows(w), dtype="float64")[:, rk_cols]
 
-    def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None) -> np.ndarray:
+    def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None,
+                 cf_bound: np.ndarray | None = None) -> np.ndarray:
         """:meth:`score` at catalogue positions ``cols`` only (viewers × len(cols)), computing
         the ranker at those titles, the history's and the content-map neighbours of the
         unscorable ones — not at every title.
@@ -154,11 +155,28 @@ class CollaborativeScorer:
         over the ranker columns computed, so pass in ``max_cols`` the ranker columns that hold
         it (a known user's top-N table row, a folded-in viewer's ANN neighbours); then the
         result equals ``score(h)[:, cols]`` (up to float rounding of the dot products).
+
+        ``cf_bound`` (per viewer: a raw ranker score no title of ``cols`` exceeds) gives an
+        upper bound instead: every scorable title's cf is that bound (normalised as above);
+        titles the ranker cannot score get the genre term only (callers keep them as
+        candidates anyway). No ranker work at ``cols``: the bound costs O(titles), not O(titles × f).
         """
         cols = np.asarray(cols, dtype="int64")
         trk = self.cat_to_rk[cols]
         ok = trk >= 0
         sub = j_pos = None
+        if cf_bound is not None:
+            need = [h.rk_w.indices.astype("int64")]
+            if max_cols is not None:
+                need.append(np.asarray(max_cols, dtype="int64"))
+            rk_need = np.unique(np.concatenate(need))
+            cf = self._cf_at(h.rk_w, rk_need)
+            top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
+            scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+            out = (self.beta * self.affinity_at(h, cols) if self.beta and self._genre_f.shape[1]
+                   else np.zeros((len(h), len(cols))))
+            out[:, ok] += (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
+            return out
         if self.map is not None:
             sub = self.map[cols]                       # rows of the candidates (empty if scorable)
             j_pos = np.unique(sub.indices).astype("int64")
