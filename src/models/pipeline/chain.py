@@ -201,7 +201,7 @@ class RecPipeline:
         cols = np.asarray(cols, dtype="int64")
         allowed = np.broadcast_to(np.asarray(mask)[cols], (len(h), len(cols))).copy()
         if exclude_seen:
-            allowed &= ~h.seen[:, cols].toarray()
+            allowed &= ~h.seen.toarray()[:, cols]
         content_rows = np.flatnonzero(steps == Step.CONTENT)
         if len(content_rows):
             allowed[content_rows] &= self.selector.shares_genre(h.liked[content_rows])[:, cols]

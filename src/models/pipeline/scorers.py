@@ -177,9 +177,15 @@ class CollaborativeScorer:
                    else np.zeros((len(h), len(cols))))
             out[:, ok] += (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
             return out
-        if self.map is not None:
-            sub = self.map[cols]                       # rows of the candidates (empty if scorable)
-            j_pos = np.unique(sub.indices).astype("int64")
+        if self.map is not None and (~ok).any():
+            # Only unscorable titles have map rows: their rows over their neighbours J, once.
+            if getattr(self, "_map_u", None) is None:
+                u = np.flatnonzero(~self.scorable)
+                mu = self.map[u]
+                self._map_j = np.unique(mu.indices).astype("int64")
+                self._map_u = (u, mu[:, self._map_j].tocsr())
+            u, mu = self._map_u
+            sub, j_pos = mu[np.searchsorted(u, cols[~ok])], self._map_j
         need = [trk[ok], h.rk_w.indices.astype("int64")]
         if max_cols is not None:
             need.append(np.asarray(max_cols, dtype="int64"))
@@ -197,13 +203,14 @@ class CollaborativeScorer:
             out = np.zeros((len(h), len(cols)))
         out[:, ok] += cf[:, np.searchsorted(rk_need, trk[ok])]
         if sub is not None and len(j_pos):
-            # The content map's term (see score) at the candidates' neighbours J only.
+            # The content map's term (see score) at the unscorable candidates, from their
+            # neighbours J only.
             j_rk = self.cat_to_rk[j_pos]                # map columns are scorable titles
             known = np.where(j_rk >= 0, cf[:, np.minimum(np.searchsorted(rk_need, j_rk), len(rk_need) - 1)], 0.0)
-            known[h.seen[:, j_pos].toarray()] = 0.0
+            known[h.seen.toarray()[:, j_pos]] = 0.0
             top_w = h.cat_w.max(axis=1).toarray().ravel()
-            known += h.cat_w[:, j_pos].multiply(1.0 / np.maximum(top_w, 1e-12)[:, None]).toarray()
-            out += self.map_weight * np.asarray(sub[:, j_pos] @ known.T).T
+            known += (h.cat_w.multiply(1.0 / np.maximum(top_w, 1e-12)[:, None])).toarray()[:, j_pos]
+            out[:, ~ok] += self.map_weight * np.asarray(sub @ known.T).T
         return out
 
     def contributions(self, rk_cols: np.ndarray, weights: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,18 +253,12 @@ class ContentScorer:
     def score_at(self, h: Histories, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`score` at catalogue positions ``cols`` (viewers × len(cols)) and each
         viewer's max over unseen titles of the whole row (what ``blend.scale_rows`` divides
-        by), from the sparse product: no dense viewers × titles array."""
-        profile = h.liked @ self.matrix
-        sims = sp.csr_matrix(profile @ self._t)             # viewers × titles (sparse)
-        total = np.maximum(np.asarray(h.liked.sum(axis=1)).ravel(), 1e-12)
-        top = np.zeros(len(h))
-        for r in range(len(h)):
-            a, b = sims.indptr[r], sims.indptr[r + 1]
-            idx, val = sims.indices[a:b], sims.data[a:b] / total[r]
-            seen = h.seen.indices[h.seen.indptr[r]:h.seen.indptr[r + 1]]
-            val = val[~np.isin(idx, seen)]
-            top[r] = max(float(val.max()), 0.0) if len(val) else 0.0
-        return sims[:, np.asarray(cols, dtype="int64")].toarray() / total[:, None], top
+        by). O(titles) per viewer (sparse product), no ranker work."""
+        # The row is dense anyway for a viewer with common terms, and its max over unseen
+        # titles needs all of it: one dense row per viewer (a request is one), then the columns.
+        full = self.score(h)
+        top = np.where(h.seen.toarray(), 0.0, full).max(axis=1, initial=0.0)
+        return full[:, np.asarray(cols, dtype="int64")], top
 
     def neighbours(self, liked_pos: np.ndarray, liked_w: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each target, the liked title adding most to its content score.
