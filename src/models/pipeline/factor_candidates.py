@@ -148,8 +148,10 @@ class FactorCandidates:
         if np.isfinite(bound):
             more = self._beyond(h, cols, max_cols, bound, mask, float(sc[-1]))
             if len(more):   # titles outside the candidates that could still make the list
-                cols = np.union1d(cols, more)
-                scores, steps = self.pipeline.score_at(h, cols, max_cols)
+                # Scored alone and merged: the same cf normaliser (max over max_cols), so the
+                # same numbers as scoring the union in one call.
+                extra, _ = self.pipeline.score_at(h, more, max_cols)
+                cols, scores = np.concatenate([cols, more]), np.hstack([scores, extra])
                 pos, sc = self.pipeline.rank_at(h, cols, scores, steps, mask, n)[0]
                 self.stats["widened"] += 1
         self.stats["table" if row >= 0 else "ann"] += 1

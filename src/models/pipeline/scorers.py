@@ -256,8 +256,13 @@ class ContentScorer:
         by). O(titles) per viewer (sparse product), no ranker work."""
         # The row is dense anyway for a viewer with common terms, and its max over unseen
         # titles needs all of it: one dense row per viewer (a request is one), then the columns.
-        full = self.score(h)
-        top = np.where(h.seen.toarray(), 0.0, full).max(axis=1, initial=0.0)
+        # A request calls this 2-3 times on the same Histories (candidates, bound, widening):
+        # the row is kept on that object, which no stage modifies.
+        memo = h.__dict__.setdefault("_content_row", {})
+        if id(self) not in memo:
+            full = self.score(h)
+            memo[id(self)] = (full, np.where(h.seen.toarray(), 0.0, full).max(axis=1, initial=0.0))
+        full, top = memo[id(self)]
         return full[:, np.asarray(cols, dtype="int64")], top
 
     def neighbours(self, liked_pos: np.ndarray, liked_w: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
