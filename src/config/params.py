@@ -158,7 +158,8 @@ ANN_CANDIDATES = 50
 # known user's request scores only those + the titles the ranker cannot score, exactly, through
 # the chain. A viewer not in the table (folded in) gets FACTOR_ANN_CANDIDATES neighbours from the
 # HNSW index (stored in the bundle when hnswlib is installed at train, else built at load).
-# 500 of 9k items keeps the full chain's top 10 for most ratings_small users (references/scaling.md).
+# A list is widened past the row when a score bound says a title outside it could still rank
+# (exact either way); 500 of 9k items: 12-58% of ratings_small lists need that (references/scaling.md).
 FACTOR_TOP_N = 500
 FACTOR_ANN_CANDIDATES = 500
 TRAIN_ENGINES = ("surprise", "implicit", "spark")  # invoke train --engine; "surprise" = SVD + EASE
