@@ -217,7 +217,8 @@ class Recommender:
 
     def _build_model_side(self, params: BlendParams | None) -> None:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
-        and (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates."""
+        and either (factor ranker) its candidate sets — the bundle's top-N table and ANN index —
+        or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates."""
         b = self.bundle
         self.ranker = getattr(b, "ranker", None) if b is not None else None
         self.svd = getattr(b, "svd", None) if b is not None else None
