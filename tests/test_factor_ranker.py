@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from src.config import ITEM_ID_COL, USER_COL
+from src.config import FACTOR_TOP_N, ITEM_ID_COL, USER_COL
 from src.evaluation.ranker_holdout import compare_rankers
 from src.models.bundle import ModelBundle, load_bundle, load_current, save_bundle
 from src.models.factor_ranker import FactorRanker, confidence_matrix, fit_factor_ranker
@@ -102,7 +102,12 @@ def test_train_engine_implicit_serves_from_the_bundle(ws):
     bundle = load_current(ws)
     assert bundle.svd is None and isinstance(bundle.ranker, FactorRanker)
     assert bundle.metadata["engine"] == "implicit"
+    # the serving parts are computed at train time and stored: the top-N table and the HNSW index
+    rk = bundle.ranker
+    assert rk.top_items.shape == (len(rk.user_ids), min(FACTOR_TOP_N, rk.n_items)) and rk.ann_state is not None
+    assert {"top_table", "ann_index"} <= set(bundle.metadata["fit_seconds"])
     rec = Recommender.load(ws)
+    assert rec._factor is not None and rec._known is None   # nothing ranked per user at load
     user = int(bundle.ranker.user_ids[0])
     df = rec.recommend(user, n=10)
     seen = set(bundle.ranker.user_history(user)[0].tolist())

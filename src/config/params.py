@@ -195,6 +195,16 @@ ANN_M = 16
 ANN_EF_CONSTRUCTION = 200
 ANN_EF_SEARCH = 100
 ANN_CANDIDATES = 50
+# Serving factor (ALS) bundles without per-user work at load (src.models.pipeline.factor_candidates).
+# At train time every known user's FACTOR_TOP_N best unseen ranker items (y·p) are stored in the
+# bundle (int32 columns + float32 scores, memory-mapped at load: 160k users x 500 = 640 MB); a
+# known user's request scores only those + the titles the ranker cannot score, exactly, through
+# the chain. A viewer not in the table (folded in) gets FACTOR_ANN_CANDIDATES neighbours from the
+# HNSW index (stored in the bundle when hnswlib is installed at train, else built at load).
+# A list is widened past the row when a score bound says a title outside it could still rank
+# (exact either way); 500 of 9k items: 12-58% of ratings_small lists need that (references/scaling.md).
+FACTOR_TOP_N = 500
+FACTOR_ANN_CANDIDATES = 500
 TRAIN_ENGINES = ("surprise", "implicit", "spark")  # invoke train --engine; "surprise" = SVD + EASE
 GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (pipeline.scorers); a
                               # product choice: measured ±0.002 NDCG@10, it lets a clear genre taste show

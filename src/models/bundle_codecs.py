@@ -188,13 +188,26 @@ def _ease_from_arrays(a: Arrays, meta: dict) -> EaseRanker:
 _FACTOR_PARAM_TYPES = {"alpha": float, "regularization": float, "fit_threshold": float}
 
 
+_ANN_PREFIX = "ann_"   # array keys of the stored HNSW index (src.models.factor_ann)
+
+
 def _factor_to_arrays(r: FactorRanker) -> tuple[dict[str, np.ndarray], dict]:
-    """ALS user/item factors (float32), id maps, per-item counts and the CSR histories."""
-    return ({"item_ids": np.asarray(r.item_ids, dtype="int64"),
-             "item_factors": np.asarray(r.item_factors, dtype="float32"),
-             "user_factors": np.asarray(r.user_factors, dtype="float32"),
-             "counts": np.asarray(r.counts, dtype="float64"), **_history_arrays(r)},
-            {"params": dict(r.params)})
+    """ALS user/item factors (float32), id maps, per-item counts and the CSR histories; when
+    computed at train time also the known users' top-N table (int32 item columns + float32
+    scores) and the HNSW index over the item factors (its arrays, scalars in the meta)."""
+    arrays = {"item_ids": np.asarray(r.item_ids, dtype="int64"),
+              "item_factors": np.asarray(r.item_factors, dtype="float32"),
+              "user_factors": np.asarray(r.user_factors, dtype="float32"),
+              "counts": np.asarray(r.counts, dtype="float64"), **_history_arrays(r)}
+    meta: dict = {"params": dict(r.params)}
+    if r.top_items is not None:
+        arrays["top_items"] = np.asarray(r.top_items, dtype="int32")
+        arrays["top_scores"] = np.asarray(r.top_scores, dtype="float32")
+    if r.ann_state is not None:
+        ann_arrays, ann_meta = r.ann_state
+        arrays.update({_ANN_PREFIX + k: np.asarray(v) for k, v in ann_arrays.items()})
+        meta["ann"] = dict(ann_meta)
+    return arrays, meta
 
 
 def _factor_from_arrays(a: Arrays, meta: dict) -> FactorRanker:
@@ -209,8 +222,22 @@ def _factor_from_arrays(a: Arrays, meta: dict) -> FactorRanker:
             isinstance(params.get(k), (int, float)) and not isinstance(params.get(k), bool)
             for k in _FACTOR_PARAM_TYPES):
         raise ValueError(f"ALS params must hold numeric {sorted(_FACTOR_PARAM_TYPES)}, got {params!r}")
+    top_items = top_scores = None
+    if "top_items" in a:
+        top_items, top_scores = a["top_items"], a["top_scores"]
+        if (top_items.dtype != np.int32 or top_scores.dtype != np.float32 or top_items.ndim != 2
+                or top_items.shape[0] != n_users or top_scores.shape != top_items.shape):
+            raise ValueError(f"ALS top-N table {top_items.dtype}{top_items.shape}/{top_scores.dtype}"
+                             f"{top_scores.shape} does not match {n_users} users")
+        if top_items.size and (int(top_items.min()) < -1 or int(top_items.max()) >= n_items):
+            raise ValueError(f"ALS top-N table names item columns outside 0..{n_items - 1}")
+    ann = meta.get("ann")
+    ann_state = None
+    if isinstance(ann, dict):   # sizes are checked against the factors when the index is built
+        ann_state = ({k[len(_ANN_PREFIX):]: v for k, v in a.items() if k.startswith(_ANN_PREFIX)}, dict(ann))
     return FactorRanker(item_ids=a["item_ids"], item_factors=yi, user_factors=xu, counts=a["counts"],
-                        user_ids=a["user_ids"], history=_history_from(a, n_items), params=dict(params))
+                        user_ids=a["user_ids"], history=_history_from(a, n_items), params=dict(params),
+                        top_items=top_items, top_scores=top_scores, ann_state=ann_state)
 
 
 def _popularity_to_arrays(r: PopularityRanker) -> tuple[dict[str, np.ndarray], dict]:

@@ -38,6 +38,8 @@ from src.config import (
     EASE_FIT_THRESHOLD,
     EASE_SCORE_OFFSET,
     EXTRA_MODULES,
+    FACTOR_TOP_N,
+    SCORE_BLOCK_BYTES,
     SEED,
 )
 from src.models.topn import HistoryRanker, _interaction_matrix, check_ratings_frame
@@ -46,7 +48,7 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["FactorRanker", "fit_factor_ranker", "factor_ranker_from_factors", "confidence_matrix"]
+__all__ = ["FactorRanker", "fit_factor_ranker", "factor_ranker_from_factors", "confidence_matrix", "top_table"]
 
 
 @dataclass
@@ -57,6 +59,10 @@ class FactorRanker(HistoryRanker):
     (float32 n_items × f), ``user_factors`` (float32 n_users × f, rows of ``user_ids``),
     ``counts`` (interactions per item), ``user_ids`` (sorted known users), ``history`` (CSR
     users × items of training ratings), ``params`` (engine, factors, reg, alpha, thresholds).
+    Serving parts computed at train time (None until then, see :meth:`build_top_table`):
+    ``top_items`` (int32 users × N ranker columns: each known user's N best unseen items by
+    y·p, best first, -1 padding), ``top_scores`` (float32, their y·p) and ``ann_state`` (the
+    HNSW index over ``item_factors`` as (arrays, meta), :meth:`.factor_ann.FactorAnn.state`).
     """
 
     item_ids: np.ndarray
@@ -66,6 +72,9 @@ class FactorRanker(HistoryRanker):
     user_ids: np.ndarray = field(repr=False)
     history: sp.csr_matrix = field(repr=False)
     params: dict = field(default_factory=dict)
+    top_items: np.ndarray | None = field(default=None, repr=False)
+    top_scores: np.ndarray | None = field(default=None, repr=False)
+    ann_state: tuple[dict, dict] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -148,6 +157,34 @@ class FactorRanker(HistoryRanker):
                 out[r] = y @ self._solve(liked)[1]
         return out
 
+    def weight_row_factors(self, w: sp.csr_matrix) -> np.ndarray:
+        """The fold-in factor p (rows × f, float64) of each history-weight row, as
+        :meth:`score_weight_rows` solves it (zeros for a row with no interaction)."""
+        w = sp.csr_matrix(w)
+        cut = (self.params.get("fit_threshold", EASE_FIT_THRESHOLD)
+               - self.params.get("score_offset", EASE_SCORE_OFFSET))
+        out = np.zeros((w.shape[0], self.item_factors.shape[1]), dtype="float64")
+        for r in range(w.shape[0]):
+            start, end = w.indptr[r], w.indptr[r + 1]
+            liked = np.unique(w.indices[start:end][w.data[start:end] >= cut - 1e-9])
+            if len(liked):
+                out[r] = self._solve(liked)[1]
+        return out
+
+    def score_weight_rows_at(self, w: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+        """:meth:`score_weight_rows` at ranker columns ``cols`` only (rows × len(cols)):
+        the same fold-in, |cols| dot products instead of n_items (candidate scoring)."""
+        p = self.weight_row_factors(w)
+        y = np.asarray(self.item_factors[np.asarray(cols, dtype="int64")], dtype="float64")
+        return p @ y.T
+
+    def build_top_table(self, n: int = FACTOR_TOP_N, block_bytes: int = SCORE_BLOCK_BYTES) -> None:
+        """Compute (and keep in ``top_items``/``top_scores``) every known user's ``n`` best
+        unseen items by y·p from the stored user factors, in user blocks of at most
+        ``block_bytes`` of float32 scores (the train-time table serving reads)."""
+        self.top_items, self.top_scores = top_table(self.user_factors, self.item_factors, self.history,
+                                                    n, block_bytes)
+
     def pair_weights(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """How much history column ``rows[a]`` pulls target ``cols[b]``: the factors' inner
         product (the item-item similarity ALS learned)."""
@@ -160,6 +197,43 @@ class FactorRanker(HistoryRanker):
         Raises ValueError naming the ids the ranker never saw.
         """
         return np.asarray(self.user_factors[self._rows(user_ids)] @ self.item_factors.T, dtype="float32")
+
+
+def top_table(user_factors: np.ndarray, item_factors: np.ndarray, history: sp.csr_matrix, n: int,
+              block_bytes: int = SCORE_BLOCK_BYTES) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's ``n`` best items by x_u·y_i, their history's items left out.
+
+    In: user factors (users × f), item factors (items × f), the users × items history CSR
+    (any stored entry = seen), n, bytes of one block's float32 score matrix. Out: (int32
+    users × n' item columns best first — ties to the smaller column — padded with -1 where a
+    user has fewer unseen items, float32 scores padded with -inf), n' = min(n, items).
+    Memory is one block (users_per_block × items float32), never users × items.
+    """
+    u = np.asarray(user_factors, dtype="float32")
+    y = np.ascontiguousarray(item_factors, dtype="float32")
+    n_users, n_items = len(u), len(y)
+    k = int(min(max(n, 0), n_items))
+    items = np.full((n_users, k), -1, dtype="int32")
+    scores = np.full((n_users, k), -np.inf, dtype="float32")
+    if k == 0 or n_users == 0:
+        return items, scores
+    hist = sp.csr_matrix(history)
+    rows = max(1, int(block_bytes // (4 * max(n_items, 1))))
+    cols = np.arange(n_items)
+    with timed(log, f"top-{k} table of {n_users} users over {n_items} items"):
+        for lo in range(0, n_users, rows):
+            hi = min(lo + rows, n_users)
+            s = u[lo:hi] @ y.T                                   # block × items, float32
+            h = hist[lo:hi]
+            s[np.repeat(np.arange(hi - lo), np.diff(h.indptr)), h.indices] = -np.inf
+            part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n_items else np.tile(cols, (hi - lo, 1))
+            v = np.take_along_axis(s, part, axis=1)
+            o = np.lexsort((part, -v), axis=1)                   # best first, ties: smaller column
+            part, v = np.take_along_axis(part, o, axis=1), np.take_along_axis(v, o, axis=1)
+            seen = ~np.isfinite(v)                               # only seen items are -inf
+            items[lo:hi] = np.where(seen, -1, part)
+            scores[lo:hi] = v
+    return items, scores
 
 
 def confidence_matrix(history: sp.csr_matrix, fit_threshold: float) -> sp.csr_matrix:

@@ -15,7 +15,10 @@ SVD's ``predicted_rating`` (known users' trained factors, anyone else folded in)
 Speed (the API's hot path): masks, id maps, every known user's history as flat arrays and
 (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates
 (:mod:`src.models.pipeline.known_lists`) are built at load, so a known user's request is a
-mask lookup over that prefix + reasons for the n returned titles.
+mask lookup over that prefix + reasons for the n returned titles. A factor (ALS) model
+skips that load-time ranking: known users' candidates come from the bundle's train-time
+top-N table and folded-in viewers' from its ANN index, and the chain scores only those
+(:mod:`src.models.pipeline.factor_candidates`).
 ``*_rows`` methods return plain dicts for the API (a pandas 3 DataFrame costs more than the
 whole computation).
 
@@ -47,6 +50,7 @@ from src.models.pipeline.blend import Step
 from src.models.pipeline.candidates import CandidateSelector
 from src.models.pipeline.chain import BlendParams, RecPipeline
 from src.models.pipeline.explain import chart_reason, explain
+from src.models.pipeline.factor_candidates import FactorCandidates
 from src.models.pipeline.histories import Histories, build_histories
 from src.models.pipeline.known_lists import KnownLists
 from src.models.ratings_data import ID_SPACE_MOVIELENS
@@ -213,7 +217,8 @@ class Recommender:
 
     def _build_model_side(self, params: BlendParams | None) -> None:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
-        and (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates."""
+        and either (factor ranker) its candidate sets — the bundle's top-N table and ANN index —
+        or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates."""
         b = self.bundle
         self.ranker = getattr(b, "ranker", None) if b is not None else None
         self.svd = getattr(b, "svd", None) if b is not None else None
@@ -259,10 +264,16 @@ class Recommender:
                                     ranker=self.ranker, rk_to_cat=rk_to_cat,
                                     content_matrix=self.content.matrix, params=params)
         self._known: KnownLists | None = None
+        self._factor: FactorCandidates | None = None
         n_users = len(self._user_ids)
         depth = min(RECOMMEND_PRECOMPUTE_DEPTH, len(self._ids))
         need_mb = n_users * KnownLists.nbytes_per_user(depth) / 2**20
-        if n_users and len(self._ids) and need_mb <= RECOMMEND_PRECOMPUTE_MB:
+        if n_users and len(self._ids) and hasattr(self.ranker, "build_top_table"):
+            # A factor model: known users' candidates come from the train-time top-N table and
+            # anyone else's from the ANN index; nothing is ranked per user at load.
+            with timed(log, "factor candidates (top-N table, ANN index)"):
+                self._factor = FactorCandidates(self.pipeline, self.ranker, self._user_ids)
+        elif n_users and len(self._ids) and need_mb <= RECOMMEND_PRECOMPUTE_MB:
             with timed(log, f"ranking candidates of {n_users} known users ({need_mb:.0f} MB)"):
                 self._known = KnownLists(self.pipeline, self._known_histories, n_users, depth, _BATCH_ROWS)
         elif n_users:
@@ -399,9 +410,16 @@ class Recommender:
             pos, sc, src = self.pipeline.fill(h, 0, *hit, mask, n) if h is not None \
                 else (*hit, np.zeros(len(hit[0]), dtype="int8"))
         else:
-            h, scores, steps = self._viewer_scores(v)
-            step = steps[0]
-            pos, sc, src = self.pipeline.rank(h, scores, steps, mask, n, exclude_seen)[0]
+            got = None
+            if self._factor is not None:   # a factor model: score only the viewer's candidates
+                h = self._viewer_histories(v)
+                got = self._factor.rank(h, v.row, mask, n, exclude_seen)
+            if got is not None:
+                pos, sc, src, step = got
+            else:
+                h, scores, steps = self._viewer_scores(v)
+                step = steps[0]
+                pos, sc, src = self.pipeline.rank(h, scores, steps, mask, n, exclude_seen)[0]
         reasons = explain(self.pipeline, self._titles, self._n_ratings, step, pos, src, v.cat,
                           v.rk, v.ratings, self._offset, genres)
         stars = self._stars_for(pos, v, user_id)
@@ -495,6 +513,13 @@ class Recommender:
         known = np.flatnonzero(rows >= 0)
         misses = []
         for k in known.tolist():   # the same prefix lookup a request makes (see _personal)
+            if self._factor is not None:   # the same candidate path a request takes
+                got = self._factor.rank(self._known_histories(rows[k:k + 1]), int(rows[k]), mask, n)
+                if got is None:
+                    misses.append(k)
+                else:
+                    out[int(users[k])] = self._ids[got[0]].tolist()
+                continue
             hit = self._known.lookup(int(rows[k]), mask, n) if self._known is not None else None
             if hit is None:
                 misses.append(k)

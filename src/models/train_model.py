@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import (
+    EXTRA_MODULES,
+    FACTOR_TOP_N,
     ITEM_ID_COL,
     PATHS,
     SEED,
@@ -182,10 +184,11 @@ def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | No
             from src.models.spark_als import fit_spark_ranker
 
             ranker = fit_spark_ranker(df, master=master, workdir=paths.interim, **kw)
+    serving = _factor_serving_parts(ranker)
     metadata = {
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "engine": engine, "seed": SEED, "data": _data_metadata(df),
-        "fit_seconds": {"ranker": round(t_rank["seconds"], 3)},
+        "fit_seconds": {"ranker": round(t_rank["seconds"], 3), **serving},
         "load_seconds": dict(df.attrs.get("load_seconds", {})),
         "metrics": _training_metrics(paths),
     }
@@ -193,6 +196,28 @@ def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | No
                          metadata=metadata)
     with timed(log, "saving the bundle"):
         return save_bundle(bundle, paths)
+
+
+def _factor_serving_parts(ranker) -> dict:
+    """Precompute what serving a factor bundle reads instead of scoring at load: every known
+    user's top-``FACTOR_TOP_N`` table and (with the [ann] extra) the HNSW index over the item
+    factors, both stored in the bundle. Out: their build seconds (for the manifest)."""
+    from src.utils.extras import missing_modules
+
+    out = {}
+    with timed(log, "known users' top-N table") as t:
+        ranker.build_top_table(FACTOR_TOP_N)
+    out["top_table"] = round(t["seconds"], 3)
+    if not missing_modules(EXTRA_MODULES["ann"]):
+        from src.models.factor_ann import FactorAnn
+
+        with timed(log, f"HNSW index over {ranker.n_items} item factors") as t:
+            ranker.ann_state = FactorAnn(ranker.item_factors).state()
+        out["ann_index"] = round(t["seconds"], 3)
+    else:
+        log.info("hnswlib not installed ([ann] extra): no ANN index in the bundle; folded-in "
+                 "viewers are scored over every title")
+    return out
 
 
 def _training_metrics(paths: Paths) -> dict:

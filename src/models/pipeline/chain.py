@@ -152,3 +152,57 @@ class RecPipeline:
         """score + rank in one call; also returns the steps."""
         scores, steps = self.score(h)
         return self.rank(h, scores, steps, mask, n, exclude_seen), steps
+
+    # ------------------------------------------------------------ candidate-restricted path
+    # The same chain at a given set of catalogue positions: a factor (ALS) model's known user
+    # is scored at their train-time top-N table items (+ the titles the ranker cannot score),
+    # a folded-in viewer at ANN neighbours (src.models.pipeline.factor_candidates). Every
+    # blend term is elementwise per title, so score_at(h, cols) == score(h)[:, cols] as long
+    # as each viewer's cf normaliser (their best ranker item) is among the columns computed.
+
+    def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None,
+                 cf_bound: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Viewers × len(cols) blended scores at catalogue positions ``cols`` (shared by every
+        row of ``h``) and each viewer's Step, as :meth:`score` at those columns.
+
+        In: histories, sorted unique catalogue positions, optionally ranker columns holding
+        each viewer's best ranker score, optionally a per-viewer bound on the raw ranker score
+        of every scorable title in ``cols``: then the result is an upper bound of each
+        scorable title's score, computed without the ranker (see
+        :meth:`.scorers.CollaborativeScorer.score_at`; the blend adds cf to terms that do not
+        depend on it, so a bound on cf bounds the score).
+        """
+        cols = np.asarray(cols, dtype="int64")
+        p = self.params
+        cf = self.collab.score_at(h, cols, max_cols, cf_bound) if self.collab is not None else None
+        has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
+        has_liked = np.diff(h.liked.indptr) > 0
+        raw = top = None
+        if self.content is not None:
+            raw, top = self.content.score_at(h, cols)
+        content = raw / np.where(top > 0, top, 1.0)[:, None] if raw is not None else None
+        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
+        pop = self.pop[cols]
+        if self.collab is not None and p.prior_weight and self.collab.beta:
+            pop = pop[None, :] * (0.5 + 0.5 * self.collab.affinity_at(h, cols))
+        scores, steps = blend_scores(cf, content, pop, self.alpha[cols], prior, has_cf, has_liked,
+                                     self.gamma[cols], raw, self.gamma_raw[cols])
+        if self.params.chart_new:
+            cf_rows = steps == Step.COLLABORATIVE
+            scores[cf_rows] += self.new_prior[cols][None, :]
+        return scores, steps
+
+    def rank_at(self, h: Histories, cols: np.ndarray, scores: np.ndarray, steps: np.ndarray,
+                mask: np.ndarray, n: int, exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per viewer: the ranked (catalogue positions, scores) of at most n candidates among
+        ``cols`` (:meth:`score_at` output), under the same rules as :meth:`rank` (seen hidden,
+        the content step's genre rule, the request mask, ties to the smaller id), before any
+        backfill: a list shorter than n means the candidates ran out (the caller decides)."""
+        cols = np.asarray(cols, dtype="int64")
+        allowed = np.broadcast_to(np.asarray(mask)[cols], (len(h), len(cols))).copy()
+        if exclude_seen:
+            allowed &= ~h.seen.toarray()[:, cols]
+        content_rows = np.flatnonzero(steps == Step.CONTENT)
+        if len(content_rows):
+            allowed[content_rows] &= self.selector.shares_genre(h.liked[content_rows])[:, cols]
+        return [(cols[pos], sc) for pos, sc in top_n(scores, allowed, n, self.ids[cols])]

@@ -131,6 +131,88 @@ class CollaborativeScorer:
             out += self.map_weight * np.asarray(self.map @ known.T).T
         return out
 
+    def affinity_at(self, h: Histories, cols: np.ndarray) -> np.ndarray:
+        """:meth:`affinity` at catalogue positions ``cols`` only (viewers × len(cols))."""
+        total = np.asarray(h.cat_w.sum(axis=1)).ravel()
+        share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
+        per_combo = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
+        return per_combo[:, self._combo_of[cols]]
+
+    def _cf_at(self, w: sp.csr_matrix, rk_cols: np.ndarray) -> np.ndarray:
+        """Raw ranker scores at ranker columns (viewers × len(rk_cols)): the ranker's own
+        column-restricted product when it has one (the ALS ranker), else its full row sliced."""
+        if hasattr(self.ranker, "score_weight_rows_at"):
+            return np.asarray(self.ranker.score_weight_rows_at(w, rk_cols), dtype="float64")
+        return np.asarray(self.ranker.score_weight_rows(w), dtype="float64")[:, rk_cols]
+
+    def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None,
+                 cf_bound: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`score` at catalogue positions ``cols`` only (viewers × len(cols)), computing
+        the ranker at those titles, the history's and the content-map neighbours of the
+        unscorable ones — not at every title.
+
+        cf / max(cf) needs each viewer's best ranker score over ALL its items: here the max is
+        over the ranker columns computed, so pass in ``max_cols`` the ranker columns that hold
+        it (a known user's top-N table row, a folded-in viewer's ANN neighbours); then the
+        result equals ``score(h)[:, cols]`` (up to float rounding of the dot products).
+
+        ``cf_bound`` (per viewer: a raw ranker score no title of ``cols`` exceeds) gives an
+        upper bound instead: every scorable title's cf is that bound (normalised as above);
+        titles the ranker cannot score get the genre term only (callers keep them as
+        candidates anyway). No ranker work at ``cols``: the bound costs O(titles), not O(titles × f).
+        """
+        cols = np.asarray(cols, dtype="int64")
+        trk = self.cat_to_rk[cols]
+        ok = trk >= 0
+        sub = j_pos = None
+        if cf_bound is not None:
+            need = [h.rk_w.indices.astype("int64")]
+            if max_cols is not None:
+                need.append(np.asarray(max_cols, dtype="int64"))
+            rk_need = np.unique(np.concatenate(need))
+            cf = self._cf_at(h.rk_w, rk_need)
+            top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
+            scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+            out = (self.beta * self.affinity_at(h, cols) if self.beta and self._genre_f.shape[1]
+                   else np.zeros((len(h), len(cols))))
+            out[:, ok] += (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
+            return out
+        if self.map is not None and (~ok).any():
+            # Only unscorable titles have map rows: their rows over their neighbours J, once.
+            if getattr(self, "_map_u", None) is None:
+                u = np.flatnonzero(~self.scorable)
+                mu = self.map[u]
+                self._map_j = np.unique(mu.indices).astype("int64")
+                self._map_u = (u, mu[:, self._map_j].tocsr())
+            u, mu = self._map_u
+            sub, j_pos = mu[np.searchsorted(u, cols[~ok])], self._map_j
+        need = [trk[ok], h.rk_w.indices.astype("int64")]
+        if max_cols is not None:
+            need.append(np.asarray(max_cols, dtype="int64"))
+        if j_pos is not None:
+            need.append(self.cat_to_rk[j_pos])
+        rk_need = np.unique(np.concatenate(need))
+        rk_need = rk_need[rk_need >= 0]
+        cf = self._cf_at(h.rk_w, rk_need)
+        top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
+        scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+        cf = cf / scale[:, None]
+        if self.beta and self._genre_f.shape[1]:
+            out = self.beta * self.affinity_at(h, cols)
+        else:
+            out = np.zeros((len(h), len(cols)))
+        out[:, ok] += cf[:, np.searchsorted(rk_need, trk[ok])]
+        if sub is not None and len(j_pos):
+            # The content map's term (see score) at the unscorable candidates, from their
+            # neighbours J only.
+            j_rk = self.cat_to_rk[j_pos]                # map columns are scorable titles
+            known = np.where(j_rk >= 0, cf[:, np.minimum(np.searchsorted(rk_need, j_rk), len(rk_need) - 1)], 0.0)
+            known[h.seen.toarray()[:, j_pos]] = 0.0
+            top_w = h.cat_w.max(axis=1).toarray().ravel()
+            known += (h.cat_w.multiply(1.0 / np.maximum(top_w, 1e-12)[:, None])).toarray()[:, j_pos]
+            out[:, ~ok] += self.map_weight * np.asarray(sub @ known.T).T
+        return out
+
     def contributions(self, rk_cols: np.ndarray, weights: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each target title, the history entry adding most to its EASE score.
 
@@ -167,6 +249,21 @@ class ContentScorer:
         sims = (profile @ self._t).toarray()                # viewers × titles
         total = np.asarray(h.liked.sum(axis=1)).ravel()
         return sims / np.maximum(total, 1e-12)[:, None]
+
+    def score_at(self, h: Histories, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score` at catalogue positions ``cols`` (viewers × len(cols)) and each
+        viewer's max over unseen titles of the whole row (what ``blend.scale_rows`` divides
+        by). O(titles) per viewer (sparse product), no ranker work."""
+        # The row is dense anyway for a viewer with common terms, and its max over unseen
+        # titles needs all of it: one dense row per viewer (a request is one), then the columns.
+        # A request calls this 2-3 times on the same Histories (candidates, bound, widening):
+        # the row is kept on that object, which no stage modifies.
+        memo = h.__dict__.setdefault("_content_row", {})
+        if id(self) not in memo:
+            full = self.score(h)
+            memo[id(self)] = (full, np.where(h.seen.toarray(), 0.0, full).max(axis=1, initial=0.0))
+        full, top = memo[id(self)]
+        return full[:, np.asarray(cols, dtype="int64")], top
 
     def neighbours(self, liked_pos: np.ndarray, liked_w: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each target, the liked title adding most to its content score.
