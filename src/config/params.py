@@ -95,8 +95,15 @@ COLD_USER_RATINGS = (1, 5)        # (the viewers a new service has most of)
 TEMPORAL_TRAIN_SHARE = 0.8        # temporal protocol: global time cut at this quantile of timestamps
 NEW_TITLE_SHARE = 0.1             # new-title protocol: the 10% most recent titles (by first rating)
 VALIDATION_FRACTION = 0.2         # validation split carved from training (never test) for tuning
-PRIOR_WEIGHT_GRID = (0.0, 1.0, 3.0, 10.0)  # popularity-prior weights π₀ tried on validation
+# Grids of src.evaluation.protocols.tune_on_validation, searched one knob at a time (a full
+# product would be ~500 fits; each point is one served evaluation, ~2-3 s on ratings_small).
+PRIOR_WEIGHT_GRID = (1.0, 3.0, 10.0, 30.0)  # popularity-prior weights π₀ tried on validation
+PRIOR_HALF_GRID = (1.0, 3.0)         # its half-life H (ratings): how fast the prior fades with history
 EASE_LAMBDA_GRID = (200.0, 400.0)    # EASE λ tried on validation
+NEW_TASTE_GRID = (0.1, 0.3, 1.0, 1 / 0.3)  # ρ, on the new-title validation split (order among new titles)
+CHART_NEW_GRID = (0.1, 0.3, 1.0)     # chart_new, on the random validation split (new titles' level)
+DEBIAS_GRID = (0.0, 0.1, 0.2, 0.3)   # δ: the largest whose validation NDCG@10 stays within
+DEBIAS_NDCG_TOLERANCE = 0.01         # this share of the best is kept (coverage for <= 1% NDCG)
 # Top-N ranker (src.models.topn): EASE (Steck 2019) over the implicit user x item matrix.
 EASE_LAMBDA = 400.0          # L2 on the item-item weights; picked on a validation split of training by every
                              # `invoke evaluate` (ratings_small: 400 over 200, references/recommending.md)
@@ -176,6 +183,14 @@ CHART_NEW_WEIGHT = 0.3         # a title EASE cannot score adds this × its char
                                # have no rating count, TMDB votes stand in. New-title protocol NDCG@10
                                # 0.166 -> 0.310 (chart 0.369), random split unchanged; 0.5 -> 0.364 but
                                # random 0.2505 -> 0.2328, 1.0 -> random 0.076
+NEW_TITLE_TASTE_WEIGHT = 1 / 0.3  # ρ: a title EASE cannot score gets chart_new · (score_final + ρ · taste), taste =
+                               # β·genre taste + γ_new·raw content + map weight·mapped CF; ρ orders new titles
+                               # among themselves (tuned on a new-title validation split), chart_new sets their
+                               # level against scored titles. 1/0.3 = the additive blend before issue 13
+POPULARITY_PRIOR_LIKED = False # the prior's pop counts Σ max(r − 2, 0) per title (how much it was liked)
+                               # instead of its number of ratings
+POPULARITY_DEBIAS = 0.0        # δ: the personal part of a scored title × (1 − δ · log1p(n)/log1p(max n)),
+                               # n its training ratings: EASE's lean on hits, traded for coverage (tuned)
 CONTENT_SHRINK = 20.0          # K of α = n/(n+K): the content bonus fades as a title gains n training
                                # ratings (half at n = K); K 5 -> 0.3042, 20 -> 0.3062, 50 -> 0.3063
 POPULARITY_PRIOR_WEIGHT = 3.0  # π₀: popularity prior π₀·H/(H+L) × pop for a history of L ratings (H = half-

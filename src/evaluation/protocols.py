@@ -18,9 +18,11 @@ titles, ``chart`` (the served cold-start order: score_final) and ``random``.
   titles, an optimistic oracle); ``chart`` is what a newcomer is shown. Deterministic split;
   ``random`` is averaged over PROTOCOL_SEEDS.
 
-Hyper-parameters (EASE λ, the popularity-prior weight) are tuned once, on a validation split
-carved from the seed-0 random training side (never test), by the served model's NDCG@k, and
-used for every protocol. Metrics per model: ndcg/recall/map@k, coverage (share of the
+Hyper-parameters (EASE λ, the popularity prior's counts, weight and half-life, the new-title
+taste weight ρ and chart weight, the popularity de-bias δ) are tuned once, coordinate-wise, on
+validation splits carved from training (never test): the seed-0 random training side, and for
+ρ the new-title training side's own most recent titles; by the served model's NDCG@k, and used
+for every protocol. Metrics per model: ndcg/recall/map@k, coverage (share of the
 candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
 each the mean over seeds with ``<metric>_std`` beside it.
 """
@@ -34,10 +36,15 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
+    CHART_NEW_GRID,
+    DEBIAS_GRID,
+    DEBIAS_NDCG_TOLERANCE,
     EASE_LAMBDA,
     EASE_LAMBDA_GRID,
     ID_COL,
     ITEM_ID_COL,
+    NEW_TASTE_GRID,
+    PRIOR_HALF_GRID,
     PRIOR_WEIGHT_GRID,
     PROTOCOL_SEEDS,
     RELEVANT_THRESHOLD,
@@ -58,9 +65,11 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["aggregate", "list_metrics", "run_protocols", "tune_on_validation"]
+__all__ = ["TUNED_FIELDS", "aggregate", "list_metrics", "run_protocols", "tune_on_validation"]
 
 _METRICS = ("ndcg", "recall", "map")
+# BlendParams fields tune_on_validation chooses (with EASE λ) and every protocol then uses.
+TUNED_FIELDS = ("prior_liked", "prior_weight", "prior_half", "new_taste", "chart_new", "debias")
 
 
 def list_metrics(lists: dict, relevant: dict, k: int, candidates: np.ndarray, pop_rank: dict,
@@ -134,30 +143,73 @@ def _count_lists(counts: np.ndarray, users: np.ndarray, ids: np.ndarray, train: 
     return score_lists(np.broadcast_to(s, (len(users), len(ids))), users, ids, train, allowed, k)
 
 
-def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int) -> dict:
-    """EASE λ then the prior weight π₀, by served NDCG@k on a validation split of ``train``.
+def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
+                       new_title_train: pd.DataFrame | None = None) -> dict:
+    """The served chain's knobs, one at a time (coordinate-wise), by served NDCG@k on validation.
 
-    The validation side is carved from ``train`` (never test) with the same cold-user cut,
-    so short histories weigh in the choice. Out: {"ease_lambda", "prior_weight", "grid"}.
+    In: the shared context, the seed-0 random training side (cut), k, seed, and optionally
+    the new-title protocol's training side. Validation is always carved from training, never
+    test: a Bernoulli split of ``train`` with the same cold-user cut (so short histories weigh
+    in), and — for the new-title order ρ — the most recent NEW_TITLE_SHARE titles of
+    ``new_title_train`` made new again (:func:`new_title_split`), ranked among themselves.
+
+    Order: EASE λ; the prior's counts (ratings or liked weight); π₀; H; ρ (new-title split);
+    chart_new (the new titles' level, random split); then the de-bias δ: the largest value of
+    DEBIAS_GRID whose validation NDCG stays within DEBIAS_NDCG_TOLERANCE of the grid's best
+    (coverage bought with at most that much NDCG). Out: {"ease_lambda", one entry per
+    :data:`TUNED_FIELDS`, "grid", "new_title_grid", "validation_users", "new_title_users"}.
     """
     fit, val = bernoulli_split(train, test_fraction=VALIDATION_FRACTION, seed=seed + 1000)
     fit, _ = cold_user_cut(fit, seed + 1000)
     relevant = relevant_sets(val, fit[USER_COL].unique())
     users = np.array(sorted(relevant), dtype="int64")
     grid: dict[str, float] = {}
+    rankers: dict[tuple[str, float], object] = {}
 
-    def _ndcg(lam: float, prior: float) -> float:
-        rec, _ = ctx.served(fit, lam, BlendParams(prior_weight=prior))
-        m = mean_ranking_metrics(rec.recommend_batch(users, n=k), relevant, k, n_items=len(ctx.ids))
-        grid[f"lambda={lam:g},prior={prior:g}"] = round(m[f"ndcg@{k}"], 5)
-        return m[f"ndcg@{k}"]
+    def _key(lam: float, p: BlendParams) -> str:
+        return (f"lambda={lam:g},liked={int(p.prior_liked)},prior={p.prior_weight:g},half={p.prior_half:g},"
+                f"rho={p.new_taste:g},chart_new={p.chart_new:g},debias={p.debias:g}")
 
-    base = BlendParams()
-    lam = max(EASE_LAMBDA_GRID, key=lambda v: _ndcg(v, base.prior_weight))
-    prior = max(PRIOR_WEIGHT_GRID, key=lambda p: grid.get(f"lambda={lam:g},prior={p:g}") or _ndcg(lam, p))
-    log.info("tuned on validation (%d users): EASE λ=%g, prior weight=%g; grid %s", len(users), lam, prior, grid)
-    return {"ease_lambda": float(lam), "prior_weight": float(prior), "grid": grid,
-            "validation_users": int(len(users))}
+    def _ndcg(lam: float, p: BlendParams, frame: pd.DataFrame = fit, rel: dict = relevant,
+              who: np.ndarray = users, cands: np.ndarray | None = None, store: dict = grid) -> float:
+        key = _key(lam, p)
+        if key not in store:
+            tag = "new" if cands is not None else "random"
+            if (tag, lam) not in rankers:   # one EASE fit per λ and split, reused across blend knobs
+                rankers[(tag, lam)] = fit_ranker(frame, lam=lam)
+            rec = Recommender.from_models(ctx.cat, frame, ranker=rankers[(tag, lam)], params=p, content=ctx.content)
+            m = mean_ranking_metrics(rec.recommend_batch(who, n=k, candidates=cands), rel, k,
+                                     n_items=len(cands) if cands is not None else len(ctx.ids))
+            store[key] = round(m[f"ndcg@{k}"], 5)
+        return store[key]
+
+    p = BlendParams()
+    lam = max(EASE_LAMBDA_GRID, key=lambda v: _ndcg(v, p))
+    for field, values in (("prior_liked", (False, True)), ("prior_weight", PRIOR_WEIGHT_GRID),
+                          ("prior_half", PRIOR_HALF_GRID)):
+        p = replace(p, **{field: max(values, key=lambda v: _ndcg(lam, replace(p, **{field: v})))})
+    nt_grid: dict[str, float] = {}
+    nt_users = 0
+    if new_title_train is not None:
+        nt_fit, nt_test, nt_new = new_title_split(new_title_train)
+        nt_new = np.intersect1d(nt_new, ctx.ids)
+        nt_rel = relevant_sets(nt_test[nt_test[ITEM_ID_COL].isin(nt_new)], nt_fit[USER_COL].unique())
+        nt_who = np.array(sorted(nt_rel), dtype="int64")
+        nt_users = len(nt_who)
+        if nt_users:
+            rho = max(NEW_TASTE_GRID, key=lambda v: _ndcg(lam, replace(p, new_taste=v), nt_fit, nt_rel,
+                                                          nt_who, nt_new, nt_grid))
+            p = replace(p, new_taste=rho)
+    p = replace(p, chart_new=max(CHART_NEW_GRID, key=lambda v: _ndcg(lam, replace(p, chart_new=v))))
+    scored = {d: _ndcg(lam, replace(p, debias=d)) for d in DEBIAS_GRID}
+    best = max(scored.values())
+    ok = [d for d, v in scored.items() if v >= (1.0 - DEBIAS_NDCG_TOLERANCE) * best]
+    p = replace(p, debias=max(ok) if ok else 0.0)
+    out = {"ease_lambda": float(lam), **{f: getattr(p, f) for f in TUNED_FIELDS}, "grid": grid,
+           "new_title_grid": nt_grid, "validation_users": int(len(users)), "new_title_users": int(nt_users)}
+    log.info("tuned on validation (%d users, %d new-title users): EASE λ=%g, %s", len(users), nt_users, lam,
+             {f: out[f] for f in TUNED_FIELDS})
+    return out
 
 
 def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: BlendParams, k: int):
@@ -240,10 +292,11 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     if tune:
         with timed(log, "tuning on validation"):
             train0, _ = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seeds[0])
-            tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0])
+            tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0],
+                                       new_title_train=new_title_split(df)[0])
     else:
-        tuned = {"ease_lambda": EASE_LAMBDA, "prior_weight": base.prior_weight, "grid": {}}
-    lam, params = tuned["ease_lambda"], replace(base, prior_weight=tuned["prior_weight"])
+        tuned = {"ease_lambda": EASE_LAMBDA, **{f: getattr(base, f) for f in TUNED_FIELDS}, "grid": {}}
+    lam, params = tuned["ease_lambda"], replace(base, **{f: tuned[f] for f in TUNED_FIELDS})
     every, cold = [], []
     for seed in seeds:
         with timed(log, f"random protocol, seed {seed}"):

@@ -21,7 +21,10 @@ from src.config import (
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
     GENRE_AFFINITY_WEIGHT,
+    NEW_TITLE_TASTE_WEIGHT,
+    POPULARITY_DEBIAS,
     POPULARITY_PRIOR_HALF,
+    POPULARITY_PRIOR_LIKED,
     POPULARITY_PRIOR_WEIGHT,
 )
 from src.models.pipeline.blend import (
@@ -57,6 +60,9 @@ class BlendParams:
     shrink: float = CONTENT_SHRINK
     prior_weight: float = POPULARITY_PRIOR_WEIGHT
     prior_half: float = POPULARITY_PRIOR_HALF
+    prior_liked: bool = POPULARITY_PRIOR_LIKED
+    new_taste: float = NEW_TITLE_TASTE_WEIGHT
+    debias: float = POPULARITY_DEBIAS
 
 
 class RecPipeline:
@@ -64,10 +70,13 @@ class RecPipeline:
 
     def __init__(self, ids: np.ndarray, selector: CandidateSelector, counts: np.ndarray,
                  chart_order: np.ndarray, chart_score: np.ndarray, ranker=None, rk_to_cat=None,
-                 content_matrix=None, params: BlendParams | None = None) -> None:
+                 content_matrix=None, params: BlendParams | None = None,
+                 liked_counts: np.ndarray | None = None) -> None:
         """In: catalogue ids, its candidate selector, training ratings per title, the chart
         (positions best first, scores 0–1), optionally the EASE ranker with its column ->
-        position map, the TF-IDF matrix (catalogue order), blend parameters."""
+        position map, the TF-IDF matrix (catalogue order), blend parameters, and the titles'
+        summed history weights Σ max(r − offset, 0) (the prior's counts when
+        ``params.prior_liked``; None: the rating counts)."""
         self.ids = np.asarray(ids, dtype="int64")
         self.selector = selector
         self.params = params or BlendParams()
@@ -78,19 +87,35 @@ class RecPipeline:
                                            self.params.map_weight)
                        if ranker is not None else None)
         self.content = ContentScorer(content_matrix) if content_matrix is not None else None
-        self.pop = popularity_scores(counts)
+        p = self.params
+        # The prior counts how much a title was liked (Σ max(r − offset, 0)) rather than how
+        # often it was rated: what a short history needs is titles viewers rate >= 4, and a
+        # much-rated, middling title is not one (validation: references/recommending.md).
+        self.pop = popularity_scores(liked_counts if p.prior_liked and liked_counts is not None else counts)
         scorable = self.collab.scorable if self.collab is not None else np.zeros(len(self.ids), dtype=bool)
-        self.alpha = title_alpha(counts, scorable, self.params.shrink)
-        self.gamma = np.where(scorable, self.params.gamma, 0.0)
-        self.gamma_raw = np.where(scorable, 0.0, self.params.gamma_new)
+        self.alpha = title_alpha(counts, scorable, p.shrink)
+        self.gamma = np.where(scorable, p.gamma, 0.0)
         # A title EASE cannot score has no rating count to be popular by: its catalogue chart
-        # score (score_final, from TMDB votes) stands in, for every viewer alike.
-        self.new_prior = np.where(scorable, 0.0, self.params.chart_new * np.clip(chart_score, 0.0, 1.0))
+        # score (score_final, from TMDB votes) stands in, for every viewer alike, plus new_taste ×
+        # the viewer's own match (genre taste, raw content, content-mapped CF), all × chart_new:
+        # s_i = chart_new · (chart_i + ρ · taste_i). ρ sets the order among new titles alone
+        # (tuned on a new-title validation split), chart_new their level against the titles
+        # EASE scores (tuned on a random one), so the two are chosen independently.
+        self.new_prior = np.where(scorable, 0.0, p.chart_new * np.clip(chart_score, 0.0, 1.0))
+        # Per-title multiplier of the personal (CF + content) part: chart_new · ρ on titles EASE
+        # cannot score, and the popularity de-bias 1 − δ · log-popularity (EASE's lists lean on
+        # hits; δ is the largest value validation NDCG tolerates, for coverage).
+        n = np.asarray(counts, dtype="float64")
+        top = float(n.max()) if len(n) else 0.0
+        log_pop = np.log1p(n) / np.log1p(top) if top > 0 else np.zeros(len(n))
+        self.personal_scale = (np.where(scorable, 1.0, p.chart_new * p.new_taste)
+                               * (1.0 - p.debias * log_pop))
+        self.gamma_raw = np.where(scorable, 0.0, p.gamma_new) * self.personal_scale
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
         """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
         p = self.params
-        cf = self.collab.score(h) if self.collab is not None else None
+        cf = self.collab.score(h) * self.personal_scale[None, :] if self.collab is not None else None
         has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
         has_liked = np.diff(h.liked.indptr) > 0
         raw = self.content.score(h) if self.content is not None else None
@@ -102,7 +127,7 @@ class RecPipeline:
             # times the viewer's taste for its genres (a horror lover's prior favours horror hits).
             pop = self.pop[None, :] * (0.5 + 0.5 * self.collab.affinity(h))
         scores, steps = blend_scores(cf, content, pop, self.alpha, prior, has_cf, has_liked,
-                                     self.gamma, raw, self.gamma_raw)
+                                     self.gamma * self.personal_scale, raw, self.gamma_raw)
         if self.params.chart_new:
             cf_rows = steps == Step.COLLABORATIVE
             scores[cf_rows] += self.new_prior[None, :]
