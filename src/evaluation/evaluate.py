@@ -184,8 +184,8 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
         lines.append("")
     tuned = proto.get("tuned")
     if tuned:
-        knobs = ", ".join(f"{f} = {tuned[f]:g}" for f in ("prior_liked", "prior_weight", "prior_half",
-                                                           "new_taste", "chart_new", "debias") if f in tuned)
+        knobs = ", ".join(f"{f} = {tuned[f]:g}" for f in ("prior_liked", "prior_weight", "prior_power",
+                                                           "prior_half", "new_taste", "chart_new", "debias") if f in tuned)
         lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}"
                   + (f", {knobs}" if knobs else "") + ".", ""]
     return lines

@@ -45,7 +45,7 @@ from src.config import (
     ITEM_ID_COL,
     NEW_TASTE_GRID,
     PRIOR_HALF_GRID,
-    PRIOR_WEIGHT_GRID,
+    PRIOR_GRID,
     PROTOCOL_SEEDS,
     RELEVANT_THRESHOLD,
     TOPN_K,
@@ -69,7 +69,8 @@ __all__ = ["TUNED_FIELDS", "aggregate", "list_metrics", "run_protocols", "tune_o
 
 _METRICS = ("ndcg", "recall", "map")
 # BlendParams fields tune_on_validation chooses (with EASE λ) and every protocol then uses.
-TUNED_FIELDS = ("prior_liked", "prior_weight", "prior_half", "new_taste", "chart_new", "debias")
+TUNED_FIELDS = ("prior_liked", "prior_weight", "prior_power", "prior_half", "new_taste", "chart_new",
+                "debias")
 
 
 def list_metrics(lists: dict, relevant: dict, k: int, candidates: np.ndarray, pop_rank: dict,
@@ -153,7 +154,7 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
     in), and — for the new-title order ρ — the most recent NEW_TITLE_SHARE titles of
     ``new_title_train`` made new again (:func:`new_title_split`), ranked among themselves.
 
-    Order: EASE λ; the prior's counts (ratings or liked weight); π₀; H; ρ (new-title split);
+    Order: EASE λ; the prior's counts (ratings or liked weight); (π₀, p) as pairs; H; ρ (new-title split);
     chart_new (the new titles' level, random split); then the de-bias δ: the largest value of
     DEBIAS_GRID whose validation NDCG stays within DEBIAS_NDCG_TOLERANCE of the grid's best
     (coverage bought with at most that much NDCG). Out: {"ease_lambda", one entry per
@@ -167,8 +168,8 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
     rankers: dict[tuple[str, float], object] = {}
 
     def _key(lam: float, p: BlendParams) -> str:
-        return (f"lambda={lam:g},liked={int(p.prior_liked)},prior={p.prior_weight:g},half={p.prior_half:g},"
-                f"rho={p.new_taste:g},chart_new={p.chart_new:g},debias={p.debias:g}")
+        return (f"lambda={lam:g},liked={int(p.prior_liked)},prior={p.prior_weight:g},power={p.prior_power:g},"
+                f"half={p.prior_half:g},rho={p.new_taste:g},chart_new={p.chart_new:g},debias={p.debias:g}")
 
     def _ndcg(lam: float, p: BlendParams, frame: pd.DataFrame = fit, rel: dict = relevant,
               who: np.ndarray = users, cands: np.ndarray | None = None, store: dict = grid) -> float:
@@ -183,11 +184,20 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
             store[key] = round(m[f"ndcg@{k}"], 5)
         return store[key]
 
+    def _first(values, current):
+        # The current value is tried first, so on a tie (max keeps the first) a knob stays put:
+        # it moves only when validation measures better.
+        return sorted(values, key=lambda v: v != current)
+
     p = BlendParams()
-    lam = max(EASE_LAMBDA_GRID, key=lambda v: _ndcg(v, p))
-    for field, values in (("prior_liked", (False, True)), ("prior_weight", PRIOR_WEIGHT_GRID),
-                          ("prior_half", PRIOR_HALF_GRID)):
-        p = replace(p, **{field: max(values, key=lambda v: _ndcg(lam, replace(p, **{field: v})))})
+    lam = max(_first(EASE_LAMBDA_GRID, EASE_LAMBDA), key=lambda v: _ndcg(v, p))
+    p = replace(p, prior_liked=max(_first((False, True), p.prior_liked),
+                                   key=lambda v: _ndcg(lam, replace(p, prior_liked=v))))
+    pw, pp = max(_first(PRIOR_GRID, (p.prior_weight, p.prior_power)),
+                 key=lambda v: _ndcg(lam, replace(p, prior_weight=v[0], prior_power=v[1])))
+    p = replace(p, prior_weight=pw, prior_power=pp)
+    p = replace(p, prior_half=max(_first(PRIOR_HALF_GRID, p.prior_half),
+                                  key=lambda v: _ndcg(lam, replace(p, prior_half=v))))
     nt_grid: dict[str, float] = {}
     nt_users = 0
     if new_title_train is not None:
@@ -197,10 +207,11 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
         nt_who = np.array(sorted(nt_rel), dtype="int64")
         nt_users = len(nt_who)
         if nt_users:
-            rho = max(NEW_TASTE_GRID, key=lambda v: _ndcg(lam, replace(p, new_taste=v), nt_fit, nt_rel,
-                                                          nt_who, nt_new, nt_grid))
+            rho = max(_first(NEW_TASTE_GRID, p.new_taste),
+                      key=lambda v: _ndcg(lam, replace(p, new_taste=v), nt_fit, nt_rel, nt_who, nt_new, nt_grid))
             p = replace(p, new_taste=rho)
-    p = replace(p, chart_new=max(CHART_NEW_GRID, key=lambda v: _ndcg(lam, replace(p, chart_new=v))))
+    p = replace(p, chart_new=max(_first(CHART_NEW_GRID, p.chart_new),
+                                 key=lambda v: _ndcg(lam, replace(p, chart_new=v))))
     scored = {d: _ndcg(lam, replace(p, debias=d)) for d in DEBIAS_GRID}
     best = max(scored.values())
     ok = [d for d, v in scored.items() if v >= (1.0 - DEBIAS_NDCG_TOLERANCE) * best]

@@ -4,7 +4,7 @@ For a viewer with collaborative signal (``Step.COLLABORATIVE``)::
 
     s_i = cf_i + (1 − α_i) · γ_i · content_i + π(L) · pop_i
     α_i = n_i / (n_i + K)   (n_i training ratings of title i; 0 when EASE cannot score it)
-    π(L) = π₀ · H / (H + L) (L ratings in the viewer's history)
+    π(L) = π₀ · (H / (H + L))^p (L ratings in the viewer's history)
     γ_i = γ for titles EASE scores; a title it cannot score (new) adds γ_new · raw content
           instead: the unscaled mean cosine, high only when the viewer's liked titles really
           resemble it (a diffuse long history does not push every new title up)
@@ -41,10 +41,11 @@ def title_alpha(counts: np.ndarray, scorable: np.ndarray, shrink: float) -> np.n
     return np.where(scorable, counts / (counts + float(shrink)), 0.0)
 
 
-def prior_weight(lengths: np.ndarray, weight: float, half: float) -> np.ndarray:
-    """π(L) = π₀ · H / (H + L) per viewer (0 when π₀ = 0)."""
+def prior_weight(lengths: np.ndarray, weight: float, half: float, power: float = 1.0) -> np.ndarray:
+    """π(L) = π₀ · (H / (H + L))^p per viewer (0 when π₀ = 0); p > 1 keeps the prior for the
+    shortest histories and drops it faster as a viewer's own ratings accumulate."""
     lengths = np.asarray(lengths, dtype="float64")
-    return float(weight) * float(half) / (float(half) + lengths)
+    return float(weight) * (float(half) / (float(half) + lengths)) ** float(power)
 
 
 def scale_rows(x: np.ndarray, seen) -> np.ndarray:

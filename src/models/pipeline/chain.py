@@ -23,8 +23,10 @@ from src.config import (
     GENRE_AFFINITY_WEIGHT,
     NEW_TITLE_TASTE_WEIGHT,
     POPULARITY_DEBIAS,
+    POPULARITY_PRIOR_GENRE,
     POPULARITY_PRIOR_HALF,
     POPULARITY_PRIOR_LIKED,
+    POPULARITY_PRIOR_POWER,
     POPULARITY_PRIOR_WEIGHT,
 )
 from src.models.pipeline.blend import (
@@ -61,6 +63,8 @@ class BlendParams:
     prior_weight: float = POPULARITY_PRIOR_WEIGHT
     prior_half: float = POPULARITY_PRIOR_HALF
     prior_liked: bool = POPULARITY_PRIOR_LIKED
+    prior_power: float = POPULARITY_PRIOR_POWER
+    prior_genre: float = POPULARITY_PRIOR_GENRE
     new_taste: float = NEW_TITLE_TASTE_WEIGHT
     debias: float = POPULARITY_DEBIAS
 
@@ -111,6 +115,7 @@ class RecPipeline:
         self.personal_scale = (np.where(scorable, 1.0, p.chart_new * p.new_taste)
                                * (1.0 - p.debias * log_pop))
         self.gamma_raw = np.where(scorable, 0.0, p.gamma_new) * self.personal_scale
+        self.gamma_scaled = self.gamma * self.personal_scale
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
         """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
@@ -120,14 +125,14 @@ class RecPipeline:
         has_liked = np.diff(h.liked.indptr) > 0
         raw = self.content.score(h) if self.content is not None else None
         content = scale_rows(raw, h.seen) if raw is not None else None
-        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
+        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half, p.prior_power)
         pop = self.pop
-        if self.collab is not None and p.prior_weight and self.collab.beta:
-            # The chart within the viewer's genres: a title's popularity counts half, plus half
+        if self.collab is not None and p.prior_weight and self.collab.beta and p.prior_genre:
+            # The chart within the viewer's genres: a title's popularity counts 1 − m, plus m
             # times the viewer's taste for its genres (a horror lover's prior favours horror hits).
-            pop = self.pop[None, :] * (0.5 + 0.5 * self.collab.affinity(h))
+            pop = self.pop[None, :] * (1.0 - p.prior_genre + p.prior_genre * self.collab.affinity(h))
         scores, steps = blend_scores(cf, content, pop, self.alpha, prior, has_cf, has_liked,
-                                     self.gamma * self.personal_scale, raw, self.gamma_raw)
+                                     self.gamma_scaled, raw, self.gamma_raw)
         if self.params.chart_new:
             cf_rows = steps == Step.COLLABORATIVE
             scores[cf_rows] += self.new_prior[None, :]
