@@ -194,7 +194,7 @@ NEW_TITLE_TASTE_WEIGHT = 1 / 0.3  # ρ: a title EASE cannot score gets chart_new
                                # 0.330) and `invoke evaluate` uses it; the SERVED default stays 1/0.3 (the blend
                                # before issue 13) because at ρ <= 1 a new title matching a viewer's five 5★ no
                                # longer reaches their top-50 (tests/test_chain.py) — a product choice
-POPULARITY_PRIOR_POWER = 3.0   # p of π(L) = π₀ · (H/(H + L))^p: > 1 keeps the prior for 1-5 ratings and
+POPULARITY_PRIOR_POWER = 1.0   # p of π(L) = π₀ · (H/(H + L))^p: > 1 keeps the prior for 1-5 ratings and
                                # fades it faster for longer histories (tuned)
 POPULARITY_PRIOR_GENRE = 0.5   # m: the prior's pop × (1 − m + m · the viewer's genre taste) (the chart
                                # within their genres); validation NDCG@10 m 0 0.1762, 0.5 0.1777, 0.75 0.1783,
@@ -210,7 +210,7 @@ POPULARITY_DEBIAS = 0.4        # δ: the personal part of a scored title × (1 �
                                # 12-title Horror lover's top-10 is 40% Horror, tests/test_recommend.py)
 CONTENT_SHRINK = 20.0          # K of α = n/(n+K): the content bonus fades as a title gains n training
                                # ratings (half at n = K); K 5 -> 0.3042, 20 -> 0.3062, 50 -> 0.3063
-POPULARITY_PRIOR_WEIGHT = 1000.0  # π₀ and H of the popularity prior π₀·(H/(H+L))^p × pop for a history of
+POPULARITY_PRIOR_WEIGHT = 3.0  # π₀ and H of the popularity prior π₀·(H/(H+L))^p × pop for a history of
 POPULARITY_PRIOR_HALF = 1.0    # L ratings, pop = liked weight / max × (0.5 + 0.5 × genre taste). With p = 3:
                                # 1 rating -> 125, 5 -> 4.6, 12 -> 0.46, 50 -> 0.008: a 1-5 rating viewer is
                                # served the liked chart in their genres, a long history its own CF. Validation

@@ -189,7 +189,8 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
         # it moves only when validation measures better.
         return sorted(values, key=lambda v: v != current)
 
-    p = BlendParams()
+    # The accuracy knobs are chosen without de-bias; δ then trades NDCG for coverage, last.
+    p = replace(BlendParams(), debias=0.0)
     lam = max(_first(EASE_LAMBDA_GRID, EASE_LAMBDA), key=lambda v: _ndcg(v, p))
     p = replace(p, prior_liked=max(_first((False, True), p.prior_liked),
                                    key=lambda v: _ndcg(lam, replace(p, prior_liked=v))))

@@ -105,15 +105,18 @@ class RecPipeline:
         # s_i = chart_new · (chart_i + ρ · taste_i). ρ sets the order among new titles alone
         # (tuned on a new-title validation split), chart_new their level against the titles
         # EASE scores (tuned on a random one), so the two are chosen independently.
-        self.new_prior = np.where(scorable, 0.0, p.chart_new * np.clip(chart_score, 0.0, 1.0))
         # Per-title multiplier of the personal (CF + content) part: chart_new · ρ on titles EASE
         # cannot score, and the popularity de-bias 1 − δ · log-popularity (EASE's lists lean on
-        # hits; δ is the largest value validation NDCG tolerates, for coverage).
+        # hits; δ is the largest value validation NDCG tolerates, for coverage). The de-bias moves
+        # exposure within the titles EASE scores, so a title it cannot score is damped like the
+        # top hit (1 − δ): its level against scored titles stays what chart_new makes it, instead
+        # of rising above every damped hit.
         n = np.asarray(counts, dtype="float64")
         top = float(n.max()) if len(n) else 0.0
         log_pop = np.log1p(n) / np.log1p(top) if top > 0 else np.zeros(len(n))
-        self.personal_scale = (np.where(scorable, 1.0, p.chart_new * p.new_taste)
-                               * (1.0 - p.debias * log_pop))
+        damp = 1.0 - p.debias * np.where(scorable, log_pop, 1.0)
+        self.personal_scale = np.where(scorable, 1.0, p.chart_new * p.new_taste) * damp
+        self.new_prior = np.where(scorable, 0.0, p.chart_new * np.clip(chart_score, 0.0, 1.0)) * damp
         self.gamma_raw = np.where(scorable, 0.0, p.gamma_new) * self.personal_scale
         self.gamma_scaled = self.gamma * self.personal_scale
 
