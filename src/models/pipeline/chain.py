@@ -100,17 +100,15 @@ class RecPipeline:
         self.alpha = title_alpha(counts, scorable, p.shrink)
         self.gamma = np.where(scorable, p.gamma, 0.0)
         # A title EASE cannot score has no rating count to be popular by: its catalogue chart
-        # score (score_final, from TMDB votes) stands in, for every viewer alike, plus new_taste ×
-        # the viewer's own match (genre taste, raw content, content-mapped CF), all × chart_new:
+        # score (score_final, from TMDB votes) stands in, for every viewer alike, plus ρ × the
+        # viewer's own match (genre taste, raw content, content-mapped CF), all × chart_new:
         # s_i = chart_new · (chart_i + ρ · taste_i). ρ sets the order among new titles alone
         # (tuned on a new-title validation split), chart_new their level against the titles
         # EASE scores (tuned on a random one), so the two are chosen independently.
-        # Per-title multiplier of the personal (CF + content) part: chart_new · ρ on titles EASE
-        # cannot score, and the popularity de-bias 1 − δ · log-popularity (EASE's lists lean on
-        # hits; δ is the largest value validation NDCG tolerates, for coverage). The de-bias moves
+        # The popularity de-bias d_i = 1 − δ · log-popularity multiplies the personal (CF +
+        # content) part of scored titles (EASE's lists lean on hits; δ buys coverage). It moves
         # exposure within the titles EASE scores, so a title it cannot score is damped like the
-        # top hit (1 − δ): its level against scored titles stays what chart_new makes it, instead
-        # of rising above every damped hit.
+        # top hit (1 − δ): its level stays what chart_new makes it, not above every damped hit.
         n = np.asarray(counts, dtype="float64")
         top = float(n.max()) if len(n) else 0.0
         log_pop = np.log1p(n) / np.log1p(top) if top > 0 else np.zeros(len(n))
