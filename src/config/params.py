@@ -195,7 +195,7 @@ NEW_TITLE_TASTE_WEIGHT = 1 / 0.3  # ρ: a title EASE cannot score gets chart_new
                                # before issue 13) because at ρ <= 1 a new title matching a viewer's five 5★ no
                                # longer reaches their top-50 (tests/test_chain.py) — a product choice
 POPULARITY_PRIOR_POWER = 1.0   # p of π(L) = π₀ · (H/(H + L))^p: > 1 keeps the prior for 1-5 ratings and
-                               # fades it faster for longer histories (tuned)
+                               # fades it faster for longer histories (tuned: 3, see π₀ below)
 POPULARITY_PRIOR_GENRE = 0.5   # m: the prior's pop × (1 − m + m · the viewer's genre taste) (the chart
                                # within their genres); validation NDCG@10 m 0 0.1762, 0.5 0.1777, 0.75 0.1783,
                                # 1 0.1769: flat, not tuned
@@ -211,12 +211,13 @@ POPULARITY_DEBIAS = 0.4        # δ: the personal part of a scored title × (1 �
 CONTENT_SHRINK = 20.0          # K of α = n/(n+K): the content bonus fades as a title gains n training
                                # ratings (half at n = K); K 5 -> 0.3042, 20 -> 0.3062, 50 -> 0.3063
 POPULARITY_PRIOR_WEIGHT = 3.0  # π₀ and H of the popularity prior π₀·(H/(H+L))^p × pop for a history of
-POPULARITY_PRIOR_HALF = 1.0    # L ratings, pop = liked weight / max × (0.5 + 0.5 × genre taste). With p = 3:
-                               # 1 rating -> 125, 5 -> 4.6, 12 -> 0.46, 50 -> 0.008: a 1-5 rating viewer is
-                               # served the liked chart in their genres, a long history its own CF. Validation
-                               # (seed-0 carve, all / cold users NDCG@10): π₀ 10 p 1 0.1723 / 0.0823 -> this
-                               # 0.1776 / 0.0958 (liked-popularity alone on those cold users: 0.0964). Tuned by
-                               # every `invoke evaluate` (references/recommending.md)
+POPULARITY_PRIOR_HALF = 1.0    # L ratings, pop = liked weight / max × (0.5 + 0.5 × genre taste). `invoke
+                               # evaluate` tunes (π₀, p) on validation: (1000, 3) — 1 rating -> 125, 5 -> 4.6,
+                               # 12 -> 0.46, 50 -> 0.008 — all / cold validation users NDCG@10 0.1776 / 0.0958
+                               # vs (10, 1) 0.1723 / 0.0823 (liked popularity alone on those cold users 0.0964).
+                               # SERVED stays (3, 1) (1 -> 1.5, 5 -> 0.5): at (1000, 3) the prior crowds a new
+                               # title matching a 5-rating viewer's five 5★ out of their top-50
+                               # (tests/test_chain.py) — a product choice (references/recommending.md)
 RECOMMEND_PRECOMPUTE_MB = 512  # known users' ranked candidate prefixes kept in memory at load
                               # (users x RECOMMEND_PRECOMPUTE_DEPTH x 12 bytes: ~89k users at 500)
                               # over this the same chunked computation runs per request
