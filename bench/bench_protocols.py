@@ -69,6 +69,8 @@ def main() -> None:
                 f"catalogue; relevant = rating >= 4; mean ± std over runs. Whole run {t['seconds']:.0f} s.", ""]
         body += [line.replace("## Protocol:", "### Protocol:") for line in protocol_markdown(proto)]
         body += [f"Validation grid (served NDCG@10): `{json.dumps(proto['tuned']['grid'])}`", "",
+                 "New-title validation grid (the training side's own most recent titles, ranked among "
+                 f"themselves; chooses ρ): `{json.dumps(proto['tuned'].get('new_title_grid', {}))}`", "",
                  "| check | target | value | baseline (same run) | verdict |", "|---|---|---:|---:|---|"]
         body += [target_row(name, v) for name, v in targets.items()]
         path = record_benchmark(SECTION, "\n".join(body) + "\n")

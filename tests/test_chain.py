@@ -156,3 +156,29 @@ def test_platform_filter_and_id_space(synthetic_pipeline, real_features):
     with pytest.raises(IdSpaceError):
         Recommender.from_models(feats, ml)
     assert USER_COL in ml.columns
+
+
+def test_new_title_order_is_set_by_rho_and_level_by_chart_new(synth):
+    """A title nobody rated scores chart_new · (score_final + ρ · taste): doubling chart_new
+    doubles every such score (their order among themselves is unchanged), ρ = 0 orders them
+    by the chart alone; titles EASE scores are left as they were."""
+    from dataclasses import replace
+
+    from src.models.pipeline.chain import BlendParams
+
+    base = replace(BlendParams(), debias=0.0)
+    rows = np.arange(5)
+    pipes = {name: Recommender(synth.catalogue, bundle=synth.bundle, params=p).pipeline
+             for name, p in (("base", base), ("double", replace(base, chart_new=2 * base.chart_new)),
+                             ("chart", replace(base, new_taste=0.0)))}
+    h = synth._known_histories(rows)
+    s = {name: pl.score(h)[0] for name, pl in pipes.items()}
+    steps = pipes["base"].score(h)[1]
+    assert all(st.value == "collaborative" for st in steps)   # the blend of known users
+    unrated = (synth._n_ratings == 0) & ~pipes["base"].collab.scorable
+    assert unrated.sum() >= 3
+    assert np.allclose(s["double"][:, unrated], 2 * s["base"][:, unrated])
+    chart = np.clip(pipes["base"].chart_score[unrated], 0, 1) * base.chart_new
+    assert np.allclose(s["chart"][:, unrated], chart[None, :])
+    scored = pipes["base"].collab.scorable
+    assert np.allclose(s["double"][:, scored], s["base"][:, scored], equal_nan=True)

@@ -169,7 +169,9 @@ def protocol_targets(proto: dict, k: int = TOPN_K) -> dict:
         block = proto.get(name) or {}
         if "served" not in block:
             continue
-        others = {m: v[key] for m, v in block.items() if m != "served" and (against is None or m == against)}
+        # `tuned` is the served chain with other parameters, not a baseline.
+        others = {m: v[key] for m, v in block.items()
+                  if m not in ("served", "tuned") and (against is None or m == against)}
         if not others:
             continue
         best = max(others, key=others.get)
@@ -178,8 +180,12 @@ def protocol_targets(proto: dict, k: int = TOPN_K) -> dict:
                                             "baseline": base, "met": value >= factor * base,
                                             "ratio": round(value / base, 3) if base else None}
     if "served" in (proto.get("random") or {}):
-        cov = proto["random"]["served"]["coverage"]
-        out["random_served_coverage"] = {"target": ">= 0.10", "value": cov, "met": cov >= 0.10}
+        # Coverage counts only with accuracy kept: random NDCG within 2% of the best model.
+        block = proto["random"]
+        cov, ndcg = block["served"]["coverage"], block["served"][key]
+        best = max((v[key] for m, v in block.items() if m not in ("served", "tuned")), default=0.0)
+        out["random_served_coverage"] = {"target": f">= 0.10 with {key} >= 0.98 x best", "value": cov,
+                                         "baseline": best, "met": cov >= 0.10 and ndcg >= 0.98 * best}
     return out
 
 
@@ -199,8 +205,12 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
         lines.append("")
     tuned = proto.get("tuned")
     if tuned:
-        lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}, popularity-prior "
-                  f"weight = {tuned['prior_weight']:g}.", ""]
+        knobs = ", ".join(f"{f} = {tuned[f]:g}" for f in ("prior_liked", "prior_weight", "prior_power",
+                                                           "prior_half", "new_taste", "chart_new", "debias") if f in tuned)
+        lines += ["`served` = the chain with the configuration the API serves (src/config/params.py); "
+                  "`tuned` = the same chain with this run's validation picks below (reported, not served).", ""]
+        lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}"
+                  + (f", {knobs}" if knobs else "") + ".", ""]
     peers = proto.get("peers")
     if peers:
         lines += ["Evaluation-only peers, fixed parameters picked once on validation (bench/tune_baselines.py): "

@@ -24,14 +24,15 @@ empty by construction.
   titles, an optimistic oracle); ``chart`` is what a newcomer is shown. Deterministic split;
   ``random`` is averaged over PROTOCOL_SEEDS.
 
-Hyper-parameters (EASE λ, the popularity-prior weight) are tuned once, on a validation split
-carved from the seed-0 random training side (never test), by the served model's NDCG@k, and
-used for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use fixed config
-values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once on that same
-validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run.
-Metrics per model: ndcg/recall/map@k, coverage (share of the candidate titles shown to
-anyone), mean_popularity_rank (1 = most-rated), series_share; each the mean over seeds with
-``<metric>_std`` beside it.
+Hyper-parameters (EASE λ, the popularity prior's counts, weight and half-life, the new-title
+taste weight ρ and chart weight, the popularity de-bias δ) are tuned once, coordinate-wise, on
+validation splits carved from training (never test): the seed-0 random training side, and for
+ρ the new-title training side's own most recent titles; by the served model's NDCG@k, and used
+for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use fixed config
+values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once on the random
+validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run. Metrics per model: ndcg/recall/map@k, coverage (share of the
+candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
+each the mean over seeds with ``<metric>_std`` beside it.
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ import pandas as pd
 
 from src.config import (
     ALS_PEER_PARAMS,
+    CHART_NEW_GRID,
+    DEBIAS_GRID,
+    DEBIAS_NDCG_TOLERANCE,
     EASE_LAMBDA,
     EASE_LAMBDA_GRID,
     ID_COL,
     ITEM_ID_COL,
-    PRIOR_WEIGHT_GRID,
+    NEW_TASTE_GRID,
+    PRIOR_HALF_GRID,
+    PRIOR_GRID,
     PROTOCOL_SEEDS,
     RELEVANT_THRESHOLD,
     SLIM_ALPHA,
@@ -75,9 +81,12 @@ from src.utils.logging import get_logger, timed
 
 log = get_logger(__name__)
 
-__all__ = ["aggregate", "list_metrics", "run_protocols", "tune_on_validation"]
+__all__ = ["TUNED_FIELDS", "aggregate", "list_metrics", "run_protocols", "tune_on_validation"]
 
 _METRICS = ("ndcg", "recall", "map")
+# BlendParams fields tune_on_validation chooses (with EASE λ) and every protocol then uses.
+TUNED_FIELDS = ("prior_liked", "prior_weight", "prior_power", "prior_half", "new_taste", "chart_new",
+                "debias")
 
 
 def list_metrics(lists: dict, relevant: dict, k: int, candidates: np.ndarray, pop_rank: dict,
@@ -121,10 +130,9 @@ class _Context:
         media = self.cat["media_type"] if "media_type" in self.cat.columns else pd.Series("movie", index=self.cat.index)
         self.series = set(self.cat.loc[media.eq("series").to_numpy(), ID_COL].astype("int64").tolist())
 
-    def served(self, train: pd.DataFrame, lam: float, params: BlendParams) -> tuple[Recommender, object]:
-        """Fit EASE on ``train`` and build the served chain over the catalogue."""
-        ranker = fit_ranker(train, lam=lam)
-        return Recommender.from_models(self.cat, train, ranker=ranker, params=params, content=self.content), ranker
+    def chain(self, train: pd.DataFrame, ranker, params: BlendParams) -> Recommender:
+        """The served chain over the catalogue with a fitted EASE ``ranker`` and ``params``."""
+        return Recommender.from_models(self.cat, train, ranker=ranker, params=params, content=self.content)
 
     def pop_rank(self, train: pd.DataFrame) -> dict:
         """{title: popularity rank by training ratings} (1 = most rated, ties averaged)."""
@@ -164,43 +172,110 @@ def _peer_params() -> dict:
             "als": dict(ALS_PEER_PARAMS)}
 
 
-def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int) -> dict:
-    """EASE λ then the prior weight π₀, by served NDCG@k on a validation split of ``train``.
+def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
+                       new_title_train: pd.DataFrame | None = None) -> dict:
+    """The served chain's knobs, one at a time (coordinate-wise), by served NDCG@k on validation.
 
-    The validation side is carved from ``train`` (never test) with the same cold-user cut,
-    so short histories weigh in the choice. Out: {"ease_lambda", "prior_weight", "grid"}.
+    In: the shared context, the seed-0 random training side (cut), k, seed, and optionally
+    the new-title protocol's training side. Validation is always carved from training, never
+    test: a Bernoulli split of ``train`` with the same cold-user cut (so short histories weigh
+    in), and — for the new-title order ρ — the most recent NEW_TITLE_SHARE titles of
+    ``new_title_train`` made new again (:func:`new_title_split`), ranked among themselves.
+
+    Order: EASE λ; the prior's counts (ratings or liked weight); (π₀, p) as pairs; H; ρ (new-title split);
+    chart_new (the new titles' level, random split); then the de-bias δ: the largest value of
+    DEBIAS_GRID whose validation NDCG stays within DEBIAS_NDCG_TOLERANCE of the grid's best
+    (coverage bought with at most that much NDCG). Out: {"ease_lambda", one entry per
+    :data:`TUNED_FIELDS`, "grid", "new_title_grid", "validation_users", "new_title_users"}.
     """
     fit, val = bernoulli_split(train, test_fraction=VALIDATION_FRACTION, seed=seed + 1000)
     fit, _ = cold_user_cut(fit, seed + 1000)
     relevant = relevant_sets(val, fit[USER_COL].unique())
     users = np.array(sorted(relevant), dtype="int64")
     grid: dict[str, float] = {}
+    rankers: dict[tuple[str, float], object] = {}
 
-    def _ndcg(lam: float, prior: float) -> float:
-        rec, _ = ctx.served(fit, lam, BlendParams(prior_weight=prior))
-        m = mean_ranking_metrics(rec.recommend_batch(users, n=k), relevant, k, n_items=len(ctx.ids))
-        grid[f"lambda={lam:g},prior={prior:g}"] = round(m[f"ndcg@{k}"], 5)
-        return m[f"ndcg@{k}"]
+    def _key(lam: float, p: BlendParams) -> str:
+        return (f"lambda={lam:g},liked={int(p.prior_liked)},prior={p.prior_weight:g},power={p.prior_power:g},"
+                f"half={p.prior_half:g},rho={p.new_taste:g},chart_new={p.chart_new:g},debias={p.debias:g}")
 
-    base = BlendParams()
-    lam = max(EASE_LAMBDA_GRID, key=lambda v: _ndcg(v, base.prior_weight))
-    prior = max(PRIOR_WEIGHT_GRID, key=lambda p: grid.get(f"lambda={lam:g},prior={p:g}") or _ndcg(lam, p))
-    log.info("tuned on validation (%d users): EASE λ=%g, prior weight=%g; grid %s", len(users), lam, prior, grid)
-    return {"ease_lambda": float(lam), "prior_weight": float(prior), "grid": grid,
-            "validation_users": int(len(users))}
+    def _ndcg(lam: float, p: BlendParams, frame: pd.DataFrame = fit, rel: dict = relevant,
+              who: np.ndarray = users, cands: np.ndarray | None = None, store: dict = grid) -> float:
+        key = _key(lam, p)
+        if key not in store:
+            tag = "new" if cands is not None else "random"
+            if (tag, lam) not in rankers:   # one EASE fit per λ and split, reused across blend knobs
+                rankers[(tag, lam)] = fit_ranker(frame, lam=lam)
+            rec = ctx.chain(frame, rankers[(tag, lam)], p)
+            m = mean_ranking_metrics(rec.recommend_batch(who, n=k, candidates=cands), rel, k,
+                                     n_items=len(cands) if cands is not None else len(ctx.ids))
+            store[key] = round(m[f"ndcg@{k}"], 5)
+        return store[key]
+
+    def _first(values, current):
+        # The current value is tried first, so on a tie (max keeps the first) a knob stays put:
+        # it moves only when validation measures better.
+        return sorted(values, key=lambda v: v != current)
+
+    # The accuracy knobs are chosen without de-bias; δ then trades NDCG for coverage, last.
+    p = replace(BlendParams(), debias=0.0)
+    lam = max(_first(EASE_LAMBDA_GRID, EASE_LAMBDA), key=lambda v: _ndcg(v, p))
+    p = replace(p, prior_liked=max(_first((False, True), p.prior_liked),
+                                   key=lambda v: _ndcg(lam, replace(p, prior_liked=v))))
+    pw, pp = max(_first(PRIOR_GRID, (p.prior_weight, p.prior_power)),
+                 key=lambda v: _ndcg(lam, replace(p, prior_weight=v[0], prior_power=v[1])))
+    p = replace(p, prior_weight=pw, prior_power=pp)
+    p = replace(p, prior_half=max(_first(PRIOR_HALF_GRID, p.prior_half),
+                                  key=lambda v: _ndcg(lam, replace(p, prior_half=v))))
+    nt_grid: dict[str, float] = {}
+    nt_users = 0
+    if new_title_train is not None:
+        nt_fit, nt_test, nt_new = new_title_split(new_title_train)
+        nt_new = np.intersect1d(nt_new, ctx.ids)
+        nt_rel = relevant_sets(nt_test[nt_test[ITEM_ID_COL].isin(nt_new)], nt_fit[USER_COL].unique())
+        nt_who = np.array(sorted(nt_rel), dtype="int64")
+        nt_users = len(nt_who)
+        if nt_users:
+            rho = max(_first(NEW_TASTE_GRID, p.new_taste),
+                      key=lambda v: _ndcg(lam, replace(p, new_taste=v), nt_fit, nt_rel, nt_who, nt_new, nt_grid))
+            p = replace(p, new_taste=rho)
+    p = replace(p, chart_new=max(_first(CHART_NEW_GRID, p.chart_new),
+                                 key=lambda v: _ndcg(lam, replace(p, chart_new=v))))
+    scored = {d: _ndcg(lam, replace(p, debias=d)) for d in DEBIAS_GRID}
+    best = max(scored.values())
+    ok = [d for d, v in scored.items() if v >= (1.0 - DEBIAS_NDCG_TOLERANCE) * best]
+    p = replace(p, debias=max(ok) if ok else 0.0)
+    out = {"ease_lambda": float(lam), **{f: getattr(p, f) for f in TUNED_FIELDS}, "grid": grid,
+           "new_title_grid": nt_grid, "validation_users": int(len(users)), "new_title_users": int(nt_users)}
+    log.info("tuned on validation (%d users, %d new-title users): EASE λ=%g, %s", len(users), nt_users, lam,
+             {f: out[f] for f in TUNED_FIELDS})
+    return out
 
 
-def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: BlendParams, k: int,
-                skipped: dict):
+def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.ndarray, k: int,
+                 candidates: np.ndarray | None = None) -> tuple[dict, object]:
+    """Lists of each evaluated chain (``served``: the configuration the API serves; ``tuned``:
+    the validation-tuned one, when tuning ran) and the EASE ranker of the last chain (the
+    λ-tuned one: the ``ease`` baseline). EASE is fitted once per distinct λ."""
+    lists, rankers = {}, {}
+    for name, (lam, params) in chains.items():
+        if lam not in rankers:
+            rankers[lam] = fit_ranker(train, lam=lam)
+        rec = ctx.chain(train, rankers[lam], params)
+        lists[name] = rec.recommend_batch(users, n=k, candidates=candidates)
+    return lists, rankers[lam], rec
+
+
+def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict):
     """One seed of the random protocol: (all-user metrics, cold-user metrics)."""
     train, test = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seed)
     train, cold = cold_user_cut(train, seed)
     relevant = relevant_sets(test, train[USER_COL].unique())
     users = np.array(sorted(relevant), dtype="int64")
-    rec, ranker = ctx.served(train, lam, params)
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k)
     allowed = np.ones(len(ctx.ids), dtype=bool)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
-    lists = {"served": rec.recommend_batch(users, n=k),
+    lists = {**chain,
              "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
              **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
@@ -211,18 +286,17 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, lam: float, params: 
     return every, cold_m
 
 
-def _temporal_run(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendParams, k: int,
-                  skipped: dict) -> dict:
+def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped: dict) -> dict:
     """The temporal protocol: candidates are the titles rated before the cut."""
     train, test, cut = temporal_split(df)
     known = np.intersect1d(ctx.ids, train[ITEM_ID_COL].unique())
     relevant = relevant_sets(test[test[ITEM_ID_COL].isin(known)], train[USER_COL].unique())
     users = np.array(sorted(relevant), dtype="int64")
     log.info("temporal: cut at %d, %d train / %d test ratings, %d users", cut, len(train), len(test), len(users))
-    rec, ranker = ctx.served(train, lam, params)
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known)
     allowed = np.isin(ctx.ids, known)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
-    lists = {"served": rec.recommend_batch(users, n=k, candidates=known),
+    lists = {**chain,
              "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
              **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
@@ -230,7 +304,7 @@ def _temporal_run(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendPara
     return {m: list_metrics(v, relevant, k, known, pop_rank, ctx.series) for m, v in lists.items()}
 
 
-def _new_title_runs(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendParams, k: int,
+def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
                     seeds: tuple[int, ...]) -> list[dict]:
     """The new-title protocol (one split; the random baseline drawn per seed)."""
     train, test, new = new_title_split(df)
@@ -238,14 +312,14 @@ def _new_title_runs(ctx: _Context, df: pd.DataFrame, lam: float, params: BlendPa
     relevant = relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique())
     users = np.array(sorted(relevant), dtype="int64")
     log.info("new-title: %d new titles in the catalogue, %d users with a relevant one", len(new), len(users))
-    rec, _ = ctx.served(train, lam, params)
+    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new)
     allowed = np.isin(ctx.ids, new)
     test_counts = test[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     # The served chart order (score_final, what a newcomer sees) as descending scores.
     pos = np.searchsorted(ctx.ids, rec.cold_order_ids())
     chart_score = np.zeros(len(ctx.ids))
     chart_score[pos] = np.arange(len(pos), 0, -1, dtype="float64")
-    fixed = {"served": rec.recommend_batch(users, n=k, candidates=new),
+    fixed = {**chain,
              "popularity": _count_lists(test_counts, users, ctx.ids, train, allowed, k),
              "chart": _count_lists(chart_score, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
@@ -275,20 +349,27 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     if tune:
         with timed(log, "tuning on validation"):
             train0, _ = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seeds[0])
-            tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0])
+            tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0],
+                                       new_title_train=new_title_split(df)[0])
     else:
-        tuned = {"ease_lambda": EASE_LAMBDA, "prior_weight": base.prior_weight, "grid": {}}
-    lam, params = tuned["ease_lambda"], replace(base, prior_weight=tuned["prior_weight"])
+        tuned = {"ease_lambda": EASE_LAMBDA, **{f: getattr(base, f) for f in TUNED_FIELDS}, "grid": {}}
+    # `served` is what the API serves (the config defaults a trained bundle is served with);
+    # `tuned` is the same chain with this run's validation picks, reported beside it (not
+    # served: config values may differ where a product rule overrides the pick, see
+    # references/recommending.md). Targets judge `served`.
+    chains = {"served": (EASE_LAMBDA, base)}
+    if tune:
+        chains["tuned"] = (tuned["ease_lambda"], replace(base, **{f: tuned[f] for f in TUNED_FIELDS}))
     every, cold, skipped = [], [], {}
     for seed in seeds:
         with timed(log, f"random protocol, seed {seed}"):
-            e, c = _random_run(ctx, df, seed, lam, params, k, skipped)
+            e, c = _random_run(ctx, df, seed, chains, k, skipped)
         every.append(e)
         cold.append(c)
     with timed(log, "temporal protocol"):
-        temporal = _temporal_run(ctx, df, lam, params, k, skipped)
+        temporal = _temporal_run(ctx, df, chains, k, skipped)
     with timed(log, "new-title protocol"):
-        new_title = _new_title_runs(ctx, df, lam, params, k, seeds)
+        new_title = _new_title_runs(ctx, df, chains, k, seeds)
     out = {"random": aggregate(every), "cold_users": aggregate(cold), "temporal": aggregate([temporal]),
            "new_title": aggregate(new_title), "tuned": tuned, "seeds": list(seeds),
            "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped,

@@ -51,7 +51,7 @@ from src.models.pipeline.candidates import CandidateSelector
 from src.models.pipeline.chain import BlendParams, RecPipeline
 from src.models.pipeline.explain import chart_reason, explain
 from src.models.pipeline.factor_candidates import FactorCandidates
-from src.models.pipeline.histories import Histories, build_histories
+from src.models.pipeline.histories import Histories, build_histories, history_weights
 from src.models.pipeline.known_lists import KnownLists
 from src.models.ratings_data import ID_SPACE_MOVIELENS
 from src.utils.errors import StreamRecError
@@ -253,16 +253,21 @@ class Recommender:
             self._tr_cat = self._positions(self._tr_items)
             self._tr_rk = self._rk_positions(self._tr_items)
             self._n_ratings = pd.Series(self._tr_items).value_counts().reindex(self._ids).fillna(0).to_numpy("float64")
+            # Σ max(r − offset, 0) per title: how much it was liked (the popularity prior's counts).
+            liked = np.bincount(self._tr_cat[self._tr_cat >= 0], minlength=len(self._ids),
+                                weights=history_weights(self._tr_ratings[self._tr_cat >= 0], self._offset))
         else:
             self._user_ids = np.empty(0, dtype="int64")
             self._user_starts = np.zeros(1, dtype="int64")
             self._tr_items = self._tr_cat = self._tr_rk = np.empty(0, dtype="int64")
             self._tr_ratings = np.empty(0)
             self._n_ratings = np.zeros(len(self._ids))
+            liked = np.zeros(len(self._ids))
         chart = np.clip(self._score_final, 0.0, None)
         self.pipeline = RecPipeline(self._ids, self.selector, self._n_ratings, self._cold_order, chart,
                                     ranker=self.ranker, rk_to_cat=rk_to_cat,
-                                    content_matrix=self.content.matrix, params=params)
+                                    content_matrix=self.content.matrix, params=params,
+                                    liked_counts=liked)
         self._known: KnownLists | None = None
         self._factor: FactorCandidates | None = None
         n_users = len(self._user_ids)

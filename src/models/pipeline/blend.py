@@ -2,13 +2,17 @@
 
 For a viewer with collaborative signal (``Step.COLLABORATIVE``)::
 
-    s_i = cf_i + (1 − α_i) · γ_i · content_i + π(L) · pop_i
-    α_i = n_i / (n_i + K)   (n_i training ratings of title i; 0 when EASE cannot score it)
-    π(L) = π₀ · H / (H + L) (L ratings in the viewer's history)
-    γ_i = γ for titles EASE scores; a title it cannot score (new) adds γ_new · raw content
-          instead: the unscaled mean cosine, high only when the viewer's liked titles really
-          resemble it (a diffuse long history does not push every new title up)
+    s_i = d_i · (cf_i + (1 − α_i) · γ · content_i) + π(L) · pop_i        (titles EASE scores)
+    s_i = (1 − δ) · chart_new · (chart_i + ρ · taste_i) + π(L) · pop_i   (titles it cannot score)
+    α_i = n_i / (n_i + K)   (n_i training ratings of title i)
+    d_i = 1 − δ · log1p(n_i) / log1p(max n)   (popularity de-bias of the personal part)
+    π(L) = π₀ · (H / (H + L))^p (L ratings in the viewer's history)
+    taste_i = β · genre taste + γ_new · raw content + mapped CF: raw content is the unscaled
+          mean cosine, high only when the viewer's liked titles really resemble the title (a
+          diffuse long history does not push every new title up)
 
+The per-title multipliers (d, chart_new · ρ, γ_new) are applied by :class:`..chain.RecPipeline`
+before :func:`blend_scores` adds the parts.
 ``cf_i`` is the collaborative scorer's cf / max(cf) + β · genre taste (the cf part is 0
 for titles EASE cannot score, so a title nobody rated yet is scored by genre taste and
 content alone), the content bonus fades as a title gets seen, and a short history leans on
@@ -41,10 +45,11 @@ def title_alpha(counts: np.ndarray, scorable: np.ndarray, shrink: float) -> np.n
     return np.where(scorable, counts / (counts + float(shrink)), 0.0)
 
 
-def prior_weight(lengths: np.ndarray, weight: float, half: float) -> np.ndarray:
-    """π(L) = π₀ · H / (H + L) per viewer (0 when π₀ = 0)."""
+def prior_weight(lengths: np.ndarray, weight: float, half: float, power: float = 1.0) -> np.ndarray:
+    """π(L) = π₀ · (H / (H + L))^p per viewer (0 when π₀ = 0); p > 1 keeps the prior for the
+    shortest histories and drops it faster as a viewer's own ratings accumulate."""
     lengths = np.asarray(lengths, dtype="float64")
-    return float(weight) * float(half) / (float(half) + lengths)
+    return float(weight) * (float(half) / (float(half) + lengths)) ** float(power)
 
 
 def scale_rows(x: np.ndarray, seen) -> np.ndarray:

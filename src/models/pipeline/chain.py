@@ -21,7 +21,12 @@ from src.config import (
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
     GENRE_AFFINITY_WEIGHT,
+    NEW_TITLE_TASTE_WEIGHT,
+    POPULARITY_DEBIAS,
+    POPULARITY_PRIOR_GENRE,
     POPULARITY_PRIOR_HALF,
+    POPULARITY_PRIOR_LIKED,
+    POPULARITY_PRIOR_POWER,
     POPULARITY_PRIOR_WEIGHT,
 )
 from src.models.pipeline.blend import (
@@ -57,6 +62,11 @@ class BlendParams:
     shrink: float = CONTENT_SHRINK
     prior_weight: float = POPULARITY_PRIOR_WEIGHT
     prior_half: float = POPULARITY_PRIOR_HALF
+    prior_liked: bool = POPULARITY_PRIOR_LIKED
+    prior_power: float = POPULARITY_PRIOR_POWER
+    prior_genre: float = POPULARITY_PRIOR_GENRE
+    new_taste: float = NEW_TITLE_TASTE_WEIGHT
+    debias: float = POPULARITY_DEBIAS
 
 
 class RecPipeline:
@@ -64,10 +74,13 @@ class RecPipeline:
 
     def __init__(self, ids: np.ndarray, selector: CandidateSelector, counts: np.ndarray,
                  chart_order: np.ndarray, chart_score: np.ndarray, ranker=None, rk_to_cat=None,
-                 content_matrix=None, params: BlendParams | None = None) -> None:
+                 content_matrix=None, params: BlendParams | None = None,
+                 liked_counts: np.ndarray | None = None) -> None:
         """In: catalogue ids, its candidate selector, training ratings per title, the chart
         (positions best first, scores 0–1), optionally the EASE ranker with its column ->
-        position map, the TF-IDF matrix (catalogue order), blend parameters."""
+        position map, the TF-IDF matrix (catalogue order), blend parameters, and the titles'
+        summed history weights Σ max(r − offset, 0) (the prior's counts when
+        ``params.prior_liked``; None: the rating counts)."""
         self.ids = np.asarray(ids, dtype="int64")
         self.selector = selector
         self.params = params or BlendParams()
@@ -78,35 +91,72 @@ class RecPipeline:
                                            self.params.map_weight)
                        if ranker is not None else None)
         self.content = ContentScorer(content_matrix) if content_matrix is not None else None
-        self.pop = popularity_scores(counts)
+        p = self.params
+        # The prior counts how much a title was liked (Σ max(r − offset, 0)) rather than how
+        # often it was rated: what a short history needs is titles viewers rate >= 4, and a
+        # much-rated, middling title is not one (validation: references/recommending.md).
+        self.pop = popularity_scores(liked_counts if p.prior_liked and liked_counts is not None else counts)
         scorable = self.collab.scorable if self.collab is not None else np.zeros(len(self.ids), dtype=bool)
-        self.alpha = title_alpha(counts, scorable, self.params.shrink)
-        self.gamma = np.where(scorable, self.params.gamma, 0.0)
-        self.gamma_raw = np.where(scorable, 0.0, self.params.gamma_new)
+        self.alpha = title_alpha(counts, scorable, p.shrink)
+        self.gamma = np.where(scorable, p.gamma, 0.0)
         # A title EASE cannot score has no rating count to be popular by: its catalogue chart
-        # score (score_final, from TMDB votes) stands in, for every viewer alike.
-        self.new_prior = np.where(scorable, 0.0, self.params.chart_new * np.clip(chart_score, 0.0, 1.0))
+        # score (score_final, from TMDB votes) stands in, for every viewer alike, plus ρ × the
+        # viewer's own match (genre taste, raw content, content-mapped CF), all × chart_new:
+        # s_i = chart_new · (chart_i + ρ · taste_i). ρ sets the order among new titles alone
+        # (tuned on a new-title validation split), chart_new their level against the titles
+        # EASE scores (tuned on a random one), so the two are chosen independently.
+        # The popularity de-bias d_i = 1 − δ · log-popularity multiplies the personal (CF +
+        # content) part of scored titles (EASE's lists lean on hits; δ buys coverage). It moves
+        # exposure within the titles EASE scores, so a title it cannot score is damped like the
+        # top hit (1 − δ): its level stays what chart_new makes it, not above every damped hit.
+        n = np.asarray(counts, dtype="float64")
+        top = float(n.max()) if len(n) else 0.0
+        log_pop = np.log1p(n) / np.log1p(top) if top > 0 else np.zeros(len(n))
+        damp = 1.0 - p.debias * np.where(scorable, log_pop, 1.0)
+        self.personal_scale = np.where(scorable, 1.0, p.chart_new * p.new_taste) * damp
+        self.new_prior = np.where(scorable, 0.0, p.chart_new * np.clip(chart_score, 0.0, 1.0)) * damp
+        self.gamma_raw = np.where(scorable, 0.0, p.gamma_new) * self.personal_scale
+        self.gamma_scaled = self.gamma * self.personal_scale
+
+    def _genre_prior(self) -> bool:
+        """Whether the prior is the chart within the viewer's genres (needs the genre taste)."""
+        p = self.params
+        return bool(self.collab is not None and p.prior_weight and self.collab.beta and p.prior_genre)
+
+    def _combine(self, h: Histories, cf, raw, content, affinity, cols=None) -> tuple[np.ndarray, np.ndarray]:
+        """The blend from the scorers' outputs, at every title (``cols`` None) or at ``cols``.
+
+        The one place the blend's terms are put together, so the dense path (:meth:`score`)
+        and the candidate path (:meth:`score_at`) cannot drift apart. In: histories, CF
+        scores, raw and scaled content, genre taste (None: the plain chart prior), columns.
+        Every per-title factor here is >= 0 (``personal_scale`` is 1 − δ·log-pop with δ < 1),
+        so an upper bound on cf stays an upper bound on the score (the factor path's bound pass).
+        """
+        p = self.params
+        at = slice(None) if cols is None else cols
+        has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
+        has_liked = np.diff(h.liked.indptr) > 0
+        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half, p.prior_power)
+        pop = self.pop[at]
+        if affinity is not None:
+            # The chart within the viewer's genres: a title's popularity counts 1 − m, plus m
+            # times the viewer's taste for its genres (a horror lover's prior favours horror hits).
+            pop = pop[None, :] * (1.0 - p.prior_genre + p.prior_genre * affinity)
+        if cf is not None:
+            cf = cf * self.personal_scale[at][None, :]
+        scores, steps = blend_scores(cf, content, pop, self.alpha[at], prior, has_cf, has_liked,
+                                     self.gamma_scaled[at], raw, self.gamma_raw[at])
+        if p.chart_new:
+            scores[steps == Step.COLLABORATIVE] += self.new_prior[at][None, :]
+        return scores, steps
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
         """Viewers × titles blended scores (NaN: not a candidate) and each viewer's Step."""
-        p = self.params
         cf = self.collab.score(h) if self.collab is not None else None
-        has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
-        has_liked = np.diff(h.liked.indptr) > 0
         raw = self.content.score(h) if self.content is not None else None
         content = scale_rows(raw, h.seen) if raw is not None else None
-        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
-        pop = self.pop
-        if self.collab is not None and p.prior_weight and self.collab.beta:
-            # The chart within the viewer's genres: a title's popularity counts half, plus half
-            # times the viewer's taste for its genres (a horror lover's prior favours horror hits).
-            pop = self.pop[None, :] * (0.5 + 0.5 * self.collab.affinity(h))
-        scores, steps = blend_scores(cf, content, pop, self.alpha, prior, has_cf, has_liked,
-                                     self.gamma, raw, self.gamma_raw)
-        if self.params.chart_new:
-            cf_rows = steps == Step.COLLABORATIVE
-            scores[cf_rows] += self.new_prior[None, :]
-        return scores, steps
+        affinity = self.collab.affinity(h) if self._genre_prior() else None
+        return self._combine(h, cf, raw, content, affinity)
 
     def base_allowed(self, h: Histories, steps: np.ndarray, exclude_seen: bool = True) -> np.ndarray:
         """Viewers × titles bool: what may be listed before any request filter.
@@ -173,24 +223,13 @@ class RecPipeline:
         depend on it, so a bound on cf bounds the score).
         """
         cols = np.asarray(cols, dtype="int64")
-        p = self.params
         cf = self.collab.score_at(h, cols, max_cols, cf_bound) if self.collab is not None else None
-        has_cf = self.collab.has_signal(h) if self.collab is not None else np.zeros(len(h), dtype=bool)
-        has_liked = np.diff(h.liked.indptr) > 0
         raw = top = None
         if self.content is not None:
             raw, top = self.content.score_at(h, cols)
         content = raw / np.where(top > 0, top, 1.0)[:, None] if raw is not None else None
-        prior = prior_weight(h.lengths, p.prior_weight, p.prior_half)
-        pop = self.pop[cols]
-        if self.collab is not None and p.prior_weight and self.collab.beta:
-            pop = pop[None, :] * (0.5 + 0.5 * self.collab.affinity_at(h, cols))
-        scores, steps = blend_scores(cf, content, pop, self.alpha[cols], prior, has_cf, has_liked,
-                                     self.gamma[cols], raw, self.gamma_raw[cols])
-        if self.params.chart_new:
-            cf_rows = steps == Step.COLLABORATIVE
-            scores[cf_rows] += self.new_prior[cols][None, :]
-        return scores, steps
+        affinity = self.collab.affinity_at(h, cols) if self._genre_prior() else None
+        return self._combine(h, cf, raw, content, affinity, cols)
 
     def rank_at(self, h: Histories, cols: np.ndarray, scores: np.ndarray, steps: np.ndarray,
                 mask: np.ndarray, n: int, exclude_seen: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
