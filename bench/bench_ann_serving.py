@@ -46,6 +46,27 @@ def _pct(xs, q) -> float:
     return float(np.percentile(np.asarray(xs) * 1000, q))
 
 
+def _compare(rec, fc, rows, fc_row, mask) -> tuple[int, int, list, list]:
+    """Candidate path vs the full chain for each known-user row (``fc_row(r)``: the row the
+    candidate path is told, -1 = fold-in via ANN). Out: (equal top-10s, answered, candidate
+    seconds, full-chain seconds)."""
+    equal = answered = 0
+    t_c, t_f = [], []
+    for r in rows:
+        h = rec._known_histories(np.array([r]))
+        t1 = time.perf_counter()
+        got = fc.rank(h, fc_row(r), mask, 10)
+        t_c.append(time.perf_counter() - t1)
+        t1 = time.perf_counter()
+        s, st = rec.pipeline.score(h)
+        full = rec.pipeline.rank(h, s, st, mask, 10)[0]
+        t_f.append(time.perf_counter() - t1)
+        if got is not None:
+            answered += 1
+            equal += got[0].tolist() == full[0].tolist()
+    return equal, answered, t_c, t_f
+
+
 def real_part(tmp: Path) -> list[str]:
     """ratings_small on the real catalogue: recall, agreement, latency (markdown lines)."""
     from src.data.make_dataset import main as etl_main
@@ -89,20 +110,8 @@ def real_part(tmp: Path) -> list[str]:
         rows = np.arange(n_users) if kind.startswith("known") else np.arange(0, n_users, 3)
         for name, mask in masks.items():
             fc.stats.update(table=0, ann=0, full=0, widened=0)
-            equal = answered = 0
-            t_c, t_f = [], []
-            for r in rows.tolist():
-                h = rec._known_histories(np.array([r]))
-                t1 = time.perf_counter()
-                got = fc.rank(h, r if kind.startswith("known") else -1, mask, 10)
-                t_c.append(time.perf_counter() - t1)
-                t1 = time.perf_counter()
-                s, st = rec.pipeline.score(h)
-                full = rec.pipeline.rank(h, s, st, mask, 10)[0]
-                t_f.append(time.perf_counter() - t1)
-                if got is not None:
-                    answered += 1
-                    equal += got[0].tolist() == full[0].tolist()
+            equal, answered, t_c, t_f = _compare(rec, fc, rows.tolist(),
+                                                 (lambda r: r) if kind.startswith("known") else (lambda r: -1), mask)
             lines.append(f"| {kind} | {name} | {equal}/{answered} | {fc.stats['widened']} | {fc.stats['full']} | "
                          f"{_pct(t_c, 50):.1f} / {_pct(t_c, 99):.1f} | {_pct(t_f, 50):.1f} / {_pct(t_f, 99):.1f} |")
             log.info(lines[-1])
@@ -271,20 +280,7 @@ def catalogue_60k_part(n_items: int = 60_000, n_users: int = 3_000, per_user: in
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, mask in (("none", np.ones(n_items, dtype=bool)), ("G3", rec.selector.mask(["G3"]))):
         fc.stats.update(table=0, ann=0, full=0, widened=0)
-        equal = answered = 0
-        t_c, t_f = [], []
-        for row in range(timed_users):
-            h = rec._known_histories(np.array([row]))
-            t1 = time.perf_counter()
-            got = fc.rank(h, row, mask, 10)
-            t_c.append(time.perf_counter() - t1)
-            t1 = time.perf_counter()
-            sc, st = rec.pipeline.score(h)
-            full = rec.pipeline.rank(h, sc, st, mask, 10)[0]
-            t_f.append(time.perf_counter() - t1)
-            if got is not None:
-                answered += 1
-                equal += got[0].tolist() == full[0].tolist()
+        equal, answered, t_c, t_f = _compare(rec, fc, range(timed_users), lambda r: r, mask)
         lines.append(f"| {name} | {equal}/{answered} | {fc.stats['widened']} | {fc.stats['full']} | "
                      f"{_pct(t_c, 50):.1f} / {_pct(t_c, 99):.1f} | {_pct(t_f, 50):.1f} / {_pct(t_f, 99):.1f} | "
                      f"{_pct(t_f, 50) / max(_pct(t_c, 50), 1e-9):.1f}x |")
