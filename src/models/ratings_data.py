@@ -185,12 +185,29 @@ def _dedupe_latest(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
     Two MovieLens movieIds can map to one TMDB id, and feedback can re-rate a title, so
     duplicates are expected; the most recent opinion is the one the viewer holds now.
+    In: a model-ready frame. Out: (its kept rows sorted by user then item, index reset;
+    how many rows were dropped).
+
+    One int64 key per (user, item) (dense codes of each, so the key orders like the pair)
+    and one stable ``np.lexsort`` by (key, timestamp): the last row of each key run is the
+    keeper. The earlier pandas version (a timestamp sort, ``duplicated`` on two columns,
+    a second sort by user and item) took 50 s of a 25M-rating ``invoke train``.
     """
-    order = np.arange(len(df))
-    df = df.assign(_order=order).sort_values([TIMESTAMP_COL, "_order"], kind="mergesort")
-    keep = ~df.duplicated([USER_COL, ITEM_ID_COL], keep="last")
-    out = df[keep].drop(columns="_order").sort_values([USER_COL, ITEM_ID_COL], kind="mergesort")
-    return out.reset_index(drop=True), int((~keep).sum())
+    if df.empty:
+        return df.reset_index(drop=True), 0
+    _, u = id_codes(df[USER_COL].to_numpy())
+    items, i = id_codes(df[ITEM_ID_COL].to_numpy())
+    key = u * np.int64(len(items)) + i
+    del u, i
+    # lexsort is stable: rows equal in (key, timestamp) stay in frame order, so the last wins.
+    order = np.lexsort((df[TIMESTAMP_COL].to_numpy(), key))
+    ks = key[order]
+    del key
+    last = np.empty(len(ks), dtype=bool)
+    last[-1] = True
+    np.not_equal(ks[1:], ks[:-1], out=last[:-1])
+    keep = order[last]
+    return df.take(keep).reset_index(drop=True), int(len(df) - len(keep))
 
 
 def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
