@@ -246,5 +246,9 @@ def test_dedupe_latest_matches_the_pandas_rule_on_many_duplicates_and_ties():
     got, dropped = _dedupe_latest(df)
     pd.testing.assert_frame_equal(got, ref)
     assert dropped == n - len(ref) > 0
+    unique = df.drop_duplicates([USER_COL, ITEM_ID_COL]).iloc[::-1]  # no repeats: the fast path
+    back, zero = _dedupe_latest(unique)
+    pd.testing.assert_frame_equal(back, unique.sort_values([USER_COL, ITEM_ID_COL]).reset_index(drop=True))
+    assert zero == 0
     empty, none = _dedupe_latest(df.iloc[:0])
     assert (len(empty), none) == (0, 0)
