@@ -311,6 +311,8 @@ def bench(c, full=False):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
     for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
         c.run(f"{sys.executable} bench/{script}", pty=False)
+    if full:  # the whole `invoke train --engine implicit` + serving at 25M (~15 min, ~6 GB)
+        c.run(f"{sys.executable} bench/bench_fullscale.py", pty=False)
 
 
 @task(help={"k": "only tests matching this expression", "x": "stop at first failure",

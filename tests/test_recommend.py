@@ -181,3 +181,18 @@ def test_precomputed_rows_match_the_fold_in_path(synth):
         assert all(isinstance(r["year"], (int, type(None))) for r in rows)
     cold = synth.cold_start_rows(genres=["Drama"], n=5)
     assert [r["id"] for r in cold] == synth.cold_start(genres=["Drama"], n=5)["id"].tolist()
+
+
+def test_training_index_dedupes_and_sorts_only_when_needed_with_the_pandas_result():
+    """``_by_user`` (the Recommender's training-ratings index) equals drop_duplicates(keep
+    last) + stable sort by user, for frames with repeats, without, and already sorted."""
+    from src.models.predict_model import _by_user
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"userId": rng.integers(0, 50, 3000), "itemId": rng.integers(0, 80, 3000) * 10**9,
+                       "rating": rng.random(3000)})
+    for frame in (df, df.drop_duplicates(["userId", "itemId"])):
+        ref = frame.drop_duplicates(["userId", "itemId"], keep="last").sort_values("userId", kind="stable")
+        pd.testing.assert_frame_equal(_by_user(frame), ref)
+        ordered = ref.sort_values(["userId", "itemId"])
+        pd.testing.assert_frame_equal(_by_user(ordered), ordered)

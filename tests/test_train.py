@@ -228,3 +228,27 @@ def test_training_from_parquet_equals_training_from_csv(workspace, real_etl):
     pd.testing.assert_frame_equal(from_pq.train_ratings, from_csv.train_ratings)
     np.testing.assert_array_equal(from_pq.ranker.item_ids, from_csv.ranker.item_ids)
     np.testing.assert_array_equal(from_pq.ranker.item_factors, from_csv.ranker.item_factors)
+
+
+def test_dedupe_latest_matches_the_pandas_rule_on_many_duplicates_and_ties():
+    """The array dedupe (one lexsort) keeps exactly what the two-sort pandas rule kept:
+    per (user, item) the latest timestamp, the later row on equal timestamps, rows sorted
+    by user then item."""
+    from src.models.ratings_data import _dedupe_latest
+
+    rng = np.random.default_rng(0)
+    n = 5_000
+    df = pd.DataFrame({USER_COL: rng.integers(-3, 40, n), ITEM_ID_COL: rng.integers(0, 60, n) * 1_000_003,
+                       RATING_COL: rng.integers(1, 11, n) / 2.0, TIMESTAMP_COL: rng.integers(0, 5, n)})
+    ref = (df.assign(_o=np.arange(n)).sort_values([TIMESTAMP_COL, "_o"], kind="mergesort"))
+    ref = ref[~ref.duplicated([USER_COL, ITEM_ID_COL], keep="last")].drop(columns="_o")
+    ref = ref.sort_values([USER_COL, ITEM_ID_COL], kind="mergesort").reset_index(drop=True)
+    got, dropped = _dedupe_latest(df)
+    pd.testing.assert_frame_equal(got, ref)
+    assert dropped == n - len(ref) > 0
+    unique = df.drop_duplicates([USER_COL, ITEM_ID_COL]).iloc[::-1]  # no repeats: the fast path
+    back, zero = _dedupe_latest(unique)
+    pd.testing.assert_frame_equal(back, unique.sort_values([USER_COL, ITEM_ID_COL]).reset_index(drop=True))
+    assert zero == 0
+    empty, none = _dedupe_latest(df.iloc[:0])
+    assert (len(empty), none) == (0, 0)

@@ -96,6 +96,29 @@ class _Viewer:
         return len(self.ids)
 
 
+def _by_user(tr: pd.DataFrame) -> pd.DataFrame:
+    """Training ratings with one row per (user, item) (a later duplicate wins, as in the
+    ranker's fit), stably sorted by user.
+
+    A bundle's ratings are already unique and sorted (``load_ratings``), so both are checked
+    on arrays first (a sort of one int64 key per pair — a hash set of 25M keys took 10 s —
+    and one comparison pass) and the pandas
+    ``drop_duplicates``/sort only run when needed: at 25M ratings they were ~15 s of load.
+    """
+    u = tr[USER_COL].to_numpy("int64")
+    if len(u) == 0:
+        return tr
+    uc = pd.factorize(u)[0].astype("int64")
+    ic, items = pd.factorize(tr[ITEM_ID_COL].to_numpy("int64"))
+    key = np.sort(uc * np.int64(len(items)) + ic, kind="stable")  # near-sorted: ~1 s at 25M
+    if bool((key[1:] == key[:-1]).any()):
+        tr = tr.drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
+        u = tr[USER_COL].to_numpy("int64")
+    if len(u) > 1 and not bool((u[1:] >= u[:-1]).all()):
+        tr = tr.sort_values(USER_COL, kind="stable")
+    return tr
+
+
 class Recommender:
     """Top-N recommendations, fold-in, cold start and similar titles over one catalogue.
 
@@ -241,10 +264,7 @@ class Recommender:
 
             self._stars = SvdStars(self.svd, self._ids, self._positions)
         if tr is not None and len(tr):
-            # A later duplicate (same user+item) wins, as in the ranker's fit.
-            tr = (tr[[USER_COL, ITEM_ID_COL, RATING_COL]]
-                  .drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
-                  .sort_values(USER_COL, kind="stable"))
+            tr = _by_user(tr[[USER_COL, ITEM_ID_COL, RATING_COL]])
             users = tr[USER_COL].to_numpy("int64")
             self._user_ids, starts = np.unique(users, return_index=True)
             self._user_starts = np.append(starts, len(users))

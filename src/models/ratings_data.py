@@ -185,12 +185,42 @@ def _dedupe_latest(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
     Two MovieLens movieIds can map to one TMDB id, and feedback can re-rate a title, so
     duplicates are expected; the most recent opinion is the one the viewer holds now.
+    In: a model-ready frame. Out: (its kept rows sorted by user then item, index reset;
+    how many rows were dropped).
+
+    One int64 key per (user, item) (dense codes of each, so the key orders like the pair)
+    and one stable argsort of it (timsort: ~1 s at 25M ratings already grouped by user);
+    only the rows of repeated keys are then ordered by timestamp (``np.lexsort`` over the
+    whole frame took 19 s at 25M). The earlier pandas version (a timestamp sort,
+    ``duplicated`` on two columns, a second sort by user and item) took 50 s of a
+    25M-rating ``invoke train``.
     """
-    order = np.arange(len(df))
-    df = df.assign(_order=order).sort_values([TIMESTAMP_COL, "_order"], kind="mergesort")
-    keep = ~df.duplicated([USER_COL, ITEM_ID_COL], keep="last")
-    out = df[keep].drop(columns="_order").sort_values([USER_COL, ITEM_ID_COL], kind="mergesort")
-    return out.reset_index(drop=True), int((~keep).sum())
+    if df.empty:
+        return df.reset_index(drop=True), 0
+    _, u = id_codes(df[USER_COL].to_numpy())
+    items, i = id_codes(df[ITEM_ID_COL].to_numpy())
+    key = u * np.int64(len(items)) + i
+    del u, i
+    order = np.argsort(key, kind="stable")  # stable: a key's rows stay in frame order
+    ks = key[order]
+    del key
+    start = np.empty(len(ks), dtype=bool)
+    start[0] = True
+    np.not_equal(ks[1:], ks[:-1], out=start[1:])
+    if start.all():  # no (user, item) twice: the usual case
+        return df.take(order).reset_index(drop=True), 0
+    group = np.cumsum(start) - 1                 # key run of each sorted position
+    repeated = np.bincount(group)[group] > 1
+    pos = np.flatnonzero(repeated)
+    ts = df[TIMESTAMP_COL].to_numpy()[order[pos]]
+    # within a run: by timestamp, then position (= frame order); the last one wins
+    pos = pos[np.lexsort((pos, ts, group[pos]))]
+    g = group[pos]
+    last = np.append(g[1:] != g[:-1], True)
+    keep = ~repeated
+    keep[pos[last]] = True
+    kept = order[keep]
+    return df.take(kept).reset_index(drop=True), int(len(df) - len(kept))
 
 
 def load_ratings(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = PATHS,
