@@ -96,6 +96,16 @@ class _Viewer:
         return len(self.ids)
 
 
+def _sorted_lookup(sorted_ids: np.ndarray, order: np.ndarray, ids) -> np.ndarray:
+    """Positions of raw ``ids`` in an id array given as its sorted copy and argsort
+    (``order``); -1 where an id is absent. Vectorised: no per-id dict probes."""
+    ids = np.asarray(ids, dtype="int64")
+    if len(sorted_ids) == 0:
+        return np.full(len(ids), -1, dtype="int64")
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return np.where(sorted_ids[at] == ids, order[at], -1)
+
+
 def _by_user(tr: pd.DataFrame) -> pd.DataFrame:
     """Training ratings with one row per (user, item) (a later duplicate wins, as in the
     ranker's fit), stably sorted by user.
@@ -223,11 +233,7 @@ class Recommender:
 
     def _positions(self, ids: np.ndarray) -> np.ndarray:
         """Catalogue positions of raw ids (int64 array), -1 where the id has no catalogue row."""
-        ids = np.asarray(ids, dtype="int64")
-        if len(self._ids_sorted) == 0:
-            return np.full(len(ids), -1, dtype="int64")
-        at = np.minimum(np.searchsorted(self._ids_sorted, ids), len(self._ids_sorted) - 1)
-        return np.where(self._ids_sorted[at] == ids, self._id_order[at], -1)
+        return _sorted_lookup(self._ids_sorted, self._id_order, ids)
 
     def _build_content(self) -> None:
         """The TF-IDF index over ``text`` (title + genres without it), in catalogue order."""
@@ -308,11 +314,9 @@ class Recommender:
     # ------------------------------------------------------------------ histories
     def _rk_positions(self, ids: np.ndarray) -> np.ndarray:
         """Ranker columns of raw ids (-1: unknown to the ranker or no ranker)."""
-        ids = np.asarray(ids, dtype="int64")
-        if self.ranker is None or len(self._rk_sorted) == 0:
-            return np.full(len(ids), -1, dtype="int64")
-        at = np.minimum(np.searchsorted(self._rk_sorted, ids), len(self._rk_sorted) - 1)
-        return np.where(self._rk_sorted[at] == ids, self._rk_order[at], -1)
+        if self.ranker is None:
+            return np.full(len(np.asarray(ids)), -1, dtype="int64")
+        return _sorted_lookup(self._rk_sorted, self._rk_order, ids)
 
     def _known_histories(self, rows: np.ndarray) -> Histories:
         """Histories of known users (rows into the training index), one row each."""
