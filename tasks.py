@@ -194,8 +194,9 @@ def train(c, ratings=None, links=None, server_url=None, engine="surprise", maste
     "links": "links CSV",
     "out": "metrics JSON (default reports/metrics.json)",
     "svdpp": "also run SVD++ (slow)",
+    "no-tune": "skip tuning the chain's knobs on validation (config values; no `tuned` row; faster)",
 })
-def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
+def evaluate(c, ratings=None, links=None, out=None, svdpp=False, no_tune=False):
     """5-fold CV RMSE/MAE, top-N metrics and the random/cold/temporal/new-title protocols vs baselines."""
     _input_files("evaluate", ratings=ratings, links=links)
     _log()
@@ -206,7 +207,7 @@ def evaluate(c, ratings=None, links=None, out=None, svdpp=False):
     paths = _paths()
     try:
         metrics = _guarded("evaluate", main, ratings=ratings, links=links, out=out, svdpp=svdpp,
-                           paths=paths)
+                           tune=not no_tune, paths=paths)
     except ValueError as exc:  # bad ratings/links content (e.g. no links for MovieLens ids): one line
         raise _fail("evaluate", exc) from None
     plot_model_comparison(metrics, paths.figures)

@@ -62,7 +62,7 @@ def test_every_notebook_runs_on_the_synthetic_workspace(synthetic_pipeline, tmp_
     batch.write_text("id,title,genres\n950001,A Notebook-Proof Film,Drama\n")
     update_main(movies=batch, paths=ws)
     data_before, models_before = _tree(ws.data), _tree(ws.models)
-    html = main(paths=ws, parameters={"4.0-evaluate-models": {"n_splits": 2}})
+    html = main(paths=ws, parameters={"4.0-evaluate-models": {"n_splits": 2, "tune": False}})
     assert [p.name for p in html] == [f"{n}.html" for n in EXPECTED]
     for p in html:
         text = p.read_text()

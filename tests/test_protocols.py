@@ -132,6 +132,8 @@ def test_run_protocols_on_a_toy_catalogue():
     assert res["skipped"] == {} and res["peers"]["slim"]["alpha"] > 0 and res["peers"]["als"]["factors"] >= 1
     md = "\n".join(protocol_markdown(res, k=5))
     assert "| slim |" in md and "| als |" in md and "Evaluation-only peers" in md
+    # Without tuning the report says so and shows no `tuned` row (nothing was picked).
+    assert "Validation tuning skipped" in md and "| tuned |" not in md and "Tuned on validation" not in md
     # Clean taste blocks: the item-item peers find them too, far above the popularity chart.
     assert res["random"]["slim"]["ndcg@5"] > res["random"]["popularity"]["ndcg@5"]
     # Tastes are clean blocks: the served chain beats the cross-taste popularity chart.

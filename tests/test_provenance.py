@@ -69,7 +69,9 @@ def test_absolute_targets_are_not_judged_on_synthetic_data():
 
 @pytest.mark.slow  # evaluate + every figure + the report on the synthetic workspace (~8 s)
 def test_metrics_report_and_every_figure_name_the_synthetic_source(ws):
-    m = evaluate.main(paths=ws, models=(BASELINE, SVD_TUNED), n_splits=2, topn=False)
+    # Provenance is written by every part; the protocols (tested in test_protocols/test_evaluate) are
+    # left out to keep this test fast.
+    m = evaluate.main(paths=ws, models=(BASELINE, SVD_TUNED), n_splits=2, topn=False, protocols=False)
     assert m["dataset"]["provenance"]["kind"] == "synthetic"
     saved = json.loads(ws.metrics.read_text())
     assert saved["targets"]["best_rmse"]["verdict"] == "n/a: synthetic data"

@@ -204,7 +204,10 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
             lines.append(f"| {model} | {cells} | {m['users']:.0f} | {m['runs']} |")
         lines.append("")
     tuned = proto.get("tuned")
-    if tuned:
+    if tuned and not tuned.get("grid"):   # run_protocols(tune=False): nothing was tuned
+        lines += ["Validation tuning skipped (`invoke evaluate --no-tune`): `served` uses the config values "
+                  "(src/config/params.py) and there is no `tuned` row.", ""]
+    elif tuned:
         knobs = ", ".join(f"{f} = {tuned[f]:g}" for f in ("prior_liked", "prior_weight", "prior_power",
                                                            "prior_half", "new_taste", "chart_new", "debias") if f in tuned)
         lines += ["`served` = the chain with the configuration the API serves (src/config/params.py); "
@@ -279,14 +282,16 @@ def metrics_markdown(metrics: dict) -> str:
 
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
          svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
-         n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True,
+         n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True, tune: bool = True,
          memory_budget_mb: float | None = None) -> dict:
     """Run the rating CV and the top-N protocol; write metrics JSON and Markdown.
 
     In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
     processed ratings + viewer feedback), ``out`` JSON path (default ``paths.metrics``),
     ``svdpp`` to add SVD++; for quick runs ``models`` restricts the rating models,
-    ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off;
+    ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off, ``tune=False``
+    skips the protocols' validation tuning (config values only, no ``tuned`` row: the served
+    chain is what the API serves either way, so a quick run still measures it);
     ``memory_budget_mb`` overrides the dense-matrix budget (:mod:`src.utils.memory`). Out: the
     metrics dict ``{"dataset", "protocol", "rating", "topn", "protocols", "targets",
     "skipped", "memory_capped", "created_at", "files"}``; ``protocols`` is
@@ -318,7 +323,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, ranker_params=ranker_params,
                                   catalogue=catalogue, notes=capped) if topn else {})
     with timed(log, "evaluation protocols") as t_proto:
-        proto = run_protocols(df, catalogue, k=TOPN_K) if protocols else {}
+        proto = run_protocols(df, catalogue, k=TOPN_K, tune=tune) if protocols else {}
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
