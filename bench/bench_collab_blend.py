@@ -11,11 +11,11 @@ whether it pays before anything is served:
 * then, for every protocol seed, the served chain (config BlendParams, EASE λ) with B and with
   B + w·s·W is fitted on the training side and measured on test, all users and the cold-user
   slice; the per-user NDCG@10 differences are bootstrapped (2,000 resamples) for a 95% interval;
-* for context, the same two rankers alone (no chain: no prior, no catalogue filter, the
-  protocols' ``ease`` baseline path), all users, the same w.
+* for context, the same two rankers alone over the catalogue titles (no chain: no prior,
+  genre or content terms; the protocols' ``ease`` baseline path), all users, the same w.
 
 Records section "Second collaborative model in the served chain (ratings_small)" of
-``reports/benchmarks.md``. About 3–5 minutes on 2 cores.
+``reports/benchmarks.md``. About 2 minutes on 2 shared cores (126 s at load ~6.5).
 
 Usage: ``python bench/bench_collab_blend.py [--weights 0,0.1,0.25,0.5,1,2] [--keep DIR]``.
 """
