@@ -17,7 +17,8 @@ on the same 5 folds, saves the result JSON (``--json``) and records section "Rat
 stars, a planted taste; no ML-100k file is in /work/shared/data and there is no network) on
 the 1-5 scale, with Surprise-default SVD as an extra row (the model of the published 0.934),
 and records section "Rating blend (MovieLens-100k-style synthetic)". Its RMSEs are not
-comparable to published ML-100k numbers; the ratios within the run are (about 4 min).
+comparable to published ML-100k numbers; the ratios within the run are (~5 min on 2 busy
+cores, 0.4 GB).
 
 Usage: ``python bench/bench_rating_blend.py [--data ratings_small|ml100k-style] [--folds 5]
 [--cache DIR] [--svdpp] [--record]`` or ``python bench/bench_rating_blend.py [--data ...] --cv
