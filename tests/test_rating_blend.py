@@ -153,3 +153,17 @@ def test_blend_targets_judge_the_issue_target_and_the_served_svd():
     assert t["rating_blend_rmse"]["met"] is False and t["rating_blend_beats_svd_tuned"]["met"] is True
     t = compute_targets({RATING_BLEND: {"rmse": RATING_BLEND_RMSE_TARGET, "mae": 0.6}}, {})
     assert t["rating_blend_rmse"]["met"] is True and "rating_blend_beats_svd_tuned" not in t
+
+
+def test_rating_cv_clips_to_the_given_rating_scale():
+    # A 1-5 star set (the MovieLens-100k-style bench) is scored on its own scale: a seeded
+    # random predictor's draws below 1 are clipped to 1, not to the configured 0.5.
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(40), 10)
+    items = np.concatenate([rng.choice(30, 10, replace=False) for _ in range(40)])
+    df = pd.DataFrame({USER_COL: users, ITEM_ID_COL: items,
+                       RATING_COL: np.where((users < 20) & (items < 15), 1.0, 5.0)})
+    algos = rating_algorithms(include=("normal_predictor",))
+    own = cross_validate_ratings(df, algos, blends={}, rating_scale=(1.0, 5.0))["normal_predictor"]
+    default = cross_validate_ratings(df, algos, blends={})["normal_predictor"]
+    assert RATING_SCALE[0] < 1.0 and own["rmse"] < default["rmse"], (own, default)

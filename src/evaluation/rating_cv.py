@@ -32,6 +32,7 @@ from src.config import (
     RATING_BLEND_PARAMS,
     RATING_BLENDS,
     RATING_COL,
+    RATING_SCALE,
     SEED,
     SVD_TUNED_PARAMS,
     TOPN_TEST_FRACTION,
@@ -179,7 +180,8 @@ def _summarise(rows: list[tuple[float, float, float]]) -> dict:
 
 def cross_validate_ratings(ratings: pd.DataFrame, algorithms: dict[str, Callable],
                            n_splits: int = CV_FOLDS, random_state: int = CV_RANDOM_STATE,
-                           blends: dict[str, dict[str, float]] | None = None) -> dict[str, dict]:
+                           blends: dict[str, dict[str, float]] | None = None,
+                           rating_scale: tuple[float, float] = RATING_SCALE) -> dict[str, dict]:
     """K-fold CV of each algorithm on the same folds; return ``{name: {rmse, mae, fit_seconds, ...}}``.
 
     In: a model-ready ratings frame, factories from :func:`rating_algorithms`, the number
@@ -187,13 +189,15 @@ def cross_validate_ratings(ratings: pd.DataFrame, algorithms: dict[str, Callable
     ``{blend name: {model: weight}}``). Out: per model the mean RMSE, MAE and fit time over
     folds (plus ``rmse_std`` and ``folds``). A blend is the fixed-weight average of its
     models' estimates on each fold (weights set in config, never fitted on test ratings);
-    it is reported only when all its models ran. One tqdm bar over algorithms x folds.
+    it is reported only when all its models ran. ``rating_scale`` is the Surprise reader's
+    (predictions are clipped to it; default config ``RATING_SCALE``, a 1-5 star set passes
+    (1, 5)). One tqdm bar over algorithms x folds.
     """
     from surprise.model_selection import KFold
 
     if len(ratings) < n_splits:
         raise ValueError(f"need at least {n_splits} ratings for {n_splits}-fold CV, got {len(ratings)}")
-    data = to_surprise(ratings)
+    data = to_surprise(ratings, rating_scale)
     # Materialise the folds once so every algorithm sees identical train/test sets.
     folds = list(KFold(n_splits=n_splits, random_state=random_state, shuffle=True).split(data))
     truths = [np.fromiter((r for _, _, r in te), dtype=float, count=len(te)) for _, te in folds]

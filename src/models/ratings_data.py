@@ -323,9 +323,10 @@ def ratings_sha256(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def to_surprise(df: pd.DataFrame):
-    """Wrap a model-ready frame as a ``surprise.Dataset`` on the configured rating scale."""
+def to_surprise(df: pd.DataFrame, rating_scale: tuple[float, float] = RATING_SCALE):
+    """Wrap a model-ready frame as a ``surprise.Dataset`` on ``rating_scale`` (default the
+    configured one; predictions are clipped to it)."""
     from surprise import Dataset, Reader
 
-    reader = Reader(rating_scale=RATING_SCALE)
+    reader = Reader(rating_scale=tuple(rating_scale))
     return Dataset.load_from_df(df[[USER_COL, ITEM_ID_COL, RATING_COL]], reader)
