@@ -269,7 +269,7 @@ POPULARITY_PRIOR_LIKED = True  # the prior's pop counts Σ max(r − 2, 0) per t
 POPULARITY_DEBIAS = 0.4        # δ: the personal part of a scored title × (1 − δ · log1p(n)/log1p(max n)),
                                # n its training ratings: EASE's lean on hits, traded for coverage. Tuned as the
                                # largest within DEBIAS_NDCG_TOLERANCE on the random validation split (δ 0.4:
-                               # −1.9%) AND on a time cut within the temporal training side, which picks 0.2
+                               # −1.8%) AND on a time cut within the temporal training side, which picks 0.2
                                # (0.4 costs −9% there). SERVED stays 0.4, a product choice: the coverage target
                                # (>= 0.10) needs it, and no δ meets the temporal 1.1× target with coverage >= 0.10
                                # (test frontier in references/recommending.md). It also keeps the strong prior
@@ -280,7 +280,7 @@ POPULARITY_PRIOR_WEIGHT = 1000.0  # π₀ and H of the popularity prior π₀·(
 POPULARITY_PRIOR_HALF = 1.0    # of L ratings, pop = liked weight / max × (0.5 + 0.5 × genre taste). `invoke
                                # evaluate` tunes (π₀, p) on validation: (1000, 3) — 1 rating -> 125, 5 -> 4.6,
                                # 12 -> 0.46, 50 -> 0.008 — all / cold validation users NDCG@10 0.1777 / 0.0958
-                               # vs (3, 1) 0.1704 (liked popularity alone on those cold users 0.0964). Served
+                               # vs (3, 1) 0.1703 (liked popularity alone on those cold users 0.0964). Served
                                # since the focus level (NEW_TITLE_FOCUS_*) keeps a new title matching a
                                # 5-rating viewer's five 5★ in their top-50 under it (tests/test_chain.py)
 RECOMMEND_PRECOMPUTE_MB = 512  # known users' ranked candidate prefixes kept in memory at load
