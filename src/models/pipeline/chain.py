@@ -20,9 +20,9 @@ from src.config import (
     CONTENT_NEW_WEIGHT,
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
+    GENRE_AFFINITY_WEIGHT,
     NEW_TITLE_FOCUS_THRESHOLD,
     NEW_TITLE_FOCUS_WEIGHT,
-    GENRE_AFFINITY_WEIGHT,
     NEW_TITLE_TASTE_WEIGHT,
     POPULARITY_DEBIAS,
     POPULARITY_PRIOR_GENRE,
@@ -122,7 +122,7 @@ class RecPipeline:
         self.gamma_raw = np.where(scorable, 0.0, p.gamma_new) * self.personal_scale
         # The focus level μ · max(raw content − τ, 0) of a title EASE cannot score: the chart
         # sets the order among new titles (ρ small), so a viewer whose liked titles are near-
-        # duplicates of a new one (mean raw cosine above τ, which diffuse real histories never
+        # duplicates of a new one (mean raw cosine above τ, which diffuse real histories rarely
         # reach) needs its own level to get it into a short list. Damped like the top hit.
         self.focus_scale = np.where(scorable, 0.0, p.focus_weight) * damp
         self.gamma_scaled = self.gamma * self.personal_scale
