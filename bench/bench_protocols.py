@@ -70,7 +70,11 @@ def main() -> None:
         body += [line.replace("## Protocol:", "### Protocol:") for line in protocol_markdown(proto)]
         body += [f"Validation grid (served NDCG@10): `{json.dumps(proto['tuned']['grid'])}`", "",
                  "New-title validation grid (the training side's own most recent titles, ranked among "
-                 f"themselves; chooses ρ): `{json.dumps(proto['tuned'].get('new_title_grid', {}))}`", "",
+                 f"themselves; chooses ρ and the focus threshold τ): "
+                 f"`{json.dumps(proto['tuned'].get('new_title_grid', {}))}`", "",
+                 "Temporal validation grid (a time cut within the temporal protocol's training side, "
+                 f"{proto['tuned'].get('temporal_users', 0)} users; δ must stay within tolerance here too): "
+                 f"`{json.dumps(proto['tuned'].get('temporal_grid', {}))}`", "",
                  "| check | target | value | baseline (same run) | verdict |", "|---|---|---:|---:|---|"]
         body += [target_row(name, v) for name, v in targets.items()]
         path = record_benchmark(SECTION, "\n".join(body) + "\n")

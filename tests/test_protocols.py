@@ -159,28 +159,38 @@ def test_without_the_implicit_extra_als_is_left_out_and_said_why(monkeypatch):
 
 def test_tuning_picks_each_knob_on_validation_within_its_grid():
     """tune_on_validation searches every knob of TUNED_FIELDS one at a time on validation
-    splits of training (the random one, and the new-title one for ρ), each value from its
-    grid, and the chosen δ is the largest whose validation NDCG is within tolerance."""
+    splits of training (the random one, the new-title one for ρ and τ, a time cut for δ), each
+    value from its grid, and the chosen δ is the largest whose validation NDCG is within
+    tolerance on the random AND the time-cut validation split."""
     from src.config import (
-        CHART_NEW_GRID, DEBIAS_GRID, DEBIAS_NDCG_TOLERANCE, EASE_LAMBDA_GRID, NEW_TASTE_GRID, PRIOR_GRID,
-        PRIOR_HALF_GRID,
+        CHART_NEW_GRID, DEBIAS_GRID, DEBIAS_NDCG_TOLERANCE, EASE_LAMBDA_GRID, NEW_FOCUS_THRESHOLD_GRID,
+        NEW_FOCUS_WEIGHT_GRID, NEW_TASTE_GRID, PRIOR_GRID, PRIOR_HALF_GRID,
     )
     from src.evaluation.protocols import TUNED_FIELDS, _Context, tune_on_validation
 
     ratings, cat = _toy()
     ctx = _Context(ratings, cat)
     nt_train, _, _ = new_title_split(ratings)
-    out = tune_on_validation(ctx, ratings, 5, 0, new_title_train=nt_train)
+    tv_train, _, _ = temporal_split(ratings)
+    out = tune_on_validation(ctx, ratings, 5, 0, new_title_train=nt_train, temporal_train=tv_train)
     assert set(TUNED_FIELDS) <= set(out) and out["ease_lambda"] in EASE_LAMBDA_GRID
     assert (out["prior_weight"], out["prior_power"]) in PRIOR_GRID and out["prior_half"] in PRIOR_HALF_GRID
     assert out["new_taste"] in NEW_TASTE_GRID and out["chart_new"] in CHART_NEW_GRID
+    assert out["focus_weight"] in NEW_FOCUS_WEIGHT_GRID and out["focus_threshold"] in NEW_FOCUS_THRESHOLD_GRID
     assert out["new_title_grid"] and all("chart_new=" in key for key in out["new_title_grid"])
-    # δ: every grid value was scored at the final other knobs; none larger than the pick passes.
+    assert out["temporal_users"] > 0 and len(out["temporal_grid"]) == len(DEBIAS_GRID)
+    # δ: every grid value was scored at the final other knobs on both splits; the pick is
+    # within tolerance on both, and every larger value fails on one of them.
     head = (f"lambda={out['ease_lambda']:g},liked={int(out['prior_liked'])},prior={out['prior_weight']:g},"
             f"power={out['prior_power']:g},half={out['prior_half']:g},rho={out['new_taste']:g},"
-            f"chart_new={out['chart_new']:g},debias=")
-    tail = {float(key[len(head):]): v for key, v in out["grid"].items() if key.startswith(head)}
-    assert set(DEBIAS_GRID) <= set(tail)
-    best = max(tail[d] for d in DEBIAS_GRID)
-    assert tail[out["debias"]] >= (1 - DEBIAS_NDCG_TOLERANCE) * best
-    assert all(tail[d] < (1 - DEBIAS_NDCG_TOLERANCE) * best for d in DEBIAS_GRID if d > out["debias"])
+            f"chart_new={out['chart_new']:g},focus={out['focus_weight']:g},"
+            f"focus_t={out['focus_threshold']:g},debias=")
+
+    def passing(grid: dict) -> set:
+        tail = {float(key[len(head):]): v for key, v in grid.items() if key.startswith(head)}
+        assert set(DEBIAS_GRID) <= set(tail)
+        best = max(tail[d] for d in DEBIAS_GRID)
+        return {d for d in DEBIAS_GRID if tail[d] >= (1 - DEBIAS_NDCG_TOLERANCE) * best}
+
+    ok = passing(out["grid"]) & passing(out["temporal_grid"])
+    assert out["debias"] in ok and all(d <= out["debias"] for d in ok)

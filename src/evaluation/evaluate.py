@@ -209,7 +209,8 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
                   "(src/config/params.py) and there is no `tuned` row.", ""]
     elif tuned:
         knobs = ", ".join(f"{f} = {tuned[f]:g}" for f in ("prior_liked", "prior_weight", "prior_power",
-                                                           "prior_half", "new_taste", "chart_new", "debias") if f in tuned)
+                                                           "prior_half", "new_taste", "chart_new", "focus_weight",
+                                                           "focus_threshold", "debias") if f in tuned)
         lines += ["`served` = the chain with the configuration the API serves (src/config/params.py); "
                   "`tuned` = the same chain with this run's validation picks below (reported, not served).", ""]
         lines += [f"Tuned on validation (never test): EASE λ = {tuned['ease_lambda']:g}"

@@ -50,6 +50,8 @@ from src.config import (
     DEBIAS_NDCG_TOLERANCE,
     EASE_LAMBDA,
     EASE_LAMBDA_GRID,
+    NEW_FOCUS_THRESHOLD_GRID,
+    NEW_FOCUS_WEIGHT_GRID,
     ID_COL,
     ITEM_ID_COL,
     NEW_TASTE_GRID,
@@ -86,7 +88,7 @@ __all__ = ["TUNED_FIELDS", "aggregate", "list_metrics", "run_protocols", "tune_o
 _METRICS = ("ndcg", "recall", "map")
 # BlendParams fields tune_on_validation chooses (with EASE λ) and every protocol then uses.
 TUNED_FIELDS = ("prior_liked", "prior_weight", "prior_power", "prior_half", "new_taste", "chart_new",
-                "debias")
+                "focus_weight", "focus_threshold", "debias")
 
 
 def list_metrics(lists: dict, relevant: dict, k: int, candidates: np.ndarray, pop_rank: dict,
@@ -173,20 +175,27 @@ def _peer_params() -> dict:
 
 
 def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
-                       new_title_train: pd.DataFrame | None = None) -> dict:
+                       new_title_train: pd.DataFrame | None = None,
+                       temporal_train: pd.DataFrame | None = None) -> dict:
     """The served chain's knobs, one at a time (coordinate-wise), by served NDCG@k on validation.
 
     In: the shared context, the seed-0 random training side (cut), k, seed, and optionally
     the new-title protocol's training side. Validation is always carved from training, never
     test: a Bernoulli split of ``train`` with the same cold-user cut (so short histories weigh
     in), and — for the new-title order ρ — the most recent NEW_TITLE_SHARE titles of
-    ``new_title_train`` made new again (:func:`new_title_split`), ranked among themselves.
+    ``new_title_train`` made new again (:func:`new_title_split`), ranked among themselves;
+    and — for δ, which trades accuracy on a time cut for coverage — optionally a time cut
+    within the temporal protocol's training side ``temporal_train`` (:func:`temporal_split`
+    of it: the later TEMPORAL_TRAIN_SHARE-quantile ratings are validation, candidates the
+    titles rated before that cut).
 
     Order: EASE λ; the prior's counts (ratings or liked weight); (π₀, p) as pairs; H; ρ (new-title split);
-    chart_new (the new titles' level, random split); then the de-bias δ: the largest value of
-    DEBIAS_GRID whose validation NDCG stays within DEBIAS_NDCG_TOLERANCE of the grid's best
-    (coverage bought with at most that much NDCG). Out: {"ease_lambda", one entry per
-    :data:`TUNED_FIELDS`, "grid", "new_title_grid", "validation_users", "new_title_users"}.
+    chart_new (the new titles' level, random split); the focus level μ (random) and τ
+    (new-title); then the de-bias δ: the largest value of DEBIAS_GRID whose validation NDCG
+    stays within DEBIAS_NDCG_TOLERANCE of the grid's best on the random split AND, when
+    ``temporal_train`` is given, on the time-cut one (coverage bought with at most that much
+    NDCG on either). Out: {"ease_lambda", one entry per :data:`TUNED_FIELDS`, "grid",
+    "new_title_grid", "temporal_grid", "validation_users", "new_title_users", "temporal_users"}.
     """
     fit, val = bernoulli_split(train, test_fraction=VALIDATION_FRACTION, seed=seed + 1000)
     fit, _ = cold_user_cut(fit, seed + 1000)
@@ -197,13 +206,15 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
 
     def _key(lam: float, p: BlendParams) -> str:
         return (f"lambda={lam:g},liked={int(p.prior_liked)},prior={p.prior_weight:g},power={p.prior_power:g},"
-                f"half={p.prior_half:g},rho={p.new_taste:g},chart_new={p.chart_new:g},debias={p.debias:g}")
+                f"half={p.prior_half:g},rho={p.new_taste:g},chart_new={p.chart_new:g},focus={p.focus_weight:g},"
+                f"focus_t={p.focus_threshold:g},debias={p.debias:g}")
 
     def _ndcg(lam: float, p: BlendParams, frame: pd.DataFrame = fit, rel: dict = relevant,
-              who: np.ndarray = users, cands: np.ndarray | None = None, store: dict = grid) -> float:
+              who: np.ndarray = users, cands: np.ndarray | None = None, store: dict = grid,
+              tag: str | None = None) -> float:
         key = _key(lam, p)
         if key not in store:
-            tag = "new" if cands is not None else "random"
+            tag = tag or ("new" if cands is not None else "random")
             if (tag, lam) not in rankers:   # one EASE fit per λ and split, reused across blend knobs
                 rankers[(tag, lam)] = fit_ranker(frame, lam=lam)
             rec = ctx.chain(frame, rankers[(tag, lam)], p)
@@ -241,14 +252,40 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
             p = replace(p, new_taste=rho)
     p = replace(p, chart_new=max(_first(CHART_NEW_GRID, p.chart_new),
                                  key=lambda v: _ndcg(lam, replace(p, chart_new=v))))
-    scored = {d: _ndcg(lam, replace(p, debias=d)) for d in DEBIAS_GRID}
-    best = max(scored.values())
-    ok = [d for d, v in scored.items() if v >= (1.0 - DEBIAS_NDCG_TOLERANCE) * best]
+    # The focus level: μ against the scored titles (random split), τ — which new titles it
+    # lifts — among new titles (new-title split). On a split whose viewers never reach the
+    # threshold both tie and the configured values stay (a tie keeps the current value).
+    p = replace(p, focus_weight=max(_first(NEW_FOCUS_WEIGHT_GRID, p.focus_weight),
+                                    key=lambda v: _ndcg(lam, replace(p, focus_weight=v))))
+    if nt_users and p.focus_weight:
+        p = replace(p, focus_threshold=max(
+            _first(NEW_FOCUS_THRESHOLD_GRID, p.focus_threshold),
+            key=lambda v: _ndcg(lam, replace(p, focus_threshold=v), nt_fit, nt_rel, nt_who, nt_new, nt_grid)))
+
+    def _within(scored: dict) -> set:
+        best = max(scored.values())
+        return {d for d, v in scored.items() if v >= (1.0 - DEBIAS_NDCG_TOLERANCE) * best}
+
+    ok = _within({d: _ndcg(lam, replace(p, debias=d)) for d in DEBIAS_GRID})
+    tv_grid: dict[str, float] = {}
+    tv_users = 0
+    if temporal_train is not None:
+        # A time cut within the temporal training side: the random split lets the future
+        # predict the past, which flatters δ's cost on a time cut (the temporal protocol).
+        tv_fit, tv_test, _ = temporal_split(temporal_train)
+        tv_known = np.intersect1d(ctx.ids, tv_fit[ITEM_ID_COL].unique())
+        tv_rel = relevant_sets(tv_test[tv_test[ITEM_ID_COL].isin(tv_known)], tv_fit[USER_COL].unique())
+        tv_who = np.array(sorted(tv_rel), dtype="int64")
+        tv_users = len(tv_who)
+        if tv_users:
+            ok &= _within({d: _ndcg(lam, replace(p, debias=d), tv_fit, tv_rel, tv_who, tv_known, tv_grid,
+                                    tag="temporal") for d in DEBIAS_GRID})
     p = replace(p, debias=max(ok) if ok else 0.0)
     out = {"ease_lambda": float(lam), **{f: getattr(p, f) for f in TUNED_FIELDS}, "grid": grid,
-           "new_title_grid": nt_grid, "validation_users": int(len(users)), "new_title_users": int(nt_users)}
-    log.info("tuned on validation (%d users, %d new-title users): EASE λ=%g, %s", len(users), nt_users, lam,
-             {f: out[f] for f in TUNED_FIELDS})
+           "new_title_grid": nt_grid, "temporal_grid": tv_grid, "validation_users": int(len(users)),
+           "new_title_users": int(nt_users), "temporal_users": int(tv_users)}
+    log.info("tuned on validation (%d users, %d new-title users, %d temporal users): EASE λ=%g, %s", len(users),
+             nt_users, tv_users, lam, {f: out[f] for f in TUNED_FIELDS})
     return out
 
 
@@ -350,7 +387,8 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
         with timed(log, "tuning on validation"):
             train0, _ = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seeds[0])
             tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0],
-                                       new_title_train=new_title_split(df)[0])
+                                       new_title_train=new_title_split(df)[0],
+                                       temporal_train=temporal_split(df)[0])
     else:
         tuned = {"ease_lambda": EASE_LAMBDA, **{f: getattr(base, f) for f in TUNED_FIELDS}, "grid": {}}
     # `served` is what the API serves (the config defaults a trained bundle is served with);

@@ -3,16 +3,20 @@
 For a viewer with collaborative signal (``Step.COLLABORATIVE``)::
 
     s_i = d_i · (cf_i + (1 − α_i) · γ · content_i) + π(L) · pop_i        (titles EASE scores)
-    s_i = (1 − δ) · chart_new · (chart_i + ρ · taste_i) + π(L) · pop_i   (titles it cannot score)
+    s_i = (1 − δ) · (chart_new · (chart_i + ρ · taste_i) + μ · max(raw_i − τ, 0)) + π(L) · pop_i
+                                                                         (titles it cannot score)
     α_i = n_i / (n_i + K)   (n_i training ratings of title i)
     d_i = 1 − δ · log1p(n_i) / log1p(max n)   (popularity de-bias of the personal part)
     π(L) = π₀ · (H / (H + L))^p (L ratings in the viewer's history)
     taste_i = β · genre taste + γ_new · raw content + mapped CF: raw content is the unscaled
           mean cosine, high only when the viewer's liked titles really resemble the title (a
           diffuse long history does not push every new title up)
+    μ · max(raw_i − τ, 0): the focus level — the chart sets the order among new titles (small
+          ρ), and only a viewer whose liked titles are near-duplicates of one (raw above τ) lifts
+          it into their list
 
 The per-title multipliers (d, chart_new · ρ, γ_new) are applied by :class:`..chain.RecPipeline`
-before :func:`blend_scores` adds the parts.
+before :func:`blend_scores` adds the parts; the chart and focus levels of unscorable titles after.
 ``cf_i`` is the collaborative scorer's cf / max(cf) + β · genre taste (the cf part is 0
 for titles EASE cannot score, so a title nobody rated yet is scored by genre taste and
 content alone), the content bonus fades as a title gets seen, and a short history leans on

@@ -21,6 +21,8 @@ from src.config import (
     CONTENT_SHRINK,
     CONTENT_WEIGHT,
     GENRE_AFFINITY_WEIGHT,
+    NEW_TITLE_FOCUS_THRESHOLD,
+    NEW_TITLE_FOCUS_WEIGHT,
     NEW_TITLE_TASTE_WEIGHT,
     POPULARITY_DEBIAS,
     POPULARITY_PRIOR_GENRE,
@@ -67,6 +69,8 @@ class BlendParams:
     prior_genre: float = POPULARITY_PRIOR_GENRE
     new_taste: float = NEW_TITLE_TASTE_WEIGHT
     debias: float = POPULARITY_DEBIAS
+    focus_weight: float = NEW_TITLE_FOCUS_WEIGHT
+    focus_threshold: float = NEW_TITLE_FOCUS_THRESHOLD
 
 
 class RecPipeline:
@@ -116,6 +120,11 @@ class RecPipeline:
         self.personal_scale = np.where(scorable, 1.0, p.chart_new * p.new_taste) * damp
         self.new_prior = np.where(scorable, 0.0, p.chart_new * np.clip(chart_score, 0.0, 1.0)) * damp
         self.gamma_raw = np.where(scorable, 0.0, p.gamma_new) * self.personal_scale
+        # The focus level μ · max(raw content − τ, 0) of a title EASE cannot score: the chart
+        # sets the order among new titles (ρ small), so a viewer whose liked titles are near-
+        # duplicates of a new one (mean raw cosine above τ, which diffuse real histories rarely
+        # reach) needs its own level to get it into a short list. Damped like the top hit.
+        self.focus_scale = np.where(scorable, 0.0, p.focus_weight) * damp
         self.gamma_scaled = self.gamma * self.personal_scale
 
     def _genre_prior(self) -> bool:
@@ -146,8 +155,11 @@ class RecPipeline:
             cf = cf * self.personal_scale[at][None, :]
         scores, steps = blend_scores(cf, content, pop, self.alpha[at], prior, has_cf, has_liked,
                                      self.gamma_scaled[at], raw, self.gamma_raw[at])
+        collab = steps == Step.COLLABORATIVE
         if p.chart_new:
-            scores[steps == Step.COLLABORATIVE] += self.new_prior[at][None, :]
+            scores[collab] += self.new_prior[at][None, :]
+        if p.focus_weight and raw is not None and collab.any():
+            scores[collab] += self.focus_scale[at][None, :] * np.maximum(raw[collab] - p.focus_threshold, 0.0)
         return scores, steps
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:
