@@ -138,12 +138,24 @@ class CollaborativeScorer:
         per_combo = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
         return per_combo[:, self._combo_of[cols]]
 
-    def _cf_at(self, w: sp.csr_matrix, rk_cols: np.ndarray) -> np.ndarray:
-        """Raw ranker scores at ranker columns (viewers × len(rk_cols)): the ranker's own
-        column-restricted product when it has one (the ALS ranker), else its full row sliced."""
-        if hasattr(self.ranker, "score_weight_rows_at"):
-            return np.asarray(self.ranker.score_weight_rows_at(w, rk_cols), dtype="float64")
-        return np.asarray(self.ranker.score_weight_rows(w), dtype="float64")[:, rk_cols]
+    def fold_in(self, h: Histories) -> np.ndarray | None:
+        """The factor ranker's fold-in factors of ``h``'s rows (viewers × f), solved once per
+        Histories object and kept on it (a request scores its candidates, bounds and widens
+        on the same one, which no stage modifies); None for a ranker without factors (EASE)."""
+        if not hasattr(self.ranker, "weight_row_factors"):
+            return None
+        memo = h.__dict__.setdefault("_fold_in", {})
+        if id(self) not in memo:
+            memo[id(self)] = self.ranker.weight_row_factors(h.rk_w)
+        return memo[id(self)]
+
+    def _cf_at(self, h: Histories, rk_cols: np.ndarray) -> np.ndarray:
+        """Raw ranker scores at ranker columns (viewers × len(rk_cols)): the factor ranker's
+        fold-in (once per Histories) times those columns' factors, else the full row sliced."""
+        p = self.fold_in(h)
+        if p is not None:
+            return self.ranker.factor_scores_at(p, rk_cols)
+        return np.asarray(self.ranker.score_weight_rows(h.rk_w), dtype="float64")[:, rk_cols]
 
     def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None,
                  cf_bound: np.ndarray | None = None) -> np.ndarray:
@@ -156,27 +168,31 @@ class CollaborativeScorer:
         it (a known user's top-N table row, a folded-in viewer's ANN neighbours); then the
         result equals ``score(h)[:, cols]`` (up to float rounding of the dot products).
 
-        ``cf_bound`` (per viewer: a raw ranker score no title of ``cols`` exceeds) gives an
+        ``cf_bound`` (per viewer: a raw ranker score no title of ``cols`` exceeds; ``cols`` may
+        then be None: every title) gives an
         upper bound instead: every scorable title's cf is that bound (normalised as above);
         titles the ranker cannot score get the genre term only (callers keep them as
         candidates anyway). No ranker work at ``cols``: the bound costs O(titles), not O(titles × f).
         """
-        cols = np.asarray(cols, dtype="int64")
-        trk = self.cat_to_rk[cols]
-        ok = trk >= 0
-        sub = j_pos = None
         if cf_bound is not None:
+            # cols None: every title (the bound pass), without gathering 60k positions.
+            ok = self.scorable if cols is None else self.cat_to_rk[np.asarray(cols, dtype="int64")] >= 0
             need = [h.rk_w.indices.astype("int64")]
             if max_cols is not None:
                 need.append(np.asarray(max_cols, dtype="int64"))
             rk_need = np.unique(np.concatenate(need))
-            cf = self._cf_at(h.rk_w, rk_need)
+            cf = self._cf_at(h, rk_need)
             top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
             scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-            out = (self.beta * self.affinity_at(h, cols) if self.beta and self._genre_f.shape[1]
-                   else np.zeros((len(h), len(cols))))
-            out[:, ok] += (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
+            b = (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
+            out = np.where(ok[None, :], b, 0.0)
+            if self.beta and self._genre_f.shape[1]:
+                out += self.beta * (self.affinity(h) if cols is None else self.affinity_at(h, cols))
             return out
+        cols = np.asarray(cols, dtype="int64")
+        trk = self.cat_to_rk[cols]
+        ok = trk >= 0
+        sub = j_pos = None
         if self.map is not None and (~ok).any():
             # Only unscorable titles have map rows: their rows over their neighbours J, once.
             if getattr(self, "_map_u", None) is None:
@@ -193,7 +209,7 @@ class CollaborativeScorer:
             need.append(self.cat_to_rk[j_pos])
         rk_need = np.unique(np.concatenate(need))
         rk_need = rk_need[rk_need >= 0]
-        cf = self._cf_at(h.rk_w, rk_need)
+        cf = self._cf_at(h, rk_need)
         top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
         scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
         cf = cf / scale[:, None]
@@ -250,8 +266,8 @@ class ContentScorer:
         total = np.asarray(h.liked.sum(axis=1)).ravel()
         return sims / np.maximum(total, 1e-12)[:, None]
 
-    def score_at(self, h: Histories, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`score` at catalogue positions ``cols`` (viewers × len(cols)) and each
+    def score_at(self, h: Histories, cols: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score` at catalogue positions ``cols`` (None: every title; viewers × len(cols)) and each
         viewer's max over unseen titles of the whole row (what ``blend.scale_rows`` divides
         by). O(titles) per viewer (sparse product), no ranker work."""
         # The row is dense anyway for a viewer with common terms, and its max over unseen
@@ -263,7 +279,7 @@ class ContentScorer:
             full = self.score(h)
             memo[id(self)] = (full, np.where(h.seen.toarray(), 0.0, full).max(axis=1, initial=0.0))
         full, top = memo[id(self)]
-        return full[:, np.asarray(cols, dtype="int64")], top
+        return (full if cols is None else full[:, np.asarray(cols, dtype="int64")]), top
 
     def neighbours(self, liked_pos: np.ndarray, liked_w: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each target, the liked title adding most to its content score.
