@@ -293,8 +293,11 @@ SERVING_CACHE_KEEP = 3
 # (measured: a known user's request 50 -> 25 ms p50 on a loaded box with 1 thread).
 SERVE_BLAS_THREADS = 1
 # uvicorn worker processes of `invoke serve` (each loads the model; bundle arrays and the
-# serving cache are memory-mapped, so their pages are shared). >1 workers: see API_RELOAD_POLL_S.
+# serving cache are memory-mapped, so their pages are shared). With more than one, each worker
+# follows the model pointer and the features file by itself (/admin/reload reaches one
+# worker): it checks them every API_RELOAD_POLL_S seconds and reloads when they changed.
 API_WORKERS = 1
+API_RELOAD_POLL_S = 2.0
 
 # --- accounts and authorisation (issue 12, src.data.accounts_store / src.serving.auth) ---
 # Viewer accounts get ids from VIEWER_ID_BASE up: MovieLens ids stay below ~300k (25M set:

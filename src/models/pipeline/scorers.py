@@ -99,13 +99,20 @@ class CollaborativeScorer:
         """Per viewer: True when some rated title pulls in EASE (known, weight > 0)."""
         return np.diff(h.rk_w.indptr) > 0
 
+    def _per_combo(self, h: Histories) -> np.ndarray:
+        """Viewers × genre combos: the affinity of each distinct genre set, once per Histories
+        (a request asks for it at its candidates, its bound pass and its widening)."""
+        memo = h.__dict__.setdefault("_per_combo", {})
+        if id(self) not in memo:
+            total = np.asarray(h.cat_w.sum(axis=1)).ravel()
+            share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
+            memo[id(self)] = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
+        return memo[id(self)]
+
     def affinity(self, h: Histories) -> np.ndarray:
         """Viewers × titles genre taste: max over the title's genres of the viewer's weighted
         share of liked history in that genre (0 for a title without genres)."""
-        total = np.asarray(h.cat_w.sum(axis=1)).ravel()
-        share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
-        per_combo = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
-        return per_combo[:, self._combo_of]
+        return self._per_combo(h)[:, self._combo_of]
 
     def score(self, h: Histories) -> np.ndarray:
         """Viewers × titles float64: cf / max(cf) + β · affinity; a title EASE cannot score gets
@@ -139,10 +146,7 @@ class CollaborativeScorer:
 
     def affinity_at(self, h: Histories, cols: np.ndarray) -> np.ndarray:
         """:meth:`affinity` at catalogue positions ``cols`` only (viewers × len(cols))."""
-        total = np.asarray(h.cat_w.sum(axis=1)).ravel()
-        share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
-        per_combo = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
-        return per_combo[:, self._combo_of[cols]]
+        return self._per_combo(h)[:, self._combo_of[cols]]
 
     def fold_in(self, h: Histories) -> np.ndarray | None:
         """The factor ranker's fold-in factors of ``h``'s rows (viewers × f), solved once per
