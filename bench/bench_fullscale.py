@@ -321,11 +321,16 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=ML25M["n_items"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-record", action="store_true", help="print, do not write reports/benchmarks.md")
+    ap.add_argument("--workspace", help="build the workspace here and keep it (e.g. for "
+                    "`bench_api.py --home`), instead of a temp folder removed at the end")
     args = ap.parse_args()
     setup_logging("INFO")
     load_avg = os.getloadavg()
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench_fullscale_") as tmp:
+    import contextlib
+
+    keep = contextlib.nullcontext(args.workspace) if args.workspace else None
+    with keep or tempfile.TemporaryDirectory(prefix="bench_fullscale_") as tmp:
         facts = write_workspace(Path(tmp), args.ratings, args.users, args.items, args.seed)
         log.info("workspace: %s", facts)
         tr = _in_child(_train_child, tmp)
