@@ -159,6 +159,17 @@ class CollaborativeScorer:
             memo[id(self)] = self.ranker.weight_row_factors(h.rk_w)
         return memo[id(self)]
 
+    def _cat_norms(self) -> np.ndarray:
+        """||y_i|| of each catalogue title's ranker factor (0 where the ranker cannot score
+        it), float64, computed once (the factor ranker's bound pass)."""
+        if getattr(self, "_norms", None) is None:
+            y = np.asarray(self.ranker.item_factors).view(np.ndarray)
+            rk_norm = np.sqrt(np.einsum("ij,ij->i", y.astype("float64"), y.astype("float64")))
+            out = np.zeros(self.n_cat)
+            out[self.rk_to_cat[self.rk_ok]] = rk_norm[self.rk_ok]
+            self._norms = out
+        return self._norms
+
     def _cf_at(self, h: Histories, rk_cols: np.ndarray) -> np.ndarray:
         """Raw ranker scores at ranker columns (viewers × len(rk_cols)): the factor ranker's
         fold-in (once per Histories) times those columns' factors, else the full row sliced."""
@@ -194,8 +205,17 @@ class CollaborativeScorer:
             cf = self._cf_at(h, rk_need)
             top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
             scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-            b = (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
-            out = np.where(ok[None, :], b, 0.0)
+            bound = np.asarray(cf_bound, dtype="float64")[:, None]
+            p = self.fold_in(h)
+            if p is not None:
+                # A factor ranker's score is y_i·p <= ||y_i||·||p|| (Cauchy–Schwarz): for the
+                # many titles with short vectors (the tail) that is far below the table's last
+                # score, so far fewer titles need exact scoring. The factor 1 + 1e-9 covers the
+                # rounding of the float64 dot product (~f·1e-16 relative).
+                norms = self._cat_norms() if cols is None else self._cat_norms()[np.asarray(cols, dtype="int64")]
+                pn = np.sqrt(np.einsum("ij,ij->i", p, p))[:, None]
+                bound = np.minimum(bound, norms[None, :] * pn * (1.0 + 1e-9) + 1e-12)
+            out = np.where(ok[None, :], bound / scale[:, None], 0.0)
             if self.beta and self._genre_f.shape[1]:
                 out += self.beta * (self.affinity(h) if cols is None else self.affinity_at(h, cols))
             return out
