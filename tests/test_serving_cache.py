@@ -96,3 +96,40 @@ def test_a_following_service_reloads_when_the_pointer_is_replaced(ws, monkeypatc
         assert svc.snapshot is not before and svc.snapshot.model_version == before.model_version
     finally:
         svc.close()
+
+
+@pytest.mark.slow
+def test_two_workers_both_follow_a_new_model(ws):
+    """`--workers 2`: two processes answer on one port, and after the pointer is replaced
+    both serve a freshly loaded model (each /health reply names its worker's load time)."""
+    import httpx
+
+    from tests.harness.launcher import ServerProcess
+
+    def loads_seen(url: str, tries: int = 60) -> set[float]:
+        seen = set()
+        for _ in range(tries):   # a new connection each time: either worker may accept it
+            seen.add(httpx.get(url, timeout=10).json()["loaded_at"])
+            if len(seen) == 2:
+                break
+        return seen
+
+    with ServerProcess(ws, ui=False, extra_args=["--workers", "2", "--no-rate-limits"]) as srv:
+        url = srv.base_url + "/health"
+        deadline = time.monotonic() + 120
+        before: set[float] = set()
+        while len(before) < 2 and time.monotonic() < deadline:   # until both workers answer
+            before |= loads_seen(url)
+            time.sleep(0.2)
+        assert len(before) == 2, before
+        t0 = time.time()
+        pointer = ws.model_pointer
+        tmp = pointer.with_suffix(".tmp")
+        tmp.write_bytes(pointer.read_bytes())
+        os.replace(tmp, pointer)
+        after: set[float] = set()
+        while len(after) < 2 and time.monotonic() < deadline:
+            after |= {t for t in loads_seen(url) if t > t0}
+            time.sleep(0.2)
+        assert len(after) == 2, (before, after)
+        assert httpx.get(srv.base_url + f"/users/{1}/recommendations?n=3", timeout=10).status_code in (200, 404)
