@@ -253,10 +253,13 @@ def notebooks(c):
     main(paths=_paths())
 
 
-@task(help={"host": "bind address", "port": "port"})
-def serve(c, host="127.0.0.1", port="8000"):
-    """Serve the API, the viewer web app (at /) and the Gradio tool (at /ui) from one process."""
+@task(help={"host": "bind address", "port": "port",
+            "workers": "worker processes (default 1; each loads the model, memory-mapped arrays are shared)"})
+def serve(c, host="127.0.0.1", port="8000", workers="1"):
+    """Serve the API, the viewer web app (at /) and the Gradio tool (at /ui): one process, or
+    --workers processes sharing the port (each follows the model pointer by itself)."""
     port = _int_arg("serve", port, "--port", 1, 65535)
+    workers = _int_arg("serve", workers, "--workers", 1, 64)
     if not str(host).strip():
         raise _fail("serve", ValueError("--host must not be empty"))
     _log()
@@ -265,7 +268,7 @@ def serve(c, host="127.0.0.1", port="8000"):
     except ImportError as exc:  # the [serve] extra is missing: say which
         raise _fail("serve", exc) from exc
 
-    _guarded("serve", run_serve, host=host, port=port, paths=_paths())
+    _guarded("serve", run_serve, host=host, port=port, paths=_paths(), workers=workers)
 
 
 @task(help={

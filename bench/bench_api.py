@@ -151,9 +151,33 @@ def request_paths(users: list[int], genres: list[str], count: int, tokens: dict[
     return out
 
 
+def _memory_mib(pid: int) -> dict:
+    """RSS / PSS / private MiB of a process and each of its children (uvicorn workers), from
+    ``/proc/<pid>/smaps_rollup`` (PSS splits shared pages, e.g. memory-mapped bundle arrays,
+    among the processes mapping them; empty off Linux)."""
+    import psutil
+
+    out = {}
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return out
+    for p in procs:
+        try:
+            fields = {}
+            for line in Path(f"/proc/{p.pid}/smaps_rollup").read_text().splitlines()[1:]:
+                k, v = line.split(":", 1)
+                fields[k] = int(v.split()[0]) / 1024
+            out[p.pid] = {"rss": fields.get("Rss", 0.0), "pss": fields.get("Pss", 0.0),
+                          "private": fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0)}
+        except (OSError, ValueError, psutil.Error):
+            continue
+    return out
+
+
 def run_phase(ws: Paths, users: list[int], n_viewers: int, movie_ids: list[int],
               cache_size: int, args: argparse.Namespace, requests: int, label: str,
-              token_everywhere: bool = False) -> dict:
+              token_everywhere: bool = False, workers: int = 1) -> dict:
     """Start a server with ``cache_size``, sign up ``n_viewers`` viewers with 5 stored ratings
     each, run the load over ``users`` (public reads) plus the viewers (bearer token each).
 
@@ -161,8 +185,8 @@ def run_phase(ws: Paths, users: list[int], n_viewers: int, movie_ids: list[int],
     and sessions are on. Out: the table row (requests, errors, wall, rps, percentiles) plus
     model version and cache hit rate.
     """
-    extra = ["--cache-size", str(cache_size), "--no-rate-limits"]
-    with ServerProcess(ws, ui=True, extra_args=extra) as srv, \
+    extra = ["--cache-size", str(cache_size), "--no-rate-limits", "--workers", str(workers)]
+    with ServerProcess(ws, ui=not args.no_ui, extra_args=extra) as srv, \
             httpx.Client(base_url=srv.base_url, timeout=30) as c:
         tokens: dict[int, str] = {}
         for k in range(n_viewers):
@@ -179,6 +203,7 @@ def run_phase(ws: Paths, users: list[int], n_viewers: int, movie_ids: list[int],
                               token_everywhere=token_everywhere)
         res = asyncio.run(run_load(srv.base_url, paths, args.clients, requests, args.seconds))
         health = c.get("/health").json()
+        memory = _memory_mib(srv.proc.pid)
     looked_up = health["cache_hits"] + health["cache_misses"]
     lat_ms = res["lat"] * 1000
     n_ok, n_err = res["ok"], len(res["errors"])
@@ -186,36 +211,68 @@ def run_phase(ws: Paths, users: list[int], n_viewers: int, movie_ids: list[int],
     return {"label": label, "cache_size": cache_size, "requests": n_ok + n_err, "errors": n_err,
             "first_errors": sorted(set(res["errors"]))[:5], "wall": res["wall"],
             "rps": (n_ok + n_err) / res["wall"], "p50_ms": p50, "p90_ms": p90, "p99_ms": p99,
-            "model_version": health["model_version"],
+            "model_version": health["model_version"], "workers": workers, "memory": memory,
+            # one worker's counters (the one /health reached): a share of the requests
             "hit_rate": health["cache_hits"] / looked_up if looked_up else 0.0}
 
 
+def _users(ws: Paths) -> list[int]:
+    """Up to 1,000 training users of the workspace (ratings CSV, else the ratings Parquet)."""
+    if ws.ratings.exists():
+        col = pd.read_csv(ws.ratings, usecols=[USER_COL])[USER_COL]
+    else:
+        col = pd.read_parquet(ws.ratings_parquet, columns=[USER_COL])[USER_COL]
+    return [int(u) for u in col.drop_duplicates().head(1000)]
+
+
+def _memory_line(r: dict) -> str:
+    """One row's memory: the supervisor (when workers > 1) and each worker, RSS / PSS / private MiB."""
+    mem = r.get("memory") or {}
+    parts = [f"{m['rss']:,.0f} / {m['pss']:,.0f} / {m['private']:,.0f}" for m in mem.values()]
+    return (f"| {r['label']} | {r['workers']} | " + "; ".join(parts) + " | "
+            f"{sum(m['pss'] for m in mem.values()):,.0f} |")
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
-    """Run the benchmark with the reply cache off (headline) and on (the default); record both."""
+    """Run the benchmark with the reply cache off (headline) and on (the default); record both.
+
+    ``--home DIR`` serves a copy of that trained workspace instead (e.g. a factor bundle at
+    59k titles) and records its own section; ``--workers 1,2`` runs the cache-off phase once
+    per worker count (and records each server's memory: RSS / PSS / private per process).
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000, help="per phase (capped by --seconds)")
     parser.add_argument("--seconds", type=float, default=30.0, help="time cap per phase")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--viewers", type=int, default=64,
                         help="signed-up viewers with stored ratings (each sign-up is an argon2 hash)")
+    parser.add_argument("--home", help="serve a copy of this trained workspace (own report section)")
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts (cache-off phase each)")
+    parser.add_argument("--no-ui", action="store_true", help="API only (no Gradio)")
     parser.add_argument("--full", action="store_true", help="accepted for `invoke bench --full`; same run")
     args = parser.parse_args(argv)
     setup_logging()
+    worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
 
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        ws, source = trained_workspace(Path(tmp))
-        users = [int(u) for u in pd.read_csv(ws.ratings)[USER_COL].drop_duplicates().head(1000)]
+        if args.home:
+            ws, source = copy_workspace(Paths.from_root(args.home), Path(tmp) / "ws"), f"workspace {args.home}"
+        else:
+            ws, source = trained_workspace(Path(tmp))
+        users = _users(ws)
         # Extra users that exist only through the API (the fold-in path).
         movie_ids = [int(i) for i in pd.read_parquet(ws.features, columns=["id"])["id"].head(50)]
         n_viewers = min(args.viewers, len(users) // FOLD_IN_SHARE)
-        rows = [run_phase(ws, users, n_viewers, movie_ids, size, args, args.requests,
-                          f"on ({size} entries)" if size else "off")
-                for size in (0, RECOMMEND_CACHE_SIZE)]
-        # Authenticated row: row one's requests, each carrying a valid bearer token (a session
-        # lookup and check per request), cache off.
-        rows.append(run_phase(ws, users, n_viewers, movie_ids, 0, args, args.requests,
-                              "off, every request authenticated", token_everywhere=True))
+        rows = [run_phase(ws, users, n_viewers, movie_ids, 0, args, args.requests,
+                          "off" if w == 1 else f"off, {w} workers", workers=w) for w in worker_counts]
+        if not args.home:
+            rows.append(run_phase(ws, users, n_viewers, movie_ids, RECOMMEND_CACHE_SIZE, args, args.requests,
+                                  f"on ({RECOMMEND_CACHE_SIZE} entries)"))
+            # Authenticated row: row one's requests, each carrying a valid bearer token (a
+            # session lookup and check per request), cache off.
+            rows.append(run_phase(ws, users, n_viewers, movie_ids, 0, args, args.requests,
+                                  "off, every request authenticated", token_everywhere=True))
 
     table = ["| reply cache | cache hits | requests | errors | wall s | requests/s | p50 ms | p90 ms | p99 ms | p99 < 50 ms, 0 errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -225,15 +282,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
         table.append(f"| {label} | {r['hit_rate']:.0%} | {r['requests']} | {r['errors']} | "
                      f"{r['wall']:.1f} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
                      f"{r['p99_ms']:.1f} | {'met' if ok else 'NOT met'} |")
+    workers_note = (" one uvicorn worker" if worker_counts == [1] else
+                    f" {' / '.join(map(str, worker_counts))} uvicorn worker process(es) (row label)")
     body = (
         f"`GET /users/{{id}}/recommendations?n=10`, {args.clients} concurrent clients (asyncio, one "
-        f"keep-alive HTTP/1.1 connection each) on 127.0.0.1, one uvicorn worker with the UI "
-        f"mounted, at most {args.requests} requests or {args.seconds:.0f} s per row; {source}, "
+        f"keep-alive HTTP/1.1 connection each) on 127.0.0.1,{workers_note} "
+        f"{'without the UI' if args.no_ui else 'with the UI mounted'}, at most {args.requests} requests "
+        f"or {args.seconds:.0f} s per row; {source}, "
         f"model {rows[0]['model_version']}; {len(users) + n_viewers} users in random order, "
         f"{n_viewers} of them signed-up viewers known only through ratings stored via the API "
-        "(fold-in), whose requests carry their bearer token; in the last row every request, "
-        "training users' public reads included, carries a valid viewer token, so each is "
-        "authenticated (session lookup) on the same workload as the first row. Rate limits off "
+        "(fold-in), whose requests carry their bearer token"
+        + ("" if args.home else "; in the last row every request, "
+           "training users' public reads included, carries a valid viewer token, so each is "
+           "authenticated (session lookup) on the same workload as the first row")
+        + ". Rate limits off "
         "(one address signs up every viewer); authentication on. Each "
         "request has a random genre filter (none / one genre / two genres, a third each). "
         "Client and server share the 2 cores. The reply cache (on by default) reuses a reply "
@@ -242,13 +304,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"Load average when the run started: {load[0]:.1f} (1 min) on {os.cpu_count()} cores: "
         "other work on the box takes its share of the cores.\n\n" + "\n".join(table)
     )
+    if len(worker_counts) > 1 or args.home:
+        body += ("\n\nServer memory after the load (MiB, `/proc/<pid>/smaps_rollup`; with workers the "
+                 "first entry is uvicorn's supervisor): PSS splits pages shared between processes — "
+                 "the memory-mapped bundle and serving cache — among them, so the PSS sum is what the "
+                 "server costs the machine.\n\n| row | workers | per process RSS / PSS / private | PSS sum |\n"
+                 "|---|---:|---|---:|\n" + "\n".join(_memory_line(r) for r in rows))
     for r in rows:
         if r["errors"]:
             body += f"\n\nErrors with cache size {r['cache_size']}: {r['first_errors']}"
-    path = record_benchmark("API load", body)
+    section = "API load" if not args.home else "API load: factor bundle (--home workspace)"
+    path = record_benchmark(section, body)
     for r in rows:
-        log.info("API load (cache %d): %d requests, %d errors, %.0f req/s, p50 %.1f ms, p99 %.1f ms",
-                 r["cache_size"], r["requests"], r["errors"], r["rps"], r["p50_ms"], r["p99_ms"])
+        log.info("API load (%s): %d requests, %d errors, %.0f req/s, p50 %.1f ms, p99 %.1f ms",
+                 r["label"], r["requests"], r["errors"], r["rps"], r["p50_ms"], r["p99_ms"])
     log.info("recorded in %s", path)
     return rows
 

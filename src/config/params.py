@@ -300,6 +300,20 @@ MAX_N = 100
 # Recommendation replies kept in memory, keyed by model, user, filters and the user's stored
 # ratings (so a new rating or a reload never serves a stale list). 0 disables the cache.
 RECOMMEND_CACHE_SIZE = 4096
+# What Recommender.load derives from one bundle × one features file (TF-IDF matrix, the
+# training ratings' positions) is kept under paths.serving_cache keyed by their sha256
+# (src.models.serving_cache); this many newest caches stay on disk.
+SERVING_CACHE_KEEP = 3
+# BLAS threads of a serving process: a request's products are tiny (64 × 64 solves, 500 × 64
+# scores), and a multi-threaded BLAS under 32 concurrent requests on 2 cores oversubscribes
+# (measured: a known user's request 50 -> 25 ms p50 on a loaded box with 1 thread).
+SERVE_BLAS_THREADS = 1
+# uvicorn worker processes of `invoke serve` (each loads the model; bundle arrays and the
+# serving cache are memory-mapped, so their pages are shared). With more than one, each worker
+# follows the model pointer and the features file by itself (/admin/reload reaches one
+# worker): it checks them every API_RELOAD_POLL_S seconds and reloads when they changed.
+API_WORKERS = 1
+API_RELOAD_POLL_S = 2.0
 
 # --- accounts and authorisation (issue 12, src.data.accounts_store / src.serving.auth) ---
 # Viewer accounts get ids from VIEWER_ID_BASE up: MovieLens ids stay below ~300k (25M set:

@@ -188,6 +188,12 @@ class Paths:
         return self.models / "bundles"
 
     @property
+    def serving_cache(self) -> Path:
+        """Arrays ``Recommender.load`` derives from one bundle × features file, one folder per
+        sha256 key (``models/serving_cache/<key>/``, :mod:`src.models.serving_cache`)."""
+        return self.models / "serving_cache"
+
+    @property
     def legacy_model_pickle(self) -> Path:
         """The pickle bundle of StreamRec before issue 11; never loaded (pickles can run code)."""
         return self.models / "svd_model.pkl"

@@ -372,7 +372,9 @@ def load_bundle(folder: str | os.PathLike, manifest_sha256: str | None = None) -
     params = manifest.get("params") if isinstance(manifest.get("params"), dict) else {}
     return ModelBundle(svd=parts.get("svd"), ranker=parts.get("ranker"), train_ratings=parts.get("seen"),
                        params=params, metadata={**meta, "version": manifest.get("version"),
-                                                "bundle": folder.name})
+                                                "bundle": folder.name,
+                                                # what derived caches key on (committed folders never change)
+                                                "manifest_sha256": sha256_file(folder / BUNDLE_MANIFEST_NAME)})
 
 
 def read_current_manifest(paths: Paths = PATHS) -> dict | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from src.config import CONTENT_MAX_FEATURES
 from src.utils.logging import get_logger, timed
@@ -34,6 +33,8 @@ class ContentIndex:
         if len(texts) == 0:
             raise ValueError("texts is empty")
         self._pos = pd.Index(self.item_ids)
+        from sklearn.feature_extraction.text import TfidfVectorizer  # seconds to import: only to fit
+
         with timed(log, f"TF-IDF over {len(texts)} titles"):
             # min_df=1: a small catalogue would lose most of its words otherwise; the
             # vocabulary cap keeps the 45k-title matrix small.
@@ -45,6 +46,20 @@ class ContentIndex:
                 from scipy.sparse import csr_matrix
 
                 self.matrix = csr_matrix((len(texts), 1), dtype="float64")
+
+    @classmethod
+    def from_matrix(cls, item_ids, matrix) -> ContentIndex:
+        """An index over an already fitted TF-IDF ``matrix`` (rows in ``item_ids`` order), e.g.
+        from the serving cache: no refit (and no scikit-learn import). It has no
+        ``vectorizer``: it cannot embed new texts, only compare the titles it holds."""
+        self = cls.__new__(cls)
+        self.item_ids = np.asarray(item_ids, dtype="int64")
+        if matrix.shape[0] != len(self.item_ids):
+            raise ValueError(f"{len(self.item_ids)} ids but {matrix.shape[0]} matrix rows")
+        self._pos = pd.Index(self.item_ids)
+        self.vectorizer = None
+        self.matrix = matrix
+        return self
 
     def similarities(self, item_id: int) -> np.ndarray:
         """Cosine similarity of ``item_id`` to every title (its own entry included).

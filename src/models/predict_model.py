@@ -54,6 +54,7 @@ from src.models.pipeline.factor_candidates import FactorCandidates
 from src.models.pipeline.histories import Histories, build_histories, history_weights
 from src.models.pipeline.known_lists import KnownLists
 from src.models.ratings_data import ID_SPACE_MOVIELENS
+from src.models.seen import SeenRatings
 from src.utils.errors import StreamRecError
 from src.utils.logging import get_logger, timed
 
@@ -96,14 +97,51 @@ class _Viewer:
         return len(self.ids)
 
 
+_DENSE_LOOKUP_MIN = 1_000_000   # ids looked up at once before a dense id -> position table pays
+_DENSE_LOOKUP_SPAN = 1 << 25     # widest id range such a table may cover (int32: 128 MiB)
+
+
 def _sorted_lookup(sorted_ids: np.ndarray, order: np.ndarray, ids) -> np.ndarray:
     """Positions of raw ``ids`` in an id array given as its sorted copy and argsort
-    (``order``); -1 where an id is absent. Vectorised: no per-id dict probes."""
+    (``order``); -1 where an id is absent. Vectorised: no per-id dict probes.
+
+    Millions of ids at once (the training ratings at load) over a compact id range go
+    through a dense table (one gather per id, where a binary search over 60k ids cost
+    ~1.5 s at 25M ratings); the result is the same."""
     ids = np.asarray(ids, dtype="int64")
     if len(sorted_ids) == 0:
         return np.full(len(ids), -1, dtype="int64")
+    lo, hi = int(sorted_ids[0]), int(sorted_ids[-1])
+    if len(ids) >= _DENSE_LOOKUP_MIN and 0 <= lo and hi < _DENSE_LOOKUP_SPAN:
+        table = np.full(hi + 1, -1, dtype="int64")
+        table[sorted_ids] = order
+        inside = (ids >= 0) & (ids <= hi)
+        return np.where(inside, table[np.where(inside, ids, 0)], -1)
     at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
     return np.where(sorted_ids[at] == ids, order[at], -1)
+
+
+def _compact_positions(pos: np.ndarray) -> np.ndarray:
+    """Positions as int32 when they fit (half the memory of 25M training ratings' index)."""
+    return pos.astype("int32") if len(pos) and int(pos.max(initial=-1)) < 2**31 - 1 else pos
+
+
+def _from_cache(cached: Mapping | None):
+    """(ContentIndex, derived arrays) from serving-cache arrays (:meth:`Recommender._cache_arrays`),
+    or (None, None). The Recommender still checks the ids against its catalogue."""
+    if not cached or "content_data" not in cached:
+        return None, None
+    import scipy.sparse as sp
+
+    from src.models.content import ContentIndex
+
+    shape = tuple(int(x) for x in cached["content_shape"])
+    m = sp.csr_matrix((cached["content_data"], cached["content_indices"], cached["content_indptr"]),
+                      shape=shape, copy=False)
+    m.has_sorted_indices = True   # written sorted; read-only maps must not be re-sorted in place
+    content = ContentIndex.from_matrix(cached["ids"], m)
+    derived = {k: cached[k] for k in ("tr_cat", "tr_rk") if k in cached}
+    return content, derived
 
 
 def _by_user(tr: pd.DataFrame) -> pd.DataFrame:
@@ -138,10 +176,12 @@ class Recommender:
     """
 
     def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None,
-                 params: BlendParams | None = None, content=None) -> None:
+                 params: BlendParams | None = None, content=None, derived: Mapping | None = None) -> None:
         """In: the features frame (column or index ``id``), an optional model bundle, its
         version, optional blend parameters (default ``src.config``), optionally a ready
-        :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)."""
+        :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)
+        and ``derived`` arrays of this bundle × catalogue (:mod:`src.models.serving_cache`:
+        the training ratings' catalogue positions ``tr_cat`` and ranker columns ``tr_rk``)."""
         cat = catalogue
         if ID_COL in cat.columns:
             cat = cat.set_index(ID_COL, drop=False)
@@ -182,8 +222,10 @@ class Recommender:
         if content is not None and np.array_equal(content.item_ids, self._ids):
             self.content = content
         else:
+            if content is not None:
+                derived = None   # made for another catalogue: its positions are not ours
             self._build_content()
-        self._build_model_side(params)
+        self._build_model_side(params, derived)
         log.info("recommender ready: %d titles, %d genres, model %s (ranker=%s, svd=%s, %d known users)",
                  len(cat), len(self.genres), self.model_version,
                  type(self.ranker).__name__ if self.ranker is not None else None,
@@ -200,16 +242,43 @@ class Recommender:
         """
         if not paths.features.exists():
             raise FileNotFoundError(f"features file not found: {paths.features} (run `invoke features`)")
-        with timed(log, "loading features"):
-            catalogue = pd.read_parquet(paths.features)
+        import hashlib
+        import io
+
+        from src.models import serving_cache
         from src.models.bundle import load_current
 
+        with timed(log, "loading features"):
+            raw = paths.features.read_bytes()   # hashed and parsed from the same bytes
+            catalogue = pd.read_parquet(io.BytesIO(raw))
         with timed(log, "loading the model bundle"):
             bundle = load_current(paths)  # None: never trained; broken: BundleIntegrityError
         if bundle is None:
             log.warning("no model bundle at %s: serving cold-start lists only (run `invoke train`)",
                         paths.model_pointer)
-        return cls(catalogue, bundle=bundle, model_version=getattr(bundle, "version", None))
+        key = serving_cache.cache_key(getattr(bundle, "metadata", {}).get("manifest_sha256"),
+                                      hashlib.sha256(raw).hexdigest())
+        with timed(log, "reading the serving cache"):
+            cached = serving_cache.read_cache(paths, key)
+        content, derived = _from_cache(cached)
+        rec = cls(catalogue, bundle=bundle, model_version=getattr(bundle, "version", None),
+                  content=content, derived=derived)
+        if content is None or rec.content is not content:   # missing, or made for other ids
+            with timed(log, "writing the serving cache"):
+                serving_cache.write_cache(paths, key, rec._cache_arrays())
+        return rec
+
+    def _cache_arrays(self) -> dict[str, np.ndarray]:
+        """What the serving cache keeps of this recommender (see :func:`_from_cache`): the
+        catalogue ids, the TF-IDF matrix (sorted CSR arrays) and, with training ratings, their
+        catalogue positions and ranker columns."""
+        m = self.content.matrix.tocsr().copy()
+        m.sort_indices()
+        out = {"ids": self._ids, "content_data": m.data, "content_indices": m.indices,
+               "content_indptr": m.indptr, "content_shape": np.asarray(m.shape, dtype="int64")}
+        if len(self._tr_items):
+            out.update(tr_cat=self._tr_cat, tr_rk=self._tr_rk)
+        return out
 
     @classmethod
     def from_models(cls, catalogue: pd.DataFrame, train_ratings: pd.DataFrame, ranker=None, svd=None,
@@ -244,14 +313,18 @@ class Recommender:
                 else cat["title"].fillna("") + " " + cat["genres"].fillna("").str.replace("|", " ", regex=False))
         self.content = ContentIndex(self._ids, text.fillna("").astype(str).tolist())
 
-    def _build_model_side(self, params: BlendParams | None) -> None:
+    def _build_model_side(self, params: BlendParams | None, derived: Mapping | None = None) -> None:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
         and either (factor ranker) its candidate sets — the bundle's top-N table and ANN index —
-        or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates."""
+        or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates. ``derived``:
+        arrays of this bundle × catalogue from the serving cache (``tr_cat``, ``tr_rk``)."""
         b = self.bundle
         self.ranker = getattr(b, "ranker", None) if b is not None else None
         self.svd = getattr(b, "svd", None) if b is not None else None
-        tr = getattr(b, "train_ratings", None) if b is not None else None
+        # A saved bundle's SeenRatings are used as arrays (below); its train_ratings property
+        # would build a 25M-row frame on every access.
+        tr = None if isinstance(getattr(b, "seen", None), SeenRatings) else (
+            getattr(b, "train_ratings", None) if b is not None else None)
         check_id_space(tr, "the model's training ratings")
         self._offset = float(getattr(self.ranker, "params", {}).get("score_offset", EASE_SCORE_OFFSET)) \
             if self.ranker is not None else EASE_SCORE_OFFSET
@@ -265,23 +338,41 @@ class Recommender:
             self._rk_sorted = rk_ids[self._rk_order]
         self._n_rk = len(self.ranker.item_ids) if self.ranker is not None else 0
         self._stars = None
+        self._tr_items = np.empty(0, dtype="int64")
         if self.svd is not None:
             from src.models.pipeline.scorers import SvdStars
 
             self._stars = SvdStars(self.svd, self._ids, self._positions)
-        if tr is not None and len(tr):
+        seen = getattr(b, "seen", None) if b is not None else None
+        if isinstance(seen, SeenRatings) and len(seen):
+            # A saved bundle's training ratings are already one row per (user, item), grouped
+            # by sorted user (SeenRatings checks the CSR): its arrays are the index as they are
+            # (memory-mapped: shared by every process serving the bundle), where building a
+            # frame and re-deriving them cost ~10 s at 25M ratings.
+            self._user_ids = np.asarray(seen.user_ids, dtype="int64")
+            self._user_starts = np.asarray(seen.indptr, dtype="int64")
+            self._tr_items = np.asarray(seen.item_ids, dtype="int64")
+            self._tr_ratings = seen.ratings   # float32 when lossless; converted where used
+        elif tr is not None and len(tr):
             tr = _by_user(tr[[USER_COL, ITEM_ID_COL, RATING_COL]])
             users = tr[USER_COL].to_numpy("int64")
             self._user_ids, starts = np.unique(users, return_index=True)
             self._user_starts = np.append(starts, len(users))
             self._tr_items = tr[ITEM_ID_COL].to_numpy("int64")
             self._tr_ratings = tr[RATING_COL].to_numpy("float64")
-            self._tr_cat = self._positions(self._tr_items)
-            self._tr_rk = self._rk_positions(self._tr_items)
-            self._n_ratings = pd.Series(self._tr_items).value_counts().reindex(self._ids).fillna(0).to_numpy("float64")
+        if len(self._tr_items):
+            cached = {k: v for k, v in (derived or {}).items() if len(v) == len(self._tr_items)}
+            self._tr_cat = cached.get("tr_cat")
+            if self._tr_cat is None:
+                self._tr_cat = _compact_positions(self._positions(self._tr_items))
+            self._tr_rk = cached.get("tr_rk")
+            if self._tr_rk is None:
+                self._tr_rk = _compact_positions(self._rk_positions(self._tr_items))
+            ok = self._tr_cat >= 0
+            self._n_ratings = np.bincount(self._tr_cat[ok], minlength=len(self._ids)).astype("float64")
             # Σ max(r − offset, 0) per title: how much it was liked (the popularity prior's counts).
-            liked = np.bincount(self._tr_cat[self._tr_cat >= 0], minlength=len(self._ids),
-                                weights=history_weights(self._tr_ratings[self._tr_cat >= 0], self._offset))
+            liked = np.bincount(self._tr_cat[ok], minlength=len(self._ids),
+                                weights=history_weights(self._tr_ratings[ok], self._offset))
         else:
             self._user_ids = np.empty(0, dtype="int64")
             self._user_starts = np.zeros(1, dtype="int64")
@@ -341,7 +432,7 @@ class Recommender:
         """The known user ``row``'s training ratings (row -1: none) with ``extra`` {id: rating}
         added; an extra rating wins over a training one."""
         s, e = (self._user_starts[row], self._user_starts[row + 1]) if row >= 0 else (0, 0)
-        ids, r = self._tr_items[s:e], self._tr_ratings[s:e]
+        ids, r = self._tr_items[s:e], np.asarray(self._tr_ratings[s:e], dtype="float64")
         cat, rk = self._tr_cat[s:e], self._tr_rk[s:e]
         if not extra:
             return _Viewer(ids, r, cat, rk, row)
@@ -426,7 +517,7 @@ class Recommender:
         if i < 0:
             return {}
         s, e = self._user_starts[i], self._user_starts[i + 1]
-        return dict(zip(self._tr_items[s:e].tolist(), self._tr_ratings[s:e].tolist()))
+        return dict(zip(self._tr_items[s:e].tolist(), np.asarray(self._tr_ratings[s:e], dtype="float64").tolist()))
 
     # ------------------------------------------------------------------ the chain, one viewer
     def _personal(self, v: _Viewer, mask: np.ndarray, n: int, genres, exclude_seen: bool,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
+import os
 from typing import AsyncIterator
 
 from src.config import EXTRA_MODULES
@@ -30,7 +32,15 @@ from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse, Response  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
-from src.config import API_HOST, API_PORT, PATHS, RECOMMEND_CACHE_SIZE, Paths  # noqa: E402
+from src.config import (  # noqa: E402
+    API_HOST,
+    API_PORT,
+    API_WORKERS,
+    PATHS,
+    RECOMMEND_CACHE_SIZE,
+    SERVE_BLAS_THREADS,
+    Paths,
+)
 from src.data.accounts_store import UsernameTaken  # noqa: E402
 from src.data.admin_key import load_admin_token  # noqa: E402
 from src.models.bundle import BundleIntegrityError  # noqa: E402
@@ -109,16 +119,24 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(paths: Paths = PATHS, with_ui: bool = True,
-               cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True) -> FastAPI:
+               cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True,
+               follow_model: bool = False) -> FastAPI:
     """Build the API (and the UI at ``/ui``) over the workspace ``paths``.
 
     In: the workspace; ``with_ui=False`` skips Gradio (faster start for API-only use);
     ``cache_size`` recommendation replies kept in memory (0 = no cache); ``rate_limits=False``
-    turns the sign-in and write buckets off (load tests and benchmarks only).
+    turns the sign-in and write buckets off (load tests and benchmarks only);
+    ``follow_model`` reloads by itself when the model pointer or features change (a worker of
+    a multi-process server). BLAS is limited to ``SERVE_BLAS_THREADS`` in this process.
     Out: the FastAPI app, with the loaded service at ``app.state.service`` and the
     authentication state (accounts, admin token, rate limits) at ``app.state.auth``.
     """
-    service = Service(paths, cache_size=cache_size)
+    # Before any model work: a request's products are tiny, and a multi-threaded BLAS under
+    # concurrent requests oversubscribes the cores (process-wide, as intended here).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(SERVE_BLAS_THREADS, "blas")
+    service = Service(paths, cache_size=cache_size, follow_model=follow_model)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -167,17 +185,43 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     return app
 
 
+_WORKER_ENV = "STREAMREC_SERVE_WORKER"   # create_app's arguments for worker processes (JSON)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of a multi-process server (uvicorn's factory): the
+    arguments :func:`serve` put in ``STREAMREC_SERVE_WORKER``, with ``follow_model`` on."""
+    opts = json.loads(os.environ[_WORKER_ENV])
+    setup_logging()
+    return create_app(Paths.from_root(opts["home"]), with_ui=opts["with_ui"],
+                      cache_size=opts["cache_size"], rate_limits=opts["rate_limits"], follow_model=True)
+
+
 def serve(host: str = API_HOST, port: int = API_PORT, paths: Paths = PATHS,
           with_ui: bool = True, access_log: bool = False,
-          cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True) -> None:
-    """Run the API + UI under uvicorn in this process until interrupted.
+          cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True,
+          workers: int = API_WORKERS) -> None:
+    """Run the API + UI under uvicorn until interrupted, in this process (``workers`` 1) or
+    in ``workers`` processes sharing the port.
 
-    One worker on purpose: ``/admin/reload`` swaps the model inside the process that
-    receives it, so a second worker process would keep serving the old model.
+    Each worker loads the model itself; the bundle's arrays and the serving cache are
+    memory-mapped, so the workers share those pages. ``/admin/reload`` swaps the model in
+    the worker that receives it; with several workers each also follows the model pointer
+    and the features file (:class:`~src.serving.service.Service` ``follow_model``), so all of
+    them serve a new model within ``API_RELOAD_POLL_S`` of it being committed. Per-process
+    state stays per worker: the reply cache and the rate-limit buckets (a limit of N per
+    minute becomes up to N per worker).
     """
     import uvicorn
 
     setup_logging()
+    if workers > 1:
+        os.environ[_WORKER_ENV] = json.dumps({"home": str(paths.root), "with_ui": with_ui,
+                                              "cache_size": cache_size, "rate_limits": rate_limits})
+        log.info("serving on http://%s:%d with %d workers (docs /docs, UI /ui)", host, port, workers)
+        uvicorn.run("src.serving.app:worker_app", factory=True, host=host, port=port, workers=workers,
+                    access_log=access_log, log_level="warning")
+        return
     app = create_app(paths, with_ui=with_ui, cache_size=cache_size, rate_limits=rate_limits)
     log.info("serving on http://%s:%d (docs /docs, UI /ui)", host, port)
     # Access logs cost ~10% throughput under load; turn on with access_log=True.
@@ -197,12 +241,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="recommendation replies kept in memory (0 = off)")
     parser.add_argument("--no-rate-limits", action="store_true",
                         help="no sign-in/write rate limits (load tests and benchmarks only)")
+    parser.add_argument("--workers", type=int, default=API_WORKERS,
+                        help="worker processes (each loads the model; >1: each follows the model pointer)")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
     paths = Paths.from_root(args.home) if args.home else PATHS
 
     try:
         serve(args.host, args.port, paths, with_ui=not args.no_ui, access_log=args.access_log,
-              cache_size=args.cache_size, rate_limits=not args.no_rate_limits)
+              cache_size=args.cache_size, rate_limits=not args.no_rate_limits, workers=args.workers)
     except (FileNotFoundError, BundleIntegrityError) as exc:  # one line, exit 2: not a traceback
         parser.exit(2, f"streamrec serve: {exc}\n")
 

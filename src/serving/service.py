@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
+    API_RELOAD_POLL_S,
     FUZZY_MIN_SCORE,
     LIST_SEP,
     MAX_N,
@@ -269,10 +270,15 @@ class Service:
     """
 
     def __init__(self, paths: Paths = PATHS, loader: Callable[[Paths], Any] | None = None,
-                 cache_size: int = RECOMMEND_CACHE_SIZE) -> None:
+                 cache_size: int = RECOMMEND_CACHE_SIZE, follow_model: bool = False) -> None:
+        """``follow_model``: reload by itself when the model pointer or the features file
+        changes (checked every ``API_RELOAD_POLL_S`` by a daemon thread): what a worker of a
+        multi-process server needs, since ``/admin/reload`` reaches one worker only."""
         self.paths = paths
         self._loader = loader or _load_recommender
         self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._loaded_stamp = self._inputs_stamp()   # before loading: a change during it is seen
         self.cache = ReplyCache(cache_size)
         self._index_lock = threading.Lock()
         self._fuzzy: tuple[int, TitleIndex | None] = (0, None)  # (snapshot generation, index)
@@ -283,6 +289,32 @@ class Service:
         self.accounts = AccountStore(paths.accounts_db)
         log.info("serving model %s, %d titles, %d genres", self.snapshot.model_version,
                  len(self.snapshot.catalogue), len(self.snapshot.genre_lookup))
+        if follow_model:
+            threading.Thread(target=self._follow, name="model-follow", daemon=True).start()
+
+    def _inputs_stamp(self) -> tuple:
+        """(size, mtime) of the model pointer and the features file (None: missing): what a
+        new model or catalogue changes (both are replaced by atomic renames)."""
+        out = []
+        for path in (self.paths.model_pointer, self.paths.features):
+            try:
+                st = path.stat()
+                out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def _follow(self) -> None:
+        """Daemon loop of ``follow_model``: reload when the inputs' stamp changed since the
+        last load (a failed reload keeps the old model and waits for the next change)."""
+        while not self._stop.wait(API_RELOAD_POLL_S):
+            stamp = self._inputs_stamp()
+            if stamp == self._loaded_stamp:
+                continue
+            try:
+                self.reload()
+            except ReloadError as exc:   # e.g. /admin/reload running: try again next round
+                log.warning("model follow: %s", exc)
 
     # ------------------------------------------------------------------ admin
     def reload(self) -> dict:
@@ -296,15 +328,18 @@ class Service:
         try:
             old = self.snapshot
             start = time.perf_counter()
+            stamp = self._inputs_stamp()
             try:
                 new = Snapshot.build(self._loader(self.paths))
             except Exception as exc:  # any load failure must leave the old model serving
                 log.error("reload failed, keeping model %s: %s: %s", old.model_version,
                           type(exc).__name__, exc)
+                self._loaded_stamp = stamp   # following: retry on the next change, not in a loop
                 raise ReloadError(f"reload failed, still serving model {old.model_version}: "
                                   f"{type(exc).__name__}: {exc}") from exc
             # One reference assignment: atomic under the GIL, so readers see old or new.
             self.snapshot = new
+            self._loaded_stamp = stamp
             self.cache.clear()  # old replies are unreachable anyway (keys hold the generation)
             # Keep the new model's long-lived objects out of the cyclic GC's walks, as the app
             # does for everything loaded at start-up (see create_app).
@@ -748,6 +783,7 @@ class Service:
         return self.accounts.set_genres(validate_id(user_id, "user_id"), names)
 
     def close(self) -> None:
-        """Close the ratings and account stores."""
+        """Stop following the model; close the ratings and account stores."""
+        self._stop.set()
         self.store.close()
         self.accounts.close()

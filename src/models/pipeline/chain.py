@@ -227,20 +227,24 @@ class RecPipeline:
         """Viewers × len(cols) blended scores at catalogue positions ``cols`` (shared by every
         row of ``h``) and each viewer's Step, as :meth:`score` at those columns.
 
-        In: histories, sorted unique catalogue positions, optionally ranker columns holding
+        In: histories, sorted unique catalogue positions (None with ``cf_bound``: every title,
+        the bound pass, without gathering every position), optionally ranker columns holding
         each viewer's best ranker score, optionally a per-viewer bound on the raw ranker score
         of every scorable title in ``cols``: then the result is an upper bound of each
         scorable title's score, computed without the ranker (see
         :meth:`.scorers.CollaborativeScorer.score_at`; the blend adds cf to terms that do not
         depend on it, so a bound on cf bounds the score).
         """
-        cols = np.asarray(cols, dtype="int64")
+        if cols is None and cf_bound is None:
+            raise ValueError("score_at at every title is the bound pass only (cf_bound); use score")
+        cols = None if cols is None else np.asarray(cols, dtype="int64")
         cf = self.collab.score_at(h, cols, max_cols, cf_bound) if self.collab is not None else None
         raw = top = None
         if self.content is not None:
             raw, top = self.content.score_at(h, cols)
         content = raw / np.where(top > 0, top, 1.0)[:, None] if raw is not None else None
-        affinity = self.collab.affinity_at(h, cols) if self._genre_prior() else None
+        affinity = ((self.collab.affinity(h) if cols is None else self.collab.affinity_at(h, cols))
+                    if self._genre_prior() else None)
         return self._combine(h, cf, raw, content, affinity, cols)
 
     def rank_at(self, h: Histories, cols: np.ndarray, scores: np.ndarray, steps: np.ndarray,

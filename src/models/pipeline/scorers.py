@@ -86,20 +86,33 @@ class CollaborativeScorer:
         self._genre_f = genre_mat.astype("float64")
         # Titles share few distinct genre sets: the affinity max over a title's genres is
         # computed once per set and gathered (exact: a max involves no rounding).
-        combos, inv = np.unique(genre_mat, axis=0, return_inverse=True)
-        self._combos, self._combo_of = combos, inv.ravel()
+        # One byte string per title's genre row: a 1-D unique (np.unique(axis=0) took ~1 s
+        # at 60k titles); the combos' order does not matter, only the title -> combo map.
+        g = np.asarray(genre_mat, dtype=bool)
+        packed = np.ascontiguousarray(np.packbits(g, axis=1))
+        keys = packed.view(np.dtype((np.void, max(packed.shape[1], 1)))).ravel() if packed.shape[1] \
+            else np.zeros(len(g), dtype="int8")
+        _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        self._combos, self._combo_of = g[first], inv.ravel()
 
     def has_signal(self, h: Histories) -> np.ndarray:
         """Per viewer: True when some rated title pulls in EASE (known, weight > 0)."""
         return np.diff(h.rk_w.indptr) > 0
 
+    def _per_combo(self, h: Histories) -> np.ndarray:
+        """Viewers × genre combos: the affinity of each distinct genre set, once per Histories
+        (a request asks for it at its candidates, its bound pass and its widening)."""
+        memo = h.__dict__.setdefault("_per_combo", {})
+        if id(self) not in memo:
+            total = np.asarray(h.cat_w.sum(axis=1)).ravel()
+            share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
+            memo[id(self)] = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
+        return memo[id(self)]
+
     def affinity(self, h: Histories) -> np.ndarray:
         """Viewers × titles genre taste: max over the title's genres of the viewer's weighted
         share of liked history in that genre (0 for a title without genres)."""
-        total = np.asarray(h.cat_w.sum(axis=1)).ravel()
-        share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
-        per_combo = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
-        return per_combo[:, self._combo_of]
+        return self._per_combo(h)[:, self._combo_of]
 
     def score(self, h: Histories) -> np.ndarray:
         """Viewers × titles float64: cf / max(cf) + β · affinity; a title EASE cannot score gets
@@ -133,17 +146,37 @@ class CollaborativeScorer:
 
     def affinity_at(self, h: Histories, cols: np.ndarray) -> np.ndarray:
         """:meth:`affinity` at catalogue positions ``cols`` only (viewers × len(cols))."""
-        total = np.asarray(h.cat_w.sum(axis=1)).ravel()
-        share = np.asarray(h.cat_w @ self._genre_f) / np.maximum(total, 1e-12)[:, None]
-        per_combo = np.where(self._combos[None, :, :], share[:, None, :], 0.0).max(axis=2, initial=0.0)
-        return per_combo[:, self._combo_of[cols]]
+        return self._per_combo(h)[:, self._combo_of[cols]]
 
-    def _cf_at(self, w: sp.csr_matrix, rk_cols: np.ndarray) -> np.ndarray:
-        """Raw ranker scores at ranker columns (viewers × len(rk_cols)): the ranker's own
-        column-restricted product when it has one (the ALS ranker), else its full row sliced."""
-        if hasattr(self.ranker, "score_weight_rows_at"):
-            return np.asarray(self.ranker.score_weight_rows_at(w, rk_cols), dtype="float64")
-        return np.asarray(self.ranker.score_weight_rows(w), dtype="float64")[:, rk_cols]
+    def fold_in(self, h: Histories) -> np.ndarray | None:
+        """The factor ranker's fold-in factors of ``h``'s rows (viewers × f), solved once per
+        Histories object and kept on it (a request scores its candidates, bounds and widens
+        on the same one, which no stage modifies); None for a ranker without factors (EASE)."""
+        if not hasattr(self.ranker, "weight_row_factors"):
+            return None
+        memo = h.__dict__.setdefault("_fold_in", {})
+        if id(self) not in memo:
+            memo[id(self)] = self.ranker.weight_row_factors(h.rk_w)
+        return memo[id(self)]
+
+    def _cat_norms(self) -> np.ndarray:
+        """||y_i|| of each catalogue title's ranker factor (0 where the ranker cannot score
+        it), float64, computed once (the factor ranker's bound pass)."""
+        if getattr(self, "_norms", None) is None:
+            y = np.asarray(self.ranker.item_factors).view(np.ndarray)
+            rk_norm = np.sqrt(np.einsum("ij,ij->i", y.astype("float64"), y.astype("float64")))
+            out = np.zeros(self.n_cat)
+            out[self.rk_to_cat[self.rk_ok]] = rk_norm[self.rk_ok]
+            self._norms = out
+        return self._norms
+
+    def _cf_at(self, h: Histories, rk_cols: np.ndarray) -> np.ndarray:
+        """Raw ranker scores at ranker columns (viewers × len(rk_cols)): the factor ranker's
+        fold-in (once per Histories) times those columns' factors, else the full row sliced."""
+        p = self.fold_in(h)
+        if p is not None:
+            return self.ranker.factor_scores_at(p, rk_cols)
+        return np.asarray(self.ranker.score_weight_rows(h.rk_w), dtype="float64")[:, rk_cols]
 
     def score_at(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray | None = None,
                  cf_bound: np.ndarray | None = None) -> np.ndarray:
@@ -156,27 +189,40 @@ class CollaborativeScorer:
         it (a known user's top-N table row, a folded-in viewer's ANN neighbours); then the
         result equals ``score(h)[:, cols]`` (up to float rounding of the dot products).
 
-        ``cf_bound`` (per viewer: a raw ranker score no title of ``cols`` exceeds) gives an
+        ``cf_bound`` (per viewer: a raw ranker score no title of ``cols`` exceeds; ``cols`` may
+        then be None: every title) gives an
         upper bound instead: every scorable title's cf is that bound (normalised as above);
         titles the ranker cannot score get the genre term only (callers keep them as
         candidates anyway). No ranker work at ``cols``: the bound costs O(titles), not O(titles × f).
         """
-        cols = np.asarray(cols, dtype="int64")
-        trk = self.cat_to_rk[cols]
-        ok = trk >= 0
-        sub = j_pos = None
         if cf_bound is not None:
+            # cols None: every title (the bound pass), without gathering 60k positions.
+            ok = self.scorable if cols is None else self.cat_to_rk[np.asarray(cols, dtype="int64")] >= 0
             need = [h.rk_w.indices.astype("int64")]
             if max_cols is not None:
                 need.append(np.asarray(max_cols, dtype="int64"))
             rk_need = np.unique(np.concatenate(need))
-            cf = self._cf_at(h.rk_w, rk_need)
+            cf = self._cf_at(h, rk_need)
             top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
             scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-            out = (self.beta * self.affinity_at(h, cols) if self.beta and self._genre_f.shape[1]
-                   else np.zeros((len(h), len(cols))))
-            out[:, ok] += (np.asarray(cf_bound, dtype="float64") / scale)[:, None]
+            bound = np.asarray(cf_bound, dtype="float64")[:, None]
+            p = self.fold_in(h)
+            if p is not None:
+                # A factor ranker's score is y_i·p <= ||y_i||·||p|| (Cauchy–Schwarz): for the
+                # many titles with short vectors (the tail) that is far below the table's last
+                # score, so far fewer titles need exact scoring. The factor 1 + 1e-9 covers the
+                # rounding of the float64 dot product (~f·1e-16 relative).
+                norms = self._cat_norms() if cols is None else self._cat_norms()[np.asarray(cols, dtype="int64")]
+                pn = np.sqrt(np.einsum("ij,ij->i", p, p))[:, None]
+                bound = np.minimum(bound, norms[None, :] * pn * (1.0 + 1e-9) + 1e-12)
+            out = np.where(ok[None, :], bound / scale[:, None], 0.0)
+            if self.beta and self._genre_f.shape[1]:
+                out += self.beta * (self.affinity(h) if cols is None else self.affinity_at(h, cols))
             return out
+        cols = np.asarray(cols, dtype="int64")
+        trk = self.cat_to_rk[cols]
+        ok = trk >= 0
+        sub = j_pos = None
         if self.map is not None and (~ok).any():
             # Only unscorable titles have map rows: their rows over their neighbours J, once.
             if getattr(self, "_map_u", None) is None:
@@ -193,7 +239,7 @@ class CollaborativeScorer:
             need.append(self.cat_to_rk[j_pos])
         rk_need = np.unique(np.concatenate(need))
         rk_need = rk_need[rk_need >= 0]
-        cf = self._cf_at(h.rk_w, rk_need)
+        cf = self._cf_at(h, rk_need)
         top = cf.max(axis=1, initial=-np.inf) if cf.shape[1] else np.zeros(len(h))
         scale = np.where(np.isfinite(top) & (top > 0), top, 1.0)
         cf = cf / scale[:, None]
@@ -250,8 +296,8 @@ class ContentScorer:
         total = np.asarray(h.liked.sum(axis=1)).ravel()
         return sims / np.maximum(total, 1e-12)[:, None]
 
-    def score_at(self, h: Histories, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`score` at catalogue positions ``cols`` (viewers × len(cols)) and each
+    def score_at(self, h: Histories, cols: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score` at catalogue positions ``cols`` (None: every title; viewers × len(cols)) and each
         viewer's max over unseen titles of the whole row (what ``blend.scale_rows`` divides
         by). O(titles) per viewer (sparse product), no ranker work."""
         # The row is dense anyway for a viewer with common terms, and its max over unseen
@@ -263,7 +309,7 @@ class ContentScorer:
             full = self.score(h)
             memo[id(self)] = (full, np.where(h.seen.toarray(), 0.0, full).max(axis=1, initial=0.0))
         full, top = memo[id(self)]
-        return full[:, np.asarray(cols, dtype="int64")], top
+        return (full if cols is None else full[:, np.asarray(cols, dtype="int64")]), top
 
     def neighbours(self, liked_pos: np.ndarray, liked_w: np.ndarray, target_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each target, the liked title adding most to its content score.
