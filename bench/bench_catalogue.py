@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.recorder import record_benchmark  # noqa: E402
+from bench.recorder import bench_workspace, record_benchmark  # noqa: E402
 from src.config import SHARED_DATA_DIR, SHARED_STREAMING_DIR, Paths  # noqa: E402
 from src.data.availability import read_availability  # noqa: E402
 from src.data.make_dataset import main as etl_main  # noqa: E402
@@ -102,9 +100,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--keep", help="workspace folder to use and keep (default: temporary)")
     args = parser.parse_args()
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-catalogue-"))
-    ws = Paths.from_root(root).ensure()
-    try:
+    with bench_workspace(args.keep, "bench-catalogue-") as root:
+        ws = Paths.from_root(root).ensure()
         rows, total, cpu = run(ws)
         load = os.getloadavg()[0]
         table = ["| step | wall s | CPU s | rows in | added | updated | arrived | departed | new titles |",
@@ -123,9 +120,6 @@ def main() -> None:
                 + summary(ws))
         print(body)
         record_benchmark("Aggregator catalogue", body)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder
 
 from bench.bench_protocols import build_workspace
-from bench.recorder import record_benchmark
+from bench.recorder import bench_workspace, record_benchmark
 from src.utils.logging import get_logger, setup_logging
 
 log = get_logger("bench.collab_blend")
@@ -98,9 +96,8 @@ def main() -> None:
     args = ap.parse_args()
     setup_logging()
     grid = [float(v) for v in args.weights.split(",")]
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="streamrec-collab-blend-"))
     t_all = time.perf_counter()
-    try:
+    with bench_workspace(args.keep, "streamrec-collab-blend-") as root:
         from src.config import Paths
 
         ws = Paths.from_root(root) if (root / "data" / "processed").exists() else build_workspace(root)
@@ -175,9 +172,6 @@ def main() -> None:
                  f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; fit seconds are wall time on shared cores). Regenerate: `python bench/bench_collab_blend.py`."]
         record_benchmark(SECTION, "\n".join(body) + "\n")
         print("\n".join(body))
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # repo root: src, bench.recorder
 
-from bench.recorder import record_benchmark  # noqa: E402
+from bench.recorder import bench_workspace, record_benchmark  # noqa: E402
 from src.utils.logging import get_logger, setup_logging  # noqa: E402
 
 log = get_logger("bench.fullsynth")
@@ -100,12 +99,10 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true", help="print only")
     args = ap.parse_args()
     setup_logging()
-    home = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="streamrec-fullsynth-"))
-    home.mkdir(parents=True, exist_ok=True)
     load_avg = os.getloadavg()
     t_all = time.perf_counter()
     steps: dict[str, dict] = {}
-    try:
+    with bench_workspace(args.keep, "streamrec-fullsynth-") as home:
         for step in STEPS:
             if step[0] == "evaluate" and args.skip_evaluate:
                 continue
@@ -133,9 +130,6 @@ def main() -> None:
         if not args.no_record:
             record_benchmark(SECTION, body)
         print(body)
-    finally:
-        if not args.keep:
-            shutil.rmtree(home, ignore_errors=True)
 
 
 def report(steps: dict, loads: list[dict], api: dict | None, facts: dict, load_avg: tuple,

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder
 
-from bench.recorder import record_benchmark
+from bench.recorder import bench_workspace, record_benchmark
 from src.config import SHARED_DATA_DIR, Paths
 from src.utils.logging import get_logger, setup_logging, timed
 
@@ -58,8 +56,7 @@ def main() -> None:
                     help="accepted for `invoke bench --full`; the protocols always run on ratings_small")
     args = ap.parse_args()
     setup_logging()
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="streamrec-protocols-"))
-    try:
+    with bench_workspace(args.keep, "streamrec-protocols-") as root:
         ws = build_workspace(root)
         ratings = load_ratings(paths=ws, include_feedback=False)
         with timed(log, "all protocols") as t:
@@ -80,9 +77,6 @@ def main() -> None:
         path = record_benchmark(SECTION, "\n".join(body) + "\n")
         print("\n".join(body))
         log.info("recorded in %s", path)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

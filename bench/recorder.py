@@ -7,10 +7,13 @@ and date it was measured on, because the numbers are only comparable within one 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import platform
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from src.utils.io import write_text_atomic
@@ -64,3 +67,17 @@ def record_benchmark(section: str, body_markdown: str, path: str | os.PathLike |
         text = text.rstrip("\n") + "\n\n" + block
     write_text_atomic(text, path)
     return path
+
+
+@contextlib.contextmanager
+def bench_workspace(keep: str | os.PathLike | None, prefix: str):
+    """The folder a benchmark builds its throw-away workspace in: ``keep`` (created if missing,
+    kept afterwards, so a rerun can reuse it) or a new temp folder removed at the end, even when
+    the benchmark fails. Yields the folder as a Path."""
+    root = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=prefix))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        yield root
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)

@@ -20,16 +20,14 @@ Usage: ``python bench/tune_baselines.py [--alphas 0.1,0.3,1,3] [--l1-ratios 0.00
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: src, bench.recorder
 
 from bench.bench_protocols import build_workspace
-from bench.recorder import record_benchmark
+from bench.recorder import bench_workspace, record_benchmark
 from src.utils.logging import get_logger, setup_logging
 
 log = get_logger("bench.tune_baselines")
@@ -70,8 +68,7 @@ def main() -> None:
     ap.add_argument("--keep", help="reuse/keep the ETL workspace in this folder")
     args = ap.parse_args()
     setup_logging()
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="streamrec-tune-baselines-"))
-    try:
+    with bench_workspace(args.keep, "streamrec-tune-baselines-") as root:
         ws = build_workspace(root) if not (root / "data" / "processed").exists() else None
         from src.config import Paths
 
@@ -136,9 +133,6 @@ def main() -> None:
         body += [f"| {n} | {v:.4f} | {s:.1f} | {note} |" for n, v, s, note in rows]
         record_benchmark(SECTION, "\n".join(body) + "\n")
         print("\n".join(body))
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
