@@ -313,6 +313,8 @@ def bench(c, full=False):
         c.run(f"{sys.executable} bench/{script}", pty=False)
     if full:  # the whole `invoke train --engine implicit` + serving at 25M (~15 min, ~6 GB)
         c.run(f"{sys.executable} bench/bench_fullscale.py", pty=False)
+        # issue 14's Spark crossover: every engine on one hold-out at 5M and 25M (~15 + ~45 min)
+        c.run(f"{sys.executable} bench/bench_scale.py --crossover 5000000 25000000", pty=False)
 
 
 @task(help={"k": "only tests matching this expression", "x": "stop at first failure",
