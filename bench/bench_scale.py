@@ -264,6 +264,26 @@ def table(facts: dict, rows: list[dict], tree: bool = False) -> list[str]:
     return lines + [""]
 
 
+def verdicts(rows: list[dict]) -> list[str]:
+    """The crossover's comparisons, from the rows measured so far: Spark vs implicit (train
+    time ratio, NDCG@10 difference) and EASE-head + ALS-tail vs implicit ALS and vs EASE."""
+    by = {r["engine"]: r for r in rows if "error" not in r}
+    out = []
+    if "spark" in by and "implicit" in by:
+        sp_, im = by["spark"], by["implicit"]
+        out.append(f"- Spark vs implicit ALS, same split: {sp_['fit_s'] / im['fit_s']:.1f}x the train time, "
+                   f"NDCG@10 {sp_['ndcg'] - im['ndcg']:+.4f}, R@10 {sp_['recall'] - im['recall']:+.4f}.")
+    if "hybrid" in by and "implicit" in by:
+        hy, im = by["hybrid"], by["implicit"]
+        line = (f"- EASE head + ALS tail vs implicit ALS (whole catalogue): NDCG@10 {hy['ndcg']:.4f} vs "
+                f"{im['ndcg']:.4f} ({hy['ndcg'] / im['ndcg']:.2f}x), coverage {hy['coverage']:.3f} vs "
+                f"{im['coverage']:.3f}, train {hy['fit_s'] / im['fit_s']:.1f}x")
+        if "ease" in by:
+            line += f"; vs EASE alone (head only): NDCG@10 {hy['ndcg'] - by['ease']['ndcg']:+.4f}"
+        out.append(line + ".")
+    return out + [""] if out else []
+
+
 def crossover_size(n_ratings: int) -> dict:
     """The MovieLens-25M shape at ``n_ratings``: users in proportion, every one of its items
     (so at 5M the catalogue is still ~3x EASE's item cap)."""
@@ -297,7 +317,7 @@ def _record_crossover(facts: dict, rows: list[dict], n: int, engines: list[str],
     """Write (or rewrite) the crossover section of size ``n`` with the rows measured so far."""
     todo = engines[len(rows):]
     scored = rows[-1].get("users") if rows else None
-    body = table(facts, rows, tree=True) + [
+    body = table(facts, rows, tree=True) + verdicts(rows) + [
         (f"Scored on a seeded sample of {eval_users:,} test users (the same for every engine; "
          f"{scored:,} with a relevant item). " if eval_users and scored else "") +
         (f"Not measured yet (run in progress or cut short): {', '.join(todo)}. " if todo else "") +
