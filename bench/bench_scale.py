@@ -19,7 +19,8 @@ then the whole process tree's (sampled: the Spark driver's JVM is a child proces
 Usage: ``python bench/bench_scale.py [--ratings N --users U --items I] [--spark-ratings N]
 [--no-spark] [--full] [--dense-budget-mb MB] [--crossover N ... [--engines E,E] [--spark-driver-memory 6g]]``.
 The default size finishes in ~2-3 minutes on 2 shared cores; ``--full`` is the MovieLens-25M
-shape (25M ratings, 162k users, 59k items: ~10+ min, 8+ GB); ``--crossover 5000000`` ~15 min.
+shape (25M ratings, 162k users, 59k items: ~10+ min, 8+ GB); ``--crossover 5000000`` took
+60 min under a load average of ~6 (EASE's two fits and their scoring most of it).
 """
 
 from __future__ import annotations
