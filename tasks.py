@@ -317,6 +317,12 @@ def bench(c, full=False):
         c.run(f"{sys.executable} bench/{script}", pty=False)
     if full:  # the whole `invoke train --engine implicit` + serving at 25M (~15 min, ~6 GB)
         c.run(f"{sys.executable} bench/bench_fullscale.py", pty=False)
+        # issue 14's Spark crossover: every engine on one hold-out at 5M, then 25M (a seeded 30k
+        # test-user sample: scoring all 162k costs more than the fits; Spark's heap 4g; EASE
+        # peaks ~8.3 GB there). ~1 h + ~1.5 h on a busy 2-core box.
+        c.run(f"{sys.executable} bench/bench_scale.py --crossover 5000000", pty=False)
+        c.run(f"{sys.executable} bench/bench_scale.py --crossover 25000000 --eval-users 30000 "
+              "--spark-driver-memory 4g", pty=False)
 
 
 @task(help={"k": "only tests matching this expression", "x": "stop at first failure",
