@@ -313,10 +313,15 @@ def bench(c, full=False):
     for script in ("bench_parse.py", "bench_features.py", "bench_recommend.py", "bench_api.py",
                    "bench_models.py", "bench_bad_inputs.py", "bench_protocols.py", "bench_scale.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
-    for script in ("bench_bundle.py", "bench_api_badinput.py"):  # one scale only (no --full)
+    for script in ("bench_bundle.py", "bench_api_badinput.py", "bench_catalogue.py",  # one scale only
+                   "bench_collab_blend.py", "bench_ann_serving.py"):
         c.run(f"{sys.executable} bench/{script}", pty=False)
+    for data in ("ratings_small", "ml100k-style"):   # the validated rating blend, 5-fold CV
+        c.run(f"{sys.executable} bench/bench_rating_blend.py --data {data} --cv", pty=False)
     if full:  # the whole `invoke train --engine implicit` + serving at 25M (~15 min, ~6 GB)
         c.run(f"{sys.executable} bench/bench_fullscale.py", pty=False)
+        # the README's main job at full synthetic scale through `invoke` children (issue 14)
+        c.run(f"{sys.executable} bench/bench_fullsynth.py", pty=False)
         # issue 14's Spark crossover: every engine on one hold-out at 5M, then 25M (a seeded 30k
         # test-user sample: scoring all 162k costs more than the fits; Spark's heap 4g; EASE
         # peaks ~8.3 GB there). ~1 h + ~1.5 h on a busy 2-core box.
