@@ -250,6 +250,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--workers", default="1", help="comma-separated worker counts (cache-off phase each)")
     parser.add_argument("--no-ui", action="store_true", help="API only (no Gradio)")
     parser.add_argument("--full", action="store_true", help="accepted for `invoke bench --full`; same run")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print the section instead of recording it (another bench quotes it)")
     args = parser.parse_args(argv)
     setup_logging()
     worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
@@ -314,7 +316,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if r["errors"]:
             body += f"\n\nErrors with cache size {r['cache_size']}: {r['first_errors']}"
     section = "API load" if not args.home else "API load: factor bundle (--home workspace)"
-    path = record_benchmark(section, body)
+    if args.no_record:
+        print(body)
+        path = "stdout (--no-record)"
+    else:
+        path = record_benchmark(section, body)
     for r in rows:
         log.info("API load (%s): %d requests, %d errors, %.0f req/s, p50 %.1f ms, p99 %.1f ms",
                  r["label"], r["requests"], r["errors"], r["rps"], r["p50_ms"], r["p99_ms"])
