@@ -24,11 +24,13 @@ empty by construction.
   titles, an optimistic oracle); ``chart`` is what a newcomer is shown. Deterministic split;
   ``random`` is averaged over PROTOCOL_SEEDS.
 
-Hyper-parameters (EASE λ, the popularity prior's counts, weight and half-life, the new-title
-taste weight ρ and chart weight, the popularity de-bias δ) are tuned once, coordinate-wise, on
-validation splits carved from training (never test): the seed-0 random training side, and for
-ρ the new-title training side's own most recent titles; by the served model's NDCG@k, and used
-for every protocol (also by the ``ease`` baseline). ``slim`` and ``als`` use fixed config
+Hyper-parameters (EASE λ, the popularity prior's counts, weight, power and half-life, the
+new-title taste weight ρ and chart weight, the focus level μ and threshold τ, the popularity
+de-bias δ) are tuned once, coordinate-wise, on validation splits carved from training (never
+test): the seed-0 random training side; for ρ and τ the new-title training side's own most
+recent titles; for δ also a time cut within the temporal training side. The picks make the
+``tuned`` row (and the ``ease`` baseline's λ); ``served`` is the chain with the config values
+the API serves, so targets judge what is served. ``slim`` and ``als`` use fixed config
 values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once on the random
 validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run. Metrics per model: ndcg/recall/map@k, coverage (share of the
 candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
