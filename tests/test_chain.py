@@ -155,6 +155,15 @@ def test_platform_filter_and_id_space(synthetic_pipeline, real_features):
         load_catalogue(real_features, ml)
     with pytest.raises(IdSpaceError):
         Recommender.from_models(feats, ml)
+    # A bundle trained on them says so in its metadata (its ratings are arrays, no attrs).
+    from src.models.bundle import ModelBundle
+
+    bundle = ModelBundle(None, fit_ranker(ratings), ratings, params={},
+                         metadata={"data": {"load_id_space": "movielens"}})
+    with pytest.raises(IdSpaceError, match="links"):
+        Recommender(feats, bundle=bundle)
+    Recommender(feats, bundle=ModelBundle(None, fit_ranker(ratings), ratings, params={},
+                                          metadata={"data": {"load_id_space": "catalogue"}}))
     assert USER_COL in ml.columns
 
 

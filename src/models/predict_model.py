@@ -77,7 +77,11 @@ def check_id_space(ratings: pd.DataFrame | None, what: str = "ratings") -> None:
     movieIds to a TMDB-keyed catalogue would silently give items another title's row.
     Raises :class:`IdSpaceError` naming the fix.
     """
-    space = (getattr(ratings, "attrs", None) or {}).get("load_stats", {}).get("id_space")
+    _refuse_movielens((getattr(ratings, "attrs", None) or {}).get("load_stats", {}).get("id_space"), what)
+
+
+def _refuse_movielens(space: str | None, what: str) -> None:
+    """IdSpaceError when ``space`` (a ``load_stats`` id space) is MovieLens movieIds."""
     if space == ID_SPACE_MOVIELENS:
         raise IdSpaceError(f"{what} use MovieLens movieIds but the catalogue is keyed by TMDB ids: "
                            f"pass the links file (movieId -> tmdbId) so items are mapped first")
@@ -326,6 +330,10 @@ class Recommender:
         tr = None if isinstance(getattr(b, "seen", None), SeenRatings) else (
             getattr(b, "train_ratings", None) if b is not None else None)
         check_id_space(tr, "the model's training ratings")
+        # A bundle keeps its ratings as arrays (no frame attrs): the id space its training
+        # ratings were loaded in is in its metadata (train_model records load_stats there).
+        _refuse_movielens(((getattr(b, "metadata", None) or {}).get("data") or {}).get("load_id_space"),
+                          "the model's training ratings")
         self._offset = float(getattr(self.ranker, "params", {}).get("score_offset", EASE_SCORE_OFFSET)) \
             if self.ranker is not None else EASE_SCORE_OFFSET
         rk_to_cat = None
