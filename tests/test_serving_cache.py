@@ -133,3 +133,46 @@ def test_two_workers_both_follow_a_new_model(ws):
             time.sleep(0.2)
         assert len(after) == 2, (before, after)
         assert httpx.get(srv.base_url + f"/users/{1}/recommendations?n=3", timeout=10).status_code in (200, 404)
+
+
+def test_known_users_lists_come_from_the_cache_and_follow_the_code(ws, monkeypatch):
+    from src.models.pipeline import scorers
+
+    first = Recommender.load(ws)
+    assert first._known is not None and not isinstance(first._known.pos, np.memmap)   # built
+
+    def not_again(*_a, **_k):
+        raise AssertionError("the content map was rebuilt although the cache holds it")
+
+    with monkeypatch.context() as m:
+        m.setattr(scorers, "content_map", not_again)
+        second = Recommender.load(ws)
+    # read back, not rebuilt: the lists are the cache's memory maps, the same arrays and steps
+    assert isinstance(second._known.pos, np.memmap)
+    assert np.array_equal(first._known.pos, second._known.pos)
+    assert np.array_equal(first._known.scores, second._known.scores)
+    assert list(first._known.steps) == list(second._known.steps)
+    # ... and so is the CF -> new-title content map (the same sparse matrix)
+    m1, m2 = first.pipeline.collab.map, second.pipeline.collab.map
+    assert m1.nnz and (m1 != m2).nnz == 0
+    assert _lists(first) == _lists(second)
+    # other chain code (a scorer or a parameter edited) is another key: never the old lists
+    key = serving_cache.cache_key("m", "f")
+    monkeypatch.setattr(serving_cache, "code_version", lambda: "edited")
+    assert serving_cache.cache_key("m", "f") != key
+    third = Recommender.load(ws)
+    assert not isinstance(third._known.pos, np.memmap)
+    assert len([p for p in ws.serving_cache.iterdir() if not p.name.startswith(".")]) == 2
+
+
+def test_cached_lists_that_do_not_fit_are_rebuilt(ws):
+    from src.models.pipeline.known_lists import KnownLists
+
+    rec = Recommender.load(ws)
+    arrays = rec._known.arrays()
+    n_users, depth, n_titles = len(rec._user_ids), rec._known.depth, len(rec._ids)
+    assert KnownLists.from_arrays(arrays, n_users, depth, n_titles) is not None
+    assert KnownLists.from_arrays(arrays, n_users + 1, depth, n_titles) is None     # other users
+    assert KnownLists.from_arrays(arrays, n_users, depth, int(arrays["pos"].max())) is None  # fewer titles
+    bad = {**arrays, "steps": np.full(n_users, 7, dtype="int8")}                     # no such step
+    assert KnownLists.from_arrays(bad, n_users, depth, n_titles) is None

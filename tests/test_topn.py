@@ -80,3 +80,19 @@ def test_ease_beats_popularity_and_svd_on_real_ratings(shared_data, real_feature
     assert prod["precision@10"] > pop["precision@10"]
     assert prod["coverage"] > pop["coverage"]
     assert prod["users"] == pop["users"] > 500
+
+
+def test_spd_inverse_matches_a_float64_inverse_and_refuses_indefinite_input():
+    from src.models.topn import spd_inverse
+
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 300, 2100):   # 2100 > one mirror block: blocks below and beside the diagonal
+        x = rng.random((n + 5, n)).astype("float32")
+        g = x.T @ x + np.float32(20) * np.eye(n, dtype="float32")
+        ref = np.linalg.inv(g.astype("float64"))
+        inv = spd_inverse(g.copy())
+        assert inv.dtype == np.float32 and inv.flags.c_contiguous
+        assert np.array_equal(inv, inv.T)                       # both triangles filled
+        assert np.abs(inv - ref).max() <= 1e-4 * np.abs(ref).max()
+    with pytest.raises(np.linalg.LinAlgError):
+        spd_inverse(np.array([[1.0, 2.0], [2.0, 1.0]], dtype="float32"))   # eigenvalues 3, -1

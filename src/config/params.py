@@ -146,6 +146,12 @@ EASE_FIT_THRESHOLD = 3.0     # a rating >= this is an interaction (1) in the X t
 EASE_MIN_COUNT = 3           # keep items with >= this many interactions (P is items^2 float32)
 EASE_MAX_ITEMS = 20_000      # hard cap on the item set, most-rated first (20k items -> 1.6 GB)
 EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 0): 1-2★ pull nothing
+# BLAS threads for EASE's dense inverse (LAPACK potrf + potri). OpenBLAS's threaded LAPACK
+# stalls when its threads share the cores with other work (measured, 2 cores at load ~4:
+# n = 6,000 in 18-24 s on 2 threads, 6.6-7.2 s on 1), so "auto" (0) uses 1 thread while the
+# 1-min load average shows other work (>= EASE_BUSY_LOAD beyond this process), else BLAS's own.
+EASE_BLAS_THREADS = 0
+EASE_BUSY_LOAD = 0.5
 # Memory guards (src.utils.memory): a dense items² allocation is checked before it is made.
 # Half of MemAvailable: the fit's own sparse inputs, the rest of the process and the other
 # stages/users of a shared 2-core box need the other half. STREAMREC_DENSE_BUDGET_MB (env)

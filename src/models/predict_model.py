@@ -144,7 +144,7 @@ def _from_cache(cached: Mapping | None):
                       shape=shape, copy=False)
     m.has_sorted_indices = True   # written sorted; read-only maps must not be re-sorted in place
     content = ContentIndex.from_matrix(cached["ids"], m)
-    derived = {k: cached[k] for k in ("tr_cat", "tr_rk") if k in cached}
+    derived = {k: cached[k] for k in cached if k in ("tr_cat", "tr_rk") or k.startswith(("known_", "cmap_"))}
     return content, derived
 
 
@@ -185,7 +185,8 @@ class Recommender:
         version, optional blend parameters (default ``src.config``), optionally a ready
         :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)
         and ``derived`` arrays of this bundle × catalogue (:mod:`src.models.serving_cache`:
-        the training ratings' catalogue positions ``tr_cat`` and ranker columns ``tr_rk``)."""
+        the training ratings' catalogue positions ``tr_cat`` and ranker columns ``tr_rk``, the
+        known users' lists ``known_*``: :meth:`.KnownLists.arrays`, the content map ``cmap_*``)."""
         cat = catalogue
         if ID_COL in cat.columns:
             cat = cat.set_index(ID_COL, drop=False)
@@ -267,7 +268,8 @@ class Recommender:
         content, derived = _from_cache(cached)
         rec = cls(catalogue, bundle=bundle, model_version=getattr(bundle, "version", None),
                   content=content, derived=derived)
-        if content is None or rec.content is not content:   # missing, or made for other ids
+        known_missing = rec._known is not None and not isinstance(rec._known.pos, np.memmap)
+        if content is None or rec.content is not content or known_missing:   # missing, or made for other ids
             with timed(log, "writing the serving cache"):
                 serving_cache.write_cache(paths, key, rec._cache_arrays())
         return rec
@@ -282,6 +284,13 @@ class Recommender:
                "content_indptr": m.indptr, "content_shape": np.asarray(m.shape, dtype="int64")}
         if len(self._tr_items):
             out.update(tr_cat=self._tr_cat, tr_rk=self._tr_rk)
+        if self._known is not None:
+            out.update({f"known_{k}": v for k, v in self._known.arrays().items()})
+        cmap = self.pipeline.collab.map if self.pipeline.collab is not None else None
+        if cmap is not None:
+            p = self.pipeline.params
+            out.update(cmap_data=cmap.data, cmap_indices=cmap.indices, cmap_indptr=cmap.indptr,
+                       cmap_params=np.asarray([p.map_k, p.map_shrink], dtype="float64"))
         return out
 
     @classmethod
@@ -321,7 +330,8 @@ class Recommender:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
         and either (factor ranker) its candidate sets — the bundle's top-N table and ANN index —
         or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates. ``derived``:
-        arrays of this bundle × catalogue from the serving cache (``tr_cat``, ``tr_rk``)."""
+        arrays of this bundle × catalogue from the serving cache (``tr_cat``, ``tr_rk``,
+        ``known_*``, ``cmap_*``; what does not fit this recommender is rebuilt)."""
         b = self.bundle
         self.ranker = getattr(b, "ranker", None) if b is not None else None
         self.svd = getattr(b, "svd", None) if b is not None else None
@@ -392,7 +402,7 @@ class Recommender:
         self.pipeline = RecPipeline(self._ids, self.selector, self._n_ratings, self._cold_order, chart,
                                     ranker=self.ranker, rk_to_cat=rk_to_cat,
                                     content_matrix=self.content.matrix, params=params,
-                                    liked_counts=liked)
+                                    liked_counts=liked, content_map=self._cached_map(derived, params))
         self._known: KnownLists | None = None
         self._factor: FactorCandidates | None = None
         n_users = len(self._user_ids)
@@ -404,11 +414,29 @@ class Recommender:
             with timed(log, "factor candidates (top-N table, ANN index)"):
                 self._factor = FactorCandidates(self.pipeline, self.ranker, self._user_ids)
         elif n_users and len(self._ids) and need_mb <= RECOMMEND_PRECOMPUTE_MB:
-            with timed(log, f"ranking candidates of {n_users} known users ({need_mb:.0f} MB)"):
-                self._known = KnownLists(self.pipeline, self._known_histories, n_users, depth, _BATCH_ROWS)
+            cached = {k.removeprefix("known_"): v for k, v in (derived or {}).items() if k.startswith("known_")}
+            self._known = KnownLists.from_arrays(cached, n_users, depth, len(self._ids)) if cached else None
+            if self._known is None:
+                with timed(log, f"ranking candidates of {n_users} known users ({need_mb:.0f} MB)"):
+                    self._known = KnownLists(self.pipeline, self._known_histories, n_users, depth, _BATCH_ROWS)
         elif n_users:
             log.info("known users' lists not precomputed: %.0f MB > RECOMMEND_PRECOMPUTE_MB=%d",
                      need_mb, RECOMMEND_PRECOMPUTE_MB)
+
+    def _cached_map(self, derived: Mapping | None, params: BlendParams | None):
+        """The serving cache's CF -> new-title content map (:func:`.scorers.content_map`) when it
+        was built with these parameters for this catalogue, else None (the chain builds it)."""
+        d = derived or {}
+        p = params or BlendParams()
+        if self.ranker is None or "cmap_indptr" not in d or len(d["cmap_indptr"]) != len(self._ids) + 1 \
+                or list(np.asarray(d.get("cmap_params", []), dtype="float64")) != [p.map_k, p.map_shrink]:
+            return None
+        import scipy.sparse as sp
+
+        n = len(self._ids)
+        m = sp.csr_matrix((d["cmap_data"], d["cmap_indices"], d["cmap_indptr"]), shape=(n, n), copy=False)
+        m.has_sorted_indices = True   # written sorted; read-only maps must not be re-sorted in place
+        return m
 
     # ------------------------------------------------------------------ histories
     def _rk_positions(self, ids: np.ndarray) -> np.ndarray:

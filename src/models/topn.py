@@ -17,6 +17,7 @@ Rankers share one interface (the models contract): ``item_ids`` (raw ids, column
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,8 @@ import scipy.sparse as sp
 from src.config import (
     DENSE_BUDGET_ENV,
     DENSE_MEMORY_FRACTION,
+    EASE_BLAS_THREADS,
+    EASE_BUSY_LOAD,
     EASE_DENSE_ITEMSIZE,
     EASE_DENSE_MATRICES,
     EASE_FIT_THRESHOLD,
@@ -221,6 +224,47 @@ class EaseRanker(HistoryRanker):
         return np.asarray(x @ self.weights, dtype="float32")
 
 
+def _inverse_threads() -> int | None:
+    """BLAS threads for :func:`spd_inverse`: ``EASE_BLAS_THREADS``, or when 0 (auto) 1 thread
+    while other work keeps the cores busy (see the constant's note) and BLAS's default else."""
+    if EASE_BLAS_THREADS:
+        return int(EASE_BLAS_THREADS)
+    try:
+        others = os.getloadavg()[0] - 1.0   # this process counts as one runnable task
+    except OSError:   # no load average on this platform
+        return None
+    return 1 if others >= EASE_BUSY_LOAD else None
+
+
+def spd_inverse(a: np.ndarray, block: int = 2048, threads: int | None = None) -> np.ndarray:
+    """The inverse of a symmetric positive definite float32 matrix, computed in place in ``a``.
+
+    LAPACK's Cholesky factor (``potrf``) then its inverse from the factor (``potri``): ~n³
+    flops, where solving against an n × n identity (``cho_solve``) costs ~2.3 n³ and a second
+    n² matrix — at EASE's 20k items that is most of ``invoke train``. ``potri`` writes one
+    triangle; the other is mirrored in blocks (no n² temporary). Raises ``np.linalg.LinAlgError``
+    when ``a`` is not positive definite. ``threads``: BLAS threads (None: :func:`_inverse_threads`).
+    """
+    from threadpoolctl import threadpool_limits
+
+    potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (a,))
+    # a is symmetric, so its transpose (Fortran order, no copy) is a: LAPACK works in place.
+    with threadpool_limits(threads or _inverse_threads(), "blas"):
+        c, info = potrf(a.T, lower=False, overwrite_a=True, clean=False)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"matrix is not positive definite (potrf info {info})")
+        inv, info = potri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"matrix is singular (potri info {info})")
+    n = inv.shape[0]
+    for lo in range(0, n, block):   # the upper triangle holds the inverse: copy it below
+        hi = min(lo + block, n)
+        blk = inv[lo:hi, lo:hi]
+        blk[np.tril_indices(hi - lo, -1)] = blk.T[np.tril_indices(hi - lo, -1)]
+        inv[hi:, lo:hi] = inv[lo:hi, hi:].T
+    return inv.T   # symmetric: the C-ordered view of the same memory (callers want rows)
+
+
 def _interaction_matrix(df: pd.DataFrame):
     """Users×items CSR of ratings (last rating wins on duplicates) plus the id arrays."""
     # A later duplicate (same user+item, e.g. two movieIds mapped to one tmdbId) wins.
@@ -243,7 +287,7 @@ def fit_popularity(ratings: pd.DataFrame) -> PopularityRanker:
 def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int = EASE_MIN_COUNT,
                max_items: int = EASE_MAX_ITEMS, fit_threshold: float = EASE_FIT_THRESHOLD,
                score_offset: float = EASE_SCORE_OFFSET,
-               memory_budget_mb: float | None = None) -> EaseRanker:
+               memory_budget_mb: float | None = None, blas_threads: int | None = None) -> EaseRanker:
     """Fit EASE on model-ready ratings (the production top-N model).
 
     In: DataFrame[userId, itemId, rating, ...]; λ (L2 on B); ``fit_threshold`` (a rating
@@ -253,7 +297,9 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
     ``memory_budget_mb`` (bytes the dense fit may take; default env ``DENSE_BUDGET_ENV`` or
     ``DENSE_MEMORY_FRACTION`` of available RAM): when the kept items' n² peak would not fit,
     only the most-interacted items that do are kept, with a logged reason that is also stored
-    as ``params["memory_cap"]``; :class:`MemoryBudgetError` when not even one item fits.
+    as ``params["memory_cap"]``; :class:`MemoryBudgetError` when not even one item fits;
+    ``blas_threads`` for the dense inverse (None: :func:`_inverse_threads`; ``invoke train``
+    passes 1 while the SVD fits beside it on the other core).
     Out: a fitted :class:`EaseRanker`; its ``history`` keeps every training rating of the
     kept items (low ones too) so scoring sees the same histories as serving.
     Cost: one n_items² Gram product and one Cholesky solve (ratings_small: ~4.8k items,
@@ -292,12 +338,10 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
         # Gram and inverse in float32: counts are exact in float32 and G + λI is well
         # conditioned (cond ≈ (λ_max + λ) / λ), so float32 halves time and memory for the
         # same top-N lists. Inverse via Cholesky: G + λI is symmetric positive definite.
-        gram = (x.T @ x).toarray().astype("float32")
+        gram = (x.T @ x).toarray().astype("float32", copy=False)
         gram[np.diag_indices_from(gram)] += np.float32(lam)
-        c, low = scipy.linalg.cho_factor(gram, overwrite_a=True, check_finite=False)
-        p = scipy.linalg.cho_solve((c, low), np.eye(len(items), dtype="float32"),
-                                   overwrite_b=True, check_finite=False)
-        del c, gram
+        p = spd_inverse(gram, threads=blas_threads)
+        del gram
         # B = I − P·diag(1/diag(P)): column j divided by −P_jj, then a zero diagonal (in place).
         p /= -np.diag(p).copy()[None, :]
         p[np.diag_indices_from(p)] = 0.0

@@ -79,12 +79,13 @@ class RecPipeline:
     def __init__(self, ids: np.ndarray, selector: CandidateSelector, counts: np.ndarray,
                  chart_order: np.ndarray, chart_score: np.ndarray, ranker=None, rk_to_cat=None,
                  content_matrix=None, params: BlendParams | None = None,
-                 liked_counts: np.ndarray | None = None) -> None:
+                 liked_counts: np.ndarray | None = None, content_map=None) -> None:
         """In: catalogue ids, its candidate selector, training ratings per title, the chart
         (positions best first, scores 0–1), optionally the EASE ranker with its column ->
         position map, the TF-IDF matrix (catalogue order), blend parameters, and the titles'
         summed history weights Σ max(r − offset, 0) (the prior's counts when
-        ``params.prior_liked``; None: the rating counts)."""
+        ``params.prior_liked``; None: the rating counts), and optionally the CF -> new-title
+        content map already built for these inputs and ``params`` (the serving cache's)."""
         self.ids = np.asarray(ids, dtype="int64")
         self.selector = selector
         self.params = params or BlendParams()
@@ -92,7 +93,7 @@ class RecPipeline:
         self.chart_score = chart_score
         self.collab = (CollaborativeScorer(ranker, rk_to_cat, selector.genre_mat, self.params.beta,
                                            content_matrix, self.params.map_k, self.params.map_shrink,
-                                           self.params.map_weight)
+                                           self.params.map_weight, ready_map=content_map)
                        if ranker is not None else None)
         self.content = ContentScorer(content_matrix) if content_matrix is not None else None
         p = self.params
@@ -156,10 +157,11 @@ class RecPipeline:
         scores, steps = blend_scores(cf, content, pop, self.alpha[at], prior, has_cf, has_liked,
                                      self.gamma_scaled[at], raw, self.gamma_raw[at])
         collab = steps == Step.COLLABORATIVE
+        every = slice(None) if collab.all() else collab   # a slice adds in place, a mask copies rows
         if p.chart_new:
-            scores[collab] += self.new_prior[at][None, :]
+            scores[every] += self.new_prior[at][None, :]
         if p.focus_weight and raw is not None and collab.any():
-            scores[collab] += self.focus_scale[at][None, :] * np.maximum(raw[collab] - p.focus_threshold, 0.0)
+            scores[every] += self.focus_scale[at][None, :] * np.maximum(raw[every] - p.focus_threshold, 0.0)
         return scores, steps
 
     def score(self, h: Histories) -> tuple[np.ndarray, np.ndarray]:

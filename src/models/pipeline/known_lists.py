@@ -13,6 +13,11 @@ short list is backfilled from the chart exactly as :meth:`RecPipeline.fill` does
 
 Memory is users × depth × 12 bytes (positions int32 + scores float64), instead of the
 users × titles float64 matrix a full score cache needs (916 MB at the full Kaggle shape).
+
+Building them is the chain over every known user × every title (~4 min for 12k users × 45k
+titles on 2 cores), so :meth:`KnownLists.arrays` / :meth:`KnownLists.from_arrays` let the
+serving cache (:mod:`src.models.serving_cache`) keep them: every later load of the same
+bundle, catalogue, parameters and code memory-maps them instead.
 """
 
 from __future__ import annotations
@@ -20,12 +25,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from src.models.pipeline.blend import Step
 from src.models.pipeline.chain import RecPipeline
 from src.models.pipeline.histories import Histories
 from src.models.pipeline.rank import top_n
 
 __all__ = ["KnownLists"]
+
+_STEPS = list(Step)   # a Step's code in the cached ``steps`` array is its index here
+_ARRAYS = ("pos", "scores", "length", "steps")
 
 
 class KnownLists:
@@ -41,7 +51,9 @@ class KnownLists:
         self.scores = np.zeros((n_users, self.depth))
         self.length = np.zeros(n_users, dtype="int64")
         self.steps = np.empty(n_users, dtype=object)
-        for lo in range(0, n_users, batch_rows):
+        # A bar only when it is long (a server start at full scale: minutes), not per test load.
+        for lo in tqdm(range(0, n_users, batch_rows), desc="known users' lists", unit="batch",
+                       disable=n_users < 20 * batch_rows):
             rows = np.arange(lo, min(lo + batch_rows, n_users))
             h = histories(rows)
             scores, steps = pipeline.score(h)
@@ -51,6 +63,31 @@ class KnownLists:
                 self.pos[r, :len(p)] = p
                 self.scores[r, :len(p)] = s
                 self.length[r] = len(p)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The lists as plain numeric arrays (for the serving cache): positions, scores,
+        lengths and each user's Step as its code."""
+        codes = np.fromiter((_STEPS.index(s) for s in self.steps), dtype="int8", count=len(self.steps))
+        return {"pos": self.pos, "scores": self.scores, "length": self.length, "steps": codes}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], n_users: int, depth: int, n_titles: int) -> KnownLists | None:
+        """The lists of :meth:`arrays` (read-only memory maps are fine), or None when they do not
+        fit this recommender (other user count, depth or catalogue size: then they are rebuilt)."""
+        if any(k not in arrays for k in _ARRAYS):
+            return None
+        pos, scores, length, codes = (arrays[k] for k in _ARRAYS)
+        depth = int(min(depth, n_titles))
+        if (pos.shape != (n_users, depth) or scores.shape != (n_users, depth)
+                or length.shape != (n_users,) or codes.shape != (n_users,)):
+            return None
+        if n_users and (int(pos.max(initial=-1)) >= n_titles or int(length.max(initial=0)) > depth
+                        or int(codes.min(initial=0)) < 0 or int(codes.max(initial=0)) >= len(_STEPS)):
+            return None
+        self = cls.__new__(cls)
+        self.depth, self.pos, self.scores, self.length = depth, pos, scores, length
+        self.steps = np.array(_STEPS, dtype=object)[np.asarray(codes, dtype="int64")]
+        return self
 
     @staticmethod
     def nbytes_per_user(depth: int) -> int:

@@ -67,10 +67,12 @@ class CollaborativeScorer:
 
     def __init__(self, ranker, rk_to_cat: np.ndarray, genre_mat: np.ndarray, beta: float,
                  content_matrix: sp.csr_matrix | None = None, map_k: int = 0, map_shrink: float = 0.0,
-                 map_weight: float = 1.0) -> None:
+                 map_weight: float = 1.0, ready_map: sp.csr_matrix | None = None) -> None:
         """In: a fitted EASE ranker, its column -> catalogue position map (-1: no row), the
         catalogue's titles × genres bool matrix, β of the genre blend, and optionally the
-        TF-IDF rows with the content-kNN size/shrink that map CF onto unscorable titles."""
+        TF-IDF rows with the content-kNN size/shrink that map CF onto unscorable titles, or
+        ``ready_map``: that map already built by :func:`content_map` from the same inputs (the
+        serving cache keeps it: ~25 s at 45k titles)."""
         self.ranker = ranker
         self.rk_to_cat = np.asarray(rk_to_cat, dtype="int64")
         self.rk_ok = self.rk_to_cat >= 0
@@ -81,8 +83,11 @@ class CollaborativeScorer:
         self.cat_to_rk[self.rk_to_cat[self.rk_ok]] = np.flatnonzero(self.rk_ok)
         self.scorable = self.cat_to_rk >= 0
         self.map_weight = float(map_weight)
-        self.map = (content_map(content_matrix, self.scorable, map_k, map_shrink)
-                    if content_matrix is not None and map_k > 0 else None)
+        if ready_map is not None and ready_map.shape != (self.n_cat, self.n_cat):
+            raise ValueError(f"content map of shape {ready_map.shape} for {self.n_cat} titles")
+        self.map = ready_map if ready_map is not None else (
+            content_map(content_matrix, self.scorable, map_k, map_shrink)
+            if content_matrix is not None and map_k > 0 else None)
         self._genre_f = genre_mat.astype("float64")
         # Titles share few distinct genre sets: the affinity max over a title's genres is
         # computed once per set and gathered (exact: a max involves no rounding).
@@ -287,14 +292,18 @@ class ContentScorer:
         """In: the catalogue's L2-normalised TF-IDF rows (titles × terms, catalogue order)."""
         self.matrix = sp.csr_matrix(matrix, dtype="float64")
         self.matrix.sort_indices()
-        self._t = self.matrix.T.tocsr()
 
     def score(self, h: Histories) -> np.ndarray:
         """Viewers × titles in [0, 1]: Σ_j l_j cos(j, i) / Σ_j l_j over liked titles j (0: none)."""
-        profile = h.liked @ self.matrix                     # viewers × terms (sparse)
-        sims = (profile @ self._t).toarray()                # viewers × titles
+        # The profile as a dense row per viewer, then one sparse × dense product: a liked
+        # profile touches ~1.5k terms, whose postings cover most titles, so the output is dense
+        # and sparse × sparse spent its time building it (45k titles: 3.7 vs 8 ms per viewer,
+        # 0.5 vs 1.9 s per 256 viewers; same values to 1e-16).
+        profile = (h.liked @ self.matrix).toarray()        # viewers × terms
+        sims = np.ascontiguousarray((self.matrix @ profile.T).T)   # viewers × titles
         total = np.asarray(h.liked.sum(axis=1)).ravel()
-        return sims / np.maximum(total, 1e-12)[:, None]
+        sims /= np.maximum(total, 1e-12)[:, None]
+        return sims
 
     def score_at(self, h: Histories, cols: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`score` at catalogue positions ``cols`` (None: every title; viewers × len(cols)) and each
