@@ -183,6 +183,43 @@ def test_precomputed_rows_match_the_fold_in_path(synth):
     assert [r["id"] for r in cold] == synth.cold_start(genres=["Drama"], n=5)["id"].tolist()
 
 
+def test_a_viewer_known_by_ratings_gets_the_full_chain_list_from_one_cached_prefix(synth, monkeypatch):
+    """A viewer known only by ratings (here a known user's ratings plus one new) is scored
+    once: every later filter is answered from their cached ranked prefix, with exactly the
+    list the full chain gives without the cache; a new rating is a new viewer state."""
+    import src.models.predict_model as pm
+
+    user = int(synth._user_ids[3])
+    ratings = {**synth.seen(user), int(synth._ids[-1]): 5.0}
+    rare = min(synth.genres, key=lambda g: synth.selector.mask([g]).sum())
+    filters = (None, ["Drama"], [rare], ["Horror", "Comedy"])
+    synth._viewer_lists.clear()                           # earlier tests' viewers (shared fixture)
+    monkeypatch.setattr(pm, "VIEWER_LISTS_CACHE", 0)      # the reference: the full chain each time
+    ref = [synth.recommend_for_ratings(ratings, genres=g, n=15) for g in filters]
+    assert not synth._viewer_lists
+    monkeypatch.setattr(pm, "VIEWER_LISTS_CACHE", 8)
+    got = [synth.recommend_for_ratings(ratings, genres=g, n=15) for g in filters]
+    for a, b in zip(ref, got):
+        assert a["id"].tolist() == b["id"].tolist() and a["reason"].tolist() == b["reason"].tolist()
+        assert np.allclose(a["score"], b["score"], rtol=1e-12, atol=0)
+    assert len(synth._viewer_lists) == 1                  # one viewer state, one prefix
+    scored = synth.pipeline.score
+
+    def not_again(*_a, **_k):
+        raise AssertionError("scored in full although the prefix decides")
+
+    monkeypatch.setattr(synth.pipeline, "score", not_again)
+    again = synth.recommend_for_ratings_rows(ratings, genres=["Drama"], n=15)
+    assert [r["id"] for r in again] == got[1]["id"].tolist()
+    monkeypatch.setattr(synth.pipeline, "score", scored)
+    synth.recommend_for_ratings({**ratings, int(synth._ids[-2]): 4.0}, n=5)   # a new rating
+    assert len(synth._viewer_lists) == 2
+    monkeypatch.setattr(pm, "VIEWER_LISTS_CACHE", 1)      # LRU: the oldest viewer state goes
+    synth.recommend_for_ratings({int(synth._ids[0]): 5.0}, n=5)
+    assert len(synth._viewer_lists) == 1
+    synth._viewer_lists.clear()
+
+
 def test_training_index_dedupes_and_sorts_only_when_needed_with_the_pandas_result():
     """``_by_user`` (the Recommender's training-ratings index) equals drop_duplicates(keep
     last) + stable sort by user, for frames with repeats, without, and already sorted."""

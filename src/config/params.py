@@ -298,6 +298,11 @@ RECOMMEND_PRECOMPUTE_MB = 512  # known users' ranked candidate prefixes kept in 
                               # over this the same chunked computation runs per request
 RECOMMEND_PRECOMPUTE_DEPTH = 500  # ranked candidates kept per known user: a filter keeping 2% of titles
                                   # still finds 10 in it; a narrower one scores the user in full
+VIEWER_LISTS_CACHE = 4096      # the same ranked prefix for viewers known by their ratings only (signed up,
+                               # or a known user with ratings stored since training): computed on their
+                               # first request, kept per exact ratings (a new rating is a new key), LRU
+                               # of this many viewers (~6 KB each; 0: off). Not the reply cache: every
+                               # filter and n is answered from it, as known users' lists are
 
 # --- serving (issue 5) ---
 API_HOST = "127.0.0.1"

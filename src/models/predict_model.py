@@ -27,6 +27,8 @@ whole computation).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -42,6 +44,7 @@ from src.config import (
     RATING_COL,
     RATING_SCALE,
     RECOMMEND_PRECOMPUTE_DEPTH,
+    VIEWER_LISTS_CACHE,
     RECOMMEND_PRECOMPUTE_MB,
     USER_COL,
     Paths,
@@ -405,6 +408,8 @@ class Recommender:
                                     liked_counts=liked, content_map=self._cached_map(derived, params))
         self._known: KnownLists | None = None
         self._factor: FactorCandidates | None = None
+        self._viewer_lists: OrderedDict[bytes, KnownLists] = OrderedDict()   # see _prefix
+        self._viewer_lock = threading.Lock()
         n_users = len(self._user_ids)
         depth = min(RECOMMEND_PRECOMPUTE_DEPTH, len(self._ids))
         need_mb = n_users * KnownLists.nbytes_per_user(depth) / 2**20
@@ -559,9 +564,10 @@ class Recommender:
     def _personal(self, v: _Viewer, mask: np.ndarray, n: int, genres, exclude_seen: bool,
                   user_id: int | None) -> tuple[np.ndarray, list, list[str], list]:
         """One viewer's list through the chain: (positions, scores, reasons, predicted stars)."""
-        hit = self._known.lookup(v.row, mask, n) if v.row >= 0 and exclude_seen and self._known else None
-        if hit is not None:   # the known user's ranked prefix decides the list (see known_lists)
-            step = self._known.steps[v.row]
+        prefix = self._prefix(v) if exclude_seen else None
+        hit = prefix[0].lookup(prefix[1], mask, n) if prefix is not None else None
+        if hit is not None:   # the viewer's ranked prefix decides the list (see known_lists)
+            step = prefix[0].steps[prefix[1]]
             h = self._viewer_histories(v) if len(hit[0]) < n else None
             pos, sc, src = self.pipeline.fill(h, 0, *hit, mask, n) if h is not None \
                 else (*hit, np.zeros(len(hit[0]), dtype="int8"))
@@ -580,6 +586,35 @@ class Recommender:
                           v.rk, v.ratings, self._offset, genres)
         stars = self._stars_for(pos, v, user_id)
         return pos, sc.tolist(), reasons, stars
+
+    def _prefix(self, v: _Viewer) -> tuple[KnownLists, int] | None:
+        """The ranked prefix that decides viewer ``v``'s lists, as (lists, row), or None.
+
+        A known user without new ratings: their row of the precomputed known lists. A viewer
+        known by their ratings only (signed up, or a known user with ratings stored since
+        training): a one-row :class:`KnownLists` computed by the same code on their first
+        request and kept for their exact ratings (``VIEWER_LISTS_CACHE`` viewers, least
+        recently used dropped), so the next request, whatever its filter and n, is a lookup.
+        A factor model has its own candidate path (None here).
+        """
+        if v.row >= 0:
+            return (self._known, v.row) if self._known is not None else None
+        if not VIEWER_LISTS_CACHE or self._factor is not None or not len(self._ids):
+            return None
+        order = np.argsort(v.ids, kind="stable")
+        key = v.ids[order].tobytes() + np.asarray(v.ratings, dtype="float64")[order].tobytes()
+        with self._viewer_lock:
+            lists = self._viewer_lists.get(key)
+            if lists is not None:
+                self._viewer_lists.move_to_end(key)
+                return lists, 0
+        h = self._viewer_histories(v)
+        lists = KnownLists(self.pipeline, lambda _rows: h, 1, RECOMMEND_PRECOMPUTE_DEPTH, 1)
+        with self._viewer_lock:
+            self._viewer_lists[key] = lists
+            while len(self._viewer_lists) > VIEWER_LISTS_CACHE:
+                self._viewer_lists.popitem(last=False)
+        return lists, 0
 
     def _stars_for(self, pos: np.ndarray, v: _Viewer | None, user_id: int | None) -> list:
         """SVD predicted stars of positions for a viewer (None entries without an SVD/viewer)."""
