@@ -70,6 +70,7 @@ from src.config import (
     USER_COL,
     VALIDATION_FRACTION,
 )
+from src.evaluation.budgets import note, resolve_budgets, sample_eval_users
 from src.evaluation.metrics import mean_popularity_rank, mean_ranking_metrics, share_in
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
 from src.evaluation.topn_eval import catalogue_for, count_lists, ranker_lists, relevant_sets
@@ -77,7 +78,7 @@ from src.models.content import ContentIndex
 from src.models.factor_ranker import fit_factor_ranker
 from src.models.pipeline.chain import BlendParams
 from src.models.predict_model import Recommender
-from src.models.slim import fit_slim
+from src.models.slim import fit_slim, slim_columns
 from src.models.split import bernoulli_split
 from src.models.topn import check_ratings_frame, fit_ranker
 from src.utils.extras import MissingExtraError
@@ -150,15 +151,24 @@ def _count_lists(counts, users, ids, train, allowed, k) -> dict:
 
 
 def _peer_lists(train: pd.DataFrame, users: np.ndarray, ids: np.ndarray, allowed: np.ndarray, k: int,
-                skipped: dict) -> dict:
+                skipped: dict, slim_max_items: int | None = None) -> dict:
     """Lists of the evaluation-only peers fitted on ``train`` with their config values:
     ``slim`` (src.models.slim, ``SLIM_*``) and ``als`` (implicit ALS,
     src.models.factor_ranker, ``ALS_PEER_PARAMS``).
 
     ALS needs the [implicit] extra; without it ``als`` is left out and ``skipped["als"]``
-    says why (the targets then compare with the peers that ran).
+    says why (the targets then compare with the peers that ran). Past ``slim_max_items`` item
+    columns (one ElasticNet each: ~20k columns take many minutes per fit) ``slim`` is left out
+    the same way, with the count in ``skipped["slim"]``.
     """
-    out = {"slim": ranker_lists(fit_slim(train), users, ids, train, allowed, k)}
+    out = {}
+    n_cols = len(slim_columns(train))
+    if slim_max_items is not None and n_cols > slim_max_items:
+        skipped["slim"] = (f"{n_cols:,} item columns (one ElasticNet each) > budget slim_max_items "
+                           f"{slim_max_items:,}")
+        log.warning("slim baseline skipped: %s", skipped["slim"])
+    else:
+        out["slim"] = ranker_lists(fit_slim(train), users, ids, train, allowed, k)
     try:
         als = fit_factor_ranker(train, **ALS_PEER_PARAMS)
     except MissingExtraError as exc:
@@ -305,18 +315,28 @@ def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.nda
     return lists, rankers[lam], rec
 
 
-def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict):
+def _evaluated(relevant: dict, budgets: dict, seed: int, sampled: dict, what: str) -> tuple[dict, np.ndarray]:
+    """(relevant, users) of one run, cut to a seeded sample of ``budgets["max_eval_users"]``."""
+    users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), budgets.get("max_eval_users"), seed,
+                              sampled, what)
+    if len(users) < len(relevant):
+        relevant = {u: relevant[u] for u in users.tolist()}
+    return relevant, users
+
+
+def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict,
+                budgets: dict, sampled: dict):
     """One seed of the random protocol: (all-user metrics, cold-user metrics)."""
     train, test = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seed)
     train, cold = cold_user_cut(train, seed)
-    relevant = relevant_sets(test, train[USER_COL].unique())
-    users = np.array(sorted(relevant), dtype="int64")
+    relevant, users = _evaluated(relevant_sets(test, train[USER_COL].unique()), budgets, seed, sampled,
+                                 f"random_users_seed{seed}")
     chain, ranker, _ = _chain_lists(ctx, train, chains, users, k)
     allowed = np.ones(len(ctx.ids), dtype=bool)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
              "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
-             **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
+             **_peer_lists(train, users, ctx.ids, allowed, k, skipped, budgets.get("slim_max_items")),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
     cold_rel = {u: r for u, r in relevant.items() if u in set(cold.tolist())}
@@ -325,31 +345,32 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int
     return every, cold_m
 
 
-def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped: dict) -> dict:
+def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped: dict, budgets: dict,
+                  sampled: dict, seed: int) -> dict:
     """The temporal protocol: candidates are the titles rated before the cut."""
     train, test, cut = temporal_split(df)
     known = np.intersect1d(ctx.ids, train[ITEM_ID_COL].unique())
-    relevant = relevant_sets(test[test[ITEM_ID_COL].isin(known)], train[USER_COL].unique())
-    users = np.array(sorted(relevant), dtype="int64")
+    relevant, users = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)], train[USER_COL].unique()),
+                                 budgets, seed, sampled, "temporal_users")
     log.info("temporal: cut at %d, %d train / %d test ratings, %d users", cut, len(train), len(test), len(users))
     chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known)
     allowed = np.isin(ctx.ids, known)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
              "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
-             **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
+             **_peer_lists(train, users, ctx.ids, allowed, k, skipped, budgets.get("slim_max_items")),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
     return {m: list_metrics(v, relevant, k, known, pop_rank, ctx.series) for m, v in lists.items()}
 
 
 def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
-                    seeds: tuple[int, ...]) -> list[dict]:
+                    seeds: tuple[int, ...], budgets: dict, sampled: dict) -> list[dict]:
     """The new-title protocol (one split; the random baseline drawn per seed)."""
     train, test, new = new_title_split(df)
     new = np.intersect1d(new, ctx.ids)   # a new title can only be shown with a catalogue row
-    relevant = relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique())
-    users = np.array(sorted(relevant), dtype="int64")
+    relevant, users = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique()),
+                                 budgets, seeds[0], sampled, "new_title_users")
     log.info("new-title: %d new titles in the catalogue, %d users with a relevant one", len(new), len(users))
     chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new)
     allowed = np.isin(ctx.ids, new)
@@ -371,19 +392,38 @@ def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
 
 
 def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, k: int = TOPN_K,
-                  seeds: tuple[int, ...] = PROTOCOL_SEEDS, tune: bool = True) -> dict:
+                  seeds: tuple[int, ...] = PROTOCOL_SEEDS, tune: bool = True, budgets: dict | None = None) -> dict:
     """Run every protocol; return the ``protocols`` block of metrics.json.
 
     In: model-ready ratings in the catalogue's id space (with timestamps), the catalogue
     (None: the rated items as bare titles), k, seeds, whether to tune on validation (False:
-    config values). Out: {"random", "cold_users", "temporal", "new_title": {model:
-    {metric, metric_std, runs}}, "tuned": {...}, "seeds", "peers" (the slim/als parameters),
-    "skipped" ({baseline: reason}), "seconds"}.
+    config values), and size-budget overrides (:func:`src.evaluation.budgets.resolve_budgets`;
+    default ``config.EVAL_BUDGETS``): past ``seeds_max_ratings`` ratings only the first seed
+    runs, past ``tune_max_ratings`` tuning is skipped (config values, ``tuned["skipped"]`` says
+    why), past ``slim_max_items`` columns the SLIM peer is skipped, and each run's evaluated
+    users are a seeded sample of ``max_eval_users``. Out: {"random", "cold_users", "temporal",
+    "new_title": {model: {metric, metric_std, runs}}, "tuned": {...}, "seeds", "peers" (the
+    slim/als parameters), "skipped" ({baseline: reason}), "sampled" ({what: reason}, every
+    budget that bit), "seconds"}.
     """
     t0 = time.perf_counter()
+    budgets = resolve_budgets(budgets)
+    sampled: dict[str, str] = {}
     df = check_ratings_frame(ratings).assign(timestamp=ratings["timestamp"].to_numpy("int64"))
     df = df.drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
-    ctx = _Context(df, catalogue)
+    n = len(df)
+    if len(seeds) > 1 and budgets.get("seeds_max_ratings") is not None and n > budgets["seeds_max_ratings"]:
+        note(sampled, "protocol_seeds", f"seed {seeds[0]} only, not {list(seeds)} (no seed-to-seed spread): "
+                                        f"{n:,} ratings > budget seeds_max_ratings {budgets['seeds_max_ratings']:,}")
+        seeds = tuple(seeds[:1])
+    size_skip = None
+    if tune and budgets.get("tune_max_ratings") is not None and n > budgets["tune_max_ratings"]:
+        size_skip = (f"skipped, served config used (no `tuned` row): {n:,} ratings > budget tune_max_ratings "
+                     f"{budgets['tune_max_ratings']:,}")
+        note(sampled, "validation_tuning", size_skip)
+        tune = False
+    with timed(log, "protocol context (catalogue, content index)"):
+        ctx = _Context(df, catalogue)
     base = BlendParams()
     if tune:
         with timed(log, "tuning on validation"):
@@ -393,6 +433,8 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
                                        temporal_train=temporal_split(df)[0])
     else:
         tuned = {"ease_lambda": EASE_LAMBDA, **{f: getattr(base, f) for f in TUNED_FIELDS}, "grid": {}}
+        if size_skip:
+            tuned["skipped"] = size_skip
     # `served` is what the API serves (the config defaults a trained bundle is served with);
     # `tuned` is the same chain with this run's validation picks, reported beside it (not
     # served: config values may differ where a product rule overrides the pick, see
@@ -403,16 +445,18 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     every, cold, skipped = [], [], {}
     for seed in seeds:
         with timed(log, f"random protocol, seed {seed}"):
-            e, c = _random_run(ctx, df, seed, chains, k, skipped)
+            e, c = _random_run(ctx, df, seed, chains, k, skipped, budgets, sampled)
         every.append(e)
         cold.append(c)
     with timed(log, "temporal protocol"):
-        temporal = _temporal_run(ctx, df, chains, k, skipped)
+        temporal = _temporal_run(ctx, df, chains, k, skipped, budgets, sampled, seeds[0])
     with timed(log, "new-title protocol"):
-        new_title = _new_title_runs(ctx, df, chains, k, seeds)
+        new_title = _new_title_runs(ctx, df, chains, k, seeds, budgets, sampled)
+    if "slim" in skipped and "slim" not in sampled and "item columns" in skipped["slim"]:
+        sampled["slim"] = skipped["slim"]   # a size skip (not a missing extra): listed with the other limits
     out = {"random": aggregate(every), "cold_users": aggregate(cold), "temporal": aggregate([temporal]),
            "new_title": aggregate(new_title), "tuned": tuned, "seeds": list(seeds),
-           "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped,
+           "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped, "sampled": sampled,
            "seconds": round(time.perf_counter() - t0, 1)}
     for name in ("random", "cold_users", "temporal", "new_title"):
         log.info("%-10s %s", name, {m: round(v[f"ndcg@{k}"], 4) for m, v in out[name].items()})
