@@ -53,7 +53,8 @@ def test_default_budgets_leave_the_toy_protocols_untouched():
 
 def test_tiny_budgets_sample_and_skip_in_the_protocols_and_say_so():
     ratings, cat = _toy()
-    tiny = {"max_eval_users": 10, "seeds_max_ratings": 500, "tune_max_ratings": 500, "slim_max_items": 5}
+    tiny = {"max_eval_users": 10, "seeds_max_ratings": 500, "tune_max_ratings": 500, "slim_max_items": 5,
+            "ease_max_items": 12}
     res = run_protocols(ratings, cat, k=5, seeds=(0, 1), tune=True, budgets=tiny)
     assert res["seeds"] == [0] and res["random"]["served"]["runs"] == 1
     assert "slim" not in res["random"] and "slim" not in res["temporal"] and "ease" in res["random"]
@@ -62,6 +63,7 @@ def test_tiny_budgets_sample_and_skip_in_the_protocols_and_say_so():
     assert "tuned" not in res["random"] and res["tuned"]["grid"] == {}
     assert "tune_max_ratings 500" in res["tuned"]["skipped"] == res["sampled"]["validation_tuning"]
     assert "seed 0 only" in res["sampled"]["protocol_seeds"]
+    assert "the 12 most-rated of the 40 items" in res["sampled"]["ease_items"]
     for name in ("random", "temporal", "new_title"):
         assert res[name]["served"]["users"] <= 10
     assert "10 of" in res["sampled"]["random_users_seed0"] and "10 of" in res["sampled"]["new_title_users"]
@@ -75,15 +77,16 @@ def test_evaluate_reports_every_budget_that_bit(workspace, shared_data):
     real = df[df[USER_COL] <= 120].rename(columns={"movieId": ITEM_ID_COL}).reset_index(drop=True)
     m = evaluate.main(ratings=real, paths=workspace, models=(NORMAL, BASELINE), n_splits=2,
                       budgets={"cv_max_ratings": 5_000, "max_eval_users": 40, "seeds_max_ratings": 5_000,
-                               "tune_max_ratings": 5_000, "slim_max_items": 100})
+                               "tune_max_ratings": 5_000, "slim_max_items": 100, "ease_max_items": 200})
     cv_n = m["protocol"]["rating"]["n_ratings"]
     assert cv_n <= 5_000 < m["dataset"]["n_ratings"]
     assert m["topn"]["served"]["users"] <= 40 and m["protocols"]["random"]["served"]["runs"] == 1
     assert set(m["sampled"]) >= {"rating_cv", "topn_users", "protocols.protocol_seeds", "protocols.validation_tuning",
-                                 "protocols.slim", "protocols.random_users_seed0"}
+                                 "protocols.slim", "protocols.random_users_seed0", "topn_ease_items",
+                                 "protocols.ease_items"}
     assert json.loads(workspace.metrics.read_text())["sampled"] == m["sampled"]
     md = (workspace.reports / "metrics.md").read_text()
     assert f"CV on a sample of {cv_n:,} of {m['dataset']['n_ratings']:,} ratings" in md
     assert "## Limited by size (memory and time)" in md
     assert "| rating_cv | sampled |" in md and "| protocols.slim | skipped (time) |" in md
-    assert "| protocols.protocol_seeds | fewer seeds |" in md
+    assert "| protocols.protocol_seeds | fewer seeds |" in md and "| topn_ease_items | fewer items |" in md

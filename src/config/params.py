@@ -134,6 +134,9 @@ EVAL_BUDGETS = {
     "seeds_max_ratings": 300_000,  # protocols: past it, the first of PROTOCOL_SEEDS only (no spread)
     "tune_max_ratings": 300_000,   # protocols: past it, no validation tuning: served config, no `tuned` row
     "slim_max_items": 10_000,     # protocols: the SLIM peer (one ElasticNet per column) is skipped past it
+    "ease_max_items": 10_000,     # top-N and protocols: EASE (alone and inside the served chain) keeps the
+                                  # most-rated this many items, not EASE_MAX_ITEMS: its fit is cubic in items
+                                  # (20k: ~3 min on 2 cores, and evaluate fits it 4+ times; 10k: ~1/8 of that)
 }
 # Grids of src.evaluation.protocols.tune_on_validation, searched one knob at a time (a full
 # product would be ~500 fits; each point is one served evaluation, ~2-3 s on ratings_small).

@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from src.config import EVAL_BUDGETS, USER_COL
+from src.config import EASE_FIT_THRESHOLD, EASE_MAX_ITEMS, EASE_MIN_COUNT, EVAL_BUDGETS, ITEM_ID_COL, RATING_COL, USER_COL
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
 
-__all__ = ["resolve_budgets", "sample_rating_users", "sample_eval_users", "note"]
+__all__ = ["ease_item_cap", "note", "resolve_budgets", "sample_eval_users", "sample_rating_users"]
 
 
 def resolve_budgets(overrides: dict | None = None) -> dict:
@@ -60,6 +60,28 @@ def sample_rating_users(ratings: pd.DataFrame, max_ratings: int | None, seed: in
     note(sampled, what, f"ran on a seeded sample of {len(keep):,} of {len(per_user):,} users (all their "
                         f"ratings: {len(out):,} of {len(ratings):,}) > budget cv_max_ratings {max_ratings:,}")
     return out
+
+
+def ease_item_cap(ratings: pd.DataFrame, max_items: int | None, sampled: dict | None = None,
+                  what: str = "ease_items") -> dict:
+    """``fit_ranker`` keywords capping EASE's item set at ``max_items``, or {} when it holds.
+
+    In: the ratings EASE is fitted on (all of them: each protocol's training side is a part of
+    it, so its count bounds theirs), the budget (None: no limit), the ``sampled`` dict. Out:
+    ``{"max_items": max_items}`` when more items pass EASE's own rule (>= EASE_MIN_COUNT
+    ratings >= EASE_FIT_THRESHOLD, at most EASE_MAX_ITEMS), with ``sampled[what]`` saying how
+    many; else {} (EASE fitted exactly as trained).
+    """
+    if max_items is None:
+        return {}
+    counts = ratings.loc[ratings[RATING_COL] >= EASE_FIT_THRESHOLD, ITEM_ID_COL].value_counts()
+    eligible = min(int((counts >= EASE_MIN_COUNT).sum()), EASE_MAX_ITEMS)
+    if eligible <= max_items:
+        return {}
+    note(sampled, what, f"EASE (alone and inside the served chain) fitted on the {max_items:,} most-rated of the "
+                        f"{eligible:,} items a trained bundle keeps (its fit is cubic in items) > budget "
+                        f"ease_max_items {max_items:,}; every title stays rankable")
+    return {"max_items": int(max_items)}
 
 
 def sample_eval_users(users: np.ndarray, max_users: int | None, seed: int, sampled: dict | None = None,

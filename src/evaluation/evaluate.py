@@ -45,7 +45,7 @@ from src.data.provenance import (
     workspace_provenance,
 )
 from src.data.provenance import markdown as provenance_markdown
-from src.evaluation.budgets import resolve_budgets, sample_rating_users
+from src.evaluation.budgets import ease_item_cap, resolve_budgets, sample_rating_users
 from src.evaluation.protocols import run_protocols
 from src.evaluation.rating_cv import (
     BASELINE,
@@ -245,6 +245,8 @@ def _size_limit(name: str) -> str:
     """What a size budget did to the stage ``name`` (a key of metrics.json ``sampled``)."""
     if name == "rating_cv" or name.endswith("_users") or "_users_" in name:
         return "sampled"
+    if name.endswith("ease_items"):
+        return "fewer items"
     return "fewer seeds" if name.endswith("protocol_seeds") else "skipped (time)"
 
 
@@ -345,6 +347,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         rating = cross_validate_ratings(cv_df, algos, n_splits=n_splits, random_state=CV_RANDOM_STATE)
     capped: dict[str, str] = {}
     ranker_params = {} if memory_budget_mb is None else {"memory_budget_mb": memory_budget_mb}
+    if topn:
+        ranker_params.update(ease_item_cap(df, budgets["ease_max_items"], sampled, "topn_ease_items"))
     with timed(log, "top-N evaluation") as t_topn:
         topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, ranker_params=ranker_params,
                                   catalogue=catalogue, notes=capped, max_users=budgets["max_eval_users"],

@@ -70,7 +70,7 @@ from src.config import (
     USER_COL,
     VALIDATION_FRACTION,
 )
-from src.evaluation.budgets import note, resolve_budgets, sample_eval_users
+from src.evaluation.budgets import ease_item_cap, note, resolve_budgets, sample_eval_users
 from src.evaluation.metrics import mean_popularity_rank, mean_ranking_metrics, share_in
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
 from src.evaluation.topn_eval import catalogue_for, count_lists, ranker_lists, relevant_sets
@@ -188,7 +188,7 @@ def _peer_params() -> dict:
 
 def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
                        new_title_train: pd.DataFrame | None = None,
-                       temporal_train: pd.DataFrame | None = None) -> dict:
+                       temporal_train: pd.DataFrame | None = None, ease_params: dict | None = None) -> dict:
     """The served chain's knobs, one at a time (coordinate-wise), by served NDCG@k on validation.
 
     In: the shared context, the seed-0 random training side (cut), k, seed, and optionally
@@ -206,7 +206,8 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
     (new-title); then the de-bias δ: the largest value of DEBIAS_GRID whose validation NDCG
     stays within DEBIAS_NDCG_TOLERANCE of the grid's best on the random split AND, when
     ``temporal_train`` is given, on the time-cut one (coverage bought with at most that much
-    NDCG on either). Out: {"ease_lambda", one entry per :data:`TUNED_FIELDS`, "grid",
+    NDCG on either). ``ease_params``: extra ``fit_ranker`` keywords (the size budget's item cap).
+    Out: {"ease_lambda", one entry per :data:`TUNED_FIELDS`, "grid",
     "new_title_grid", "temporal_grid", "validation_users", "new_title_users", "temporal_users"}.
     """
     fit, val = bernoulli_split(train, test_fraction=VALIDATION_FRACTION, seed=seed + 1000)
@@ -228,7 +229,7 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
         if key not in store:
             tag = tag or ("new" if cands is not None else "random")
             if (tag, lam) not in rankers:   # one EASE fit per λ and split, reused across blend knobs
-                rankers[(tag, lam)] = fit_ranker(frame, lam=lam)
+                rankers[(tag, lam)] = fit_ranker(frame, lam=lam, **(ease_params or {}))
             rec = ctx.chain(frame, rankers[(tag, lam)], p)
             m = mean_ranking_metrics(rec.recommend_batch(who, n=k, candidates=cands), rel, k,
                                      n_items=len(cands) if cands is not None else len(ctx.ids))
@@ -302,14 +303,14 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
 
 
 def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.ndarray, k: int,
-                 candidates: np.ndarray | None = None) -> tuple[dict, object]:
+                 candidates: np.ndarray | None = None, ease_params: dict | None = None) -> tuple[dict, object]:
     """Lists of each evaluated chain (``served``: the configuration the API serves; ``tuned``:
     the validation-tuned one, when tuning ran) and the EASE ranker of the last chain (the
     λ-tuned one: the ``ease`` baseline). EASE is fitted once per distinct λ."""
     lists, rankers = {}, {}
     for name, (lam, params) in chains.items():
         if lam not in rankers:
-            rankers[lam] = fit_ranker(train, lam=lam)
+            rankers[lam] = fit_ranker(train, lam=lam, **(ease_params or {}))
         rec = ctx.chain(train, rankers[lam], params)
         lists[name] = rec.recommend_batch(users, n=k, candidates=candidates)
     return lists, rankers[lam], rec
@@ -331,7 +332,7 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int
     train, cold = cold_user_cut(train, seed)
     relevant, users = _evaluated(relevant_sets(test, train[USER_COL].unique()), budgets, seed, sampled,
                                  f"random_users_seed{seed}")
-    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k)
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, ease_params=budgets.get("ease_params"))
     allowed = np.ones(len(ctx.ids), dtype=bool)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
@@ -353,7 +354,8 @@ def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped
     relevant, users = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)], train[USER_COL].unique()),
                                  budgets, seed, sampled, "temporal_users")
     log.info("temporal: cut at %d, %d train / %d test ratings, %d users", cut, len(train), len(test), len(users))
-    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known)
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known,
+                                    ease_params=budgets.get("ease_params"))
     allowed = np.isin(ctx.ids, known)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
@@ -372,7 +374,7 @@ def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
     relevant, users = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique()),
                                  budgets, seeds[0], sampled, "new_title_users")
     log.info("new-title: %d new titles in the catalogue, %d users with a relevant one", len(new), len(users))
-    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new)
+    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new, ease_params=budgets.get("ease_params"))
     allowed = np.isin(ctx.ids, new)
     test_counts = test[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     # The served chart order (score_final, what a newcomer sees) as descending scores.
@@ -422,6 +424,8 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
                      f"{budgets['tune_max_ratings']:,}")
         note(sampled, "validation_tuning", size_skip)
         tune = False
+    # The item cap is resolved once (on every rating) and handed to each EASE fit below.
+    budgets = {**budgets, "ease_params": ease_item_cap(df, budgets.get("ease_max_items"), sampled)}
     with timed(log, "protocol context (catalogue, content index)"):
         ctx = _Context(df, catalogue)
     base = BlendParams()
@@ -430,7 +434,8 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
             train0, _ = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seeds[0])
             tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0],
                                        new_title_train=new_title_split(df)[0],
-                                       temporal_train=temporal_split(df)[0])
+                                       temporal_train=temporal_split(df)[0],
+                                       ease_params=budgets["ease_params"])
     else:
         tuned = {"ease_lambda": EASE_LAMBDA, **{f: getattr(base, f) for f in TUNED_FIELDS}, "grid": {}}
         if size_skip:
