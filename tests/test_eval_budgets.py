@@ -90,3 +90,20 @@ def test_evaluate_reports_every_budget_that_bit(workspace, shared_data):
     assert "## Limited by size (memory and time)" in md
     assert "| rating_cv | sampled |" in md and "| protocols.slim | skipped (time) |" in md
     assert "| protocols.protocol_seeds | fewer seeds |" in md and "| topn_ease_items | fewer items |" in md
+
+
+def test_lists_scored_on_demand_equal_the_precomputed_ones():
+    # A sampled evaluation builds its chains without the known users' precomputed lists
+    # (precompute=False): every user's list must be the one the precomputed path gives.
+    from src.models.predict_model import Recommender
+    from src.models.topn import fit_ranker
+
+    ratings, cat = _toy()
+    train = ratings[ratings["timestamp"] % 5 != 0]
+    ranker = fit_ranker(train)
+    users = np.unique(ratings[USER_COL].to_numpy())
+    pre = Recommender.from_models(cat, train, ranker=ranker)
+    lazy = Recommender.from_models(cat, train, ranker=ranker, precompute=False)
+    assert pre._known is not None and lazy._known is None
+    for n, cands in ((5, None), (10, np.arange(1, 41, 3)), (3, np.arange(31, 41))):
+        assert lazy.recommend_batch(users, n=n, candidates=cands) == pre.recommend_batch(users, n=n, candidates=cands)

@@ -135,9 +135,11 @@ class _Context:
         media = self.cat["media_type"] if "media_type" in self.cat.columns else pd.Series("movie", index=self.cat.index)
         self.series = set(self.cat.loc[media.eq("series").to_numpy(), ID_COL].astype("int64").tolist())
 
-    def chain(self, train: pd.DataFrame, ranker, params: BlendParams) -> Recommender:
-        """The served chain over the catalogue with a fitted EASE ``ranker`` and ``params``."""
-        return Recommender.from_models(self.cat, train, ranker=ranker, params=params, content=self.content)
+    def chain(self, train: pd.DataFrame, ranker, params: BlendParams, precompute: bool = True) -> Recommender:
+        """The served chain over the catalogue with a fitted EASE ``ranker`` and ``params``
+        (``precompute=False``: known users' lists scored on demand, for a sample of them)."""
+        return Recommender.from_models(self.cat, train, ranker=ranker, params=params, content=self.content,
+                                       precompute=precompute)
 
     def pop_rank(self, train: pd.DataFrame) -> dict:
         """{title: popularity rank by training ratings} (1 = most rated, ties averaged)."""
@@ -303,7 +305,8 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
 
 
 def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.ndarray, k: int,
-                 candidates: np.ndarray | None = None, ease_params: dict | None = None) -> tuple[dict, object]:
+                 candidates: np.ndarray | None = None, ease_params: dict | None = None,
+                 precompute: bool = True) -> tuple[dict, object]:
     """Lists of each evaluated chain (``served``: the configuration the API serves; ``tuned``:
     the validation-tuned one, when tuning ran) and the EASE ranker of the last chain (the
     λ-tuned one: the ``ease`` baseline). EASE is fitted once per distinct λ."""
@@ -311,18 +314,20 @@ def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.nda
     for name, (lam, params) in chains.items():
         if lam not in rankers:
             rankers[lam] = fit_ranker(train, lam=lam, **(ease_params or {}))
-        rec = ctx.chain(train, rankers[lam], params)
+        rec = ctx.chain(train, rankers[lam], params, precompute)
         lists[name] = rec.recommend_batch(users, n=k, candidates=candidates)
     return lists, rankers[lam], rec
 
 
 def _evaluated(relevant: dict, budgets: dict, seed: int, sampled: dict, what: str) -> tuple[dict, np.ndarray]:
-    """(relevant, users) of one run, cut to a seeded sample of ``budgets["max_eval_users"]``."""
+    """(relevant, users, precompute) of one run, cut to a seeded sample of ``budgets["max_eval_users"]``;
+    ``precompute`` is False for a sample: its chain scores those users on demand instead of
+    ranking every known user at build (the same lists, src.models.pipeline.known_lists)."""
     users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), budgets.get("max_eval_users"), seed,
                               sampled, what)
     if len(users) < len(relevant):
-        relevant = {u: relevant[u] for u in users.tolist()}
-    return relevant, users
+        return {u: relevant[u] for u in users.tolist()}, users, False
+    return relevant, users, True
 
 
 def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict,
@@ -330,9 +335,10 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int
     """One seed of the random protocol: (all-user metrics, cold-user metrics)."""
     train, test = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seed)
     train, cold = cold_user_cut(train, seed)
-    relevant, users = _evaluated(relevant_sets(test, train[USER_COL].unique()), budgets, seed, sampled,
-                                 f"random_users_seed{seed}")
-    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, ease_params=budgets.get("ease_params"))
+    relevant, users, pre = _evaluated(relevant_sets(test, train[USER_COL].unique()), budgets, seed, sampled,
+                                      f"random_users_seed{seed}")
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, ease_params=budgets.get("ease_params"),
+                                    precompute=pre)
     allowed = np.ones(len(ctx.ids), dtype=bool)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
@@ -351,11 +357,11 @@ def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped
     """The temporal protocol: candidates are the titles rated before the cut."""
     train, test, cut = temporal_split(df)
     known = np.intersect1d(ctx.ids, train[ITEM_ID_COL].unique())
-    relevant, users = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)], train[USER_COL].unique()),
-                                 budgets, seed, sampled, "temporal_users")
+    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)],
+                                                    train[USER_COL].unique()), budgets, seed, sampled, "temporal_users")
     log.info("temporal: cut at %d, %d train / %d test ratings, %d users", cut, len(train), len(test), len(users))
     chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known,
-                                    ease_params=budgets.get("ease_params"))
+                                    ease_params=budgets.get("ease_params"), precompute=pre)
     allowed = np.isin(ctx.ids, known)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
@@ -371,10 +377,11 @@ def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
     """The new-title protocol (one split; the random baseline drawn per seed)."""
     train, test, new = new_title_split(df)
     new = np.intersect1d(new, ctx.ids)   # a new title can only be shown with a catalogue row
-    relevant, users = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique()),
-                                 budgets, seeds[0], sampled, "new_title_users")
+    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique()),
+                                      budgets, seeds[0], sampled, "new_title_users")
     log.info("new-title: %d new titles in the catalogue, %d users with a relevant one", len(new), len(users))
-    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new, ease_params=budgets.get("ease_params"))
+    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new, ease_params=budgets.get("ease_params"),
+                                 precompute=pre)
     allowed = np.isin(ctx.ids, new)
     test_counts = test[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     # The served chart order (score_final, what a newcomer sees) as descending scores.

@@ -191,7 +191,10 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
     users_train = np.sort(train[USER_COL].unique())
     relevant = relevant_sets(test, users_train)
     users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), max_users, seed, sampled, "topn_users")
-    if len(users) < len(relevant):
+    # A sample scores its users on demand: precomputing every known user's list would cost
+    # the chain over all of them (the same lists either way, src.models.pipeline.known_lists).
+    precompute = len(users) == len(relevant)
+    if not precompute:
         relevant = {u: relevant[u] for u in users.tolist()}
     col_ids = np.sort(cat[ID_COL].to_numpy("int64"))
     log.info("top-N protocol: %d train / %d test ratings, %d catalogue titles, %d users with a "
@@ -225,7 +228,7 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
     # EASE list is empty (scores 0 in the metrics), not an error (ranker_lists).
     _score("ease", ranker_lists(ranker, users, col_ids, train, allowed, k), t["seconds"])
     with timed(log, "served chain (top-N protocol)") as t2:
-        rec = Recommender.from_models(cat, train, ranker=ranker)
+        rec = Recommender.from_models(cat, train, ranker=ranker, precompute=precompute)
         lists = rec.recommend_batch(users, n=k)
     _score("served", lists, t["seconds"] + t2["seconds"])
     log.info("served = chain over EASE %s", ranker.params)
