@@ -7,6 +7,12 @@ Two questions, each answered against baselines measured in the same run:
 * top-N quality — precision/recall/NDCG/MAP@10 and coverage of popularity, SVD ranked by
   predicted rating, EASE alone and the served chain (:func:`src.evaluation.topn_eval.evaluate_topn`).
 
+Past the size budgets of ``config.EVAL_BUDGETS`` (:mod:`src.evaluation.budgets`; the full
+synthetic set trips them, ratings_small and the small synthetic set do not) the CV runs on a
+seeded sample of users, the top-N and protocol metrics average over a seeded sample of users,
+EASE keeps fewer items, the protocols run one seed, skip tuning and SLIM; metrics.json
+``sampled`` and the "Limited by size" table of metrics.md list each limit that bit.
+
 Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
 ``reports/metrics.md``. Both name the data source (``dataset.provenance``, from
 :mod:`src.data.provenance`); on synthetic data the real-data RMSE target reads "n/a". Figures are drawn from that JSON by the visualization layer

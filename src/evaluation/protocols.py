@@ -35,6 +35,11 @@ values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once 
 validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run. Metrics per model: ndcg/recall/map@k, coverage (share of the
 candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
 each the mean over seeds with ``<metric>_std`` beside it.
+
+Size budgets (``config.EVAL_BUDGETS``, :mod:`src.evaluation.budgets`): past them each run's
+metrics are over a seeded sample of its users (the same for every model; coverage then counts
+the sample's lists), EASE keeps fewer items, one seed runs, tuning and SLIM are skipped; the
+``sampled`` block says which. Data within every budget runs exactly as described above.
 """
 
 from __future__ import annotations
@@ -319,15 +324,17 @@ def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.nda
     return lists, rankers[lam], rec
 
 
-def _evaluated(relevant: dict, budgets: dict, seed: int, sampled: dict, what: str) -> tuple[dict, np.ndarray]:
+def _evaluated(relevant: dict, n_known: int, budgets: dict, seed: int, sampled: dict,
+               what: str) -> tuple[dict, np.ndarray, bool]:
     """(relevant, users, precompute) of one run, cut to a seeded sample of ``budgets["max_eval_users"]``;
-    ``precompute`` is False for a sample: its chain scores those users on demand instead of
-    ranking every known user at build (the same lists, src.models.pipeline.known_lists)."""
-    users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), budgets.get("max_eval_users"), seed,
-                              sampled, what)
+    ``precompute`` is False when the training side knows more users than that budget: its chain
+    then scores the evaluated users on demand instead of ranking every known user at build
+    (the same lists, src.models.pipeline.known_lists)."""
+    cap = budgets.get("max_eval_users")
+    users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), cap, seed, sampled, what)
     if len(users) < len(relevant):
-        return {u: relevant[u] for u in users.tolist()}, users, False
-    return relevant, users, True
+        relevant = {u: relevant[u] for u in users.tolist()}
+    return relevant, users, cap is None or n_known <= cap
 
 
 def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict,
@@ -335,7 +342,8 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int
     """One seed of the random protocol: (all-user metrics, cold-user metrics)."""
     train, test = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seed)
     train, cold = cold_user_cut(train, seed)
-    relevant, users, pre = _evaluated(relevant_sets(test, train[USER_COL].unique()), budgets, seed, sampled,
+    known_users = train[USER_COL].unique()
+    relevant, users, pre = _evaluated(relevant_sets(test, known_users), len(known_users), budgets, seed, sampled,
                                       f"random_users_seed{seed}")
     chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, ease_params=budgets.get("ease_params"),
                                     precompute=pre)
@@ -357,8 +365,9 @@ def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped
     """The temporal protocol: candidates are the titles rated before the cut."""
     train, test, cut = temporal_split(df)
     known = np.intersect1d(ctx.ids, train[ITEM_ID_COL].unique())
-    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)],
-                                                    train[USER_COL].unique()), budgets, seed, sampled, "temporal_users")
+    known_users = train[USER_COL].unique()
+    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)], known_users),
+                                      len(known_users), budgets, seed, sampled, "temporal_users")
     log.info("temporal: cut at %d, %d train / %d test ratings, %d users", cut, len(train), len(test), len(users))
     chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known,
                                     ease_params=budgets.get("ease_params"), precompute=pre)
@@ -377,8 +386,9 @@ def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
     """The new-title protocol (one split; the random baseline drawn per seed)."""
     train, test, new = new_title_split(df)
     new = np.intersect1d(new, ctx.ids)   # a new title can only be shown with a catalogue row
-    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique()),
-                                      budgets, seeds[0], sampled, "new_title_users")
+    known_users = train[USER_COL].unique()
+    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], known_users),
+                                      len(known_users), budgets, seeds[0], sampled, "new_title_users")
     log.info("new-title: %d new titles in the catalogue, %d users with a relevant one", len(new), len(users))
     chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new, ease_params=budgets.get("ease_params"),
                                  precompute=pre)

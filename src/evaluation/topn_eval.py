@@ -191,11 +191,12 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
     users_train = np.sort(train[USER_COL].unique())
     relevant = relevant_sets(test, users_train)
     users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), max_users, seed, sampled, "topn_users")
-    # A sample scores its users on demand: precomputing every known user's list would cost
-    # the chain over all of them (the same lists either way, src.models.pipeline.known_lists).
-    precompute = len(users) == len(relevant)
-    if not precompute:
+    if len(users) < len(relevant):
         relevant = {u: relevant[u] for u in users.tolist()}
+    # Past the user budget the chain scores the evaluated users on demand: precomputing every
+    # known user's list would run the chain over all of them (the same lists either way,
+    # src.models.pipeline.known_lists).
+    precompute = max_users is None or len(users_train) <= max_users
     col_ids = np.sort(cat[ID_COL].to_numpy("int64"))
     log.info("top-N protocol: %d train / %d test ratings, %d catalogue titles, %d users with a "
              "relevant test item (rating >= %.1f)", len(train), len(test), len(col_ids),
