@@ -86,7 +86,7 @@ def test_evaluate_reports_every_budget_that_bit(workspace, shared_data):
                                  "protocols.ease_items"}
     assert json.loads(workspace.metrics.read_text())["sampled"] == m["sampled"]
     md = (workspace.reports / "metrics.md").read_text()
-    assert f"CV on a sample of {cv_n:,} of {m['dataset']['n_ratings']:,} ratings" in md
+    assert f"CV on {cv_n:,} of {m['dataset']['n_ratings']:,} ratings: a seeded sample of users" in md
     assert "## Limited by size (memory and time)" in md
     assert "| rating_cv | sampled |" in md and "| protocols.slim | skipped (time) |" in md
     assert "| protocols.protocol_seeds | fewer seeds |" in md and "| topn_ease_items | fewer items |" in md

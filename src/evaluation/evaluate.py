@@ -267,7 +267,7 @@ def metrics_markdown(metrics: dict) -> str:
     if rating:
         folds = metrics.get("protocol", {}).get("rating", {}).get("folds", CV_FOLDS)
         cv_n = metrics.get("protocol", {}).get("rating", {}).get("n_ratings")
-        on = (f" on a sample of {cv_n:,} of {ds['n_ratings']:,} ratings (all ratings of sampled users)"
+        on = (f" on {cv_n:,} of {ds['n_ratings']:,} ratings: a seeded sample of users with all their ratings"
               if cv_n and isinstance(ds.get("n_ratings"), int) and cv_n < ds["n_ratings"] else "")
         lines += [f"## Rating accuracy ({folds}-fold CV{on}, same folds for every model)", "",
                   "| model | RMSE | MAE | fit s/fold |", "|---|---:|---:|---:|"]
