@@ -197,7 +197,8 @@ def train(c, ratings=None, links=None, server_url=None, engine="surprise", maste
     "no-tune": "skip tuning the chain's knobs on validation (config values; no `tuned` row; faster)",
 })
 def evaluate(c, ratings=None, links=None, out=None, svdpp=False, no_tune=False):
-    """5-fold CV RMSE/MAE, top-N metrics and the random/cold/temporal/new-title protocols vs baselines."""
+    """5-fold CV RMSE/MAE, top-N metrics and the random/cold/temporal/new-title protocols vs baselines
+    (past the size budgets of config.EVAL_BUDGETS: on user samples, listed under "Limited by size")."""
     _input_files("evaluate", ratings=ratings, links=links)
     _log()
 

@@ -71,7 +71,7 @@ def test_evaluate_skips_knn_and_reports_it(workspace, real_subsample):
     assert "kept the 295 most-rated" in m["memory_capped"]["served"]
     assert json.loads(workspace.metrics.read_text())["skipped"] == m["skipped"]
     md = (workspace.reports / "metrics.md").read_text()
-    assert "## Limited by memory" in md and "| knn_baseline | skipped |" in md
+    assert "## Limited by size (memory and time)" in md and "| knn_baseline | skipped |" in md
 
 
 @pytest.mark.slow  # real `invoke train` child process on 40 real users (~5 s)

@@ -122,6 +122,22 @@ COLD_USER_RATINGS = (1, 5)        # (the viewers a new service has most of)
 TEMPORAL_TRAIN_SHARE = 0.8        # temporal protocol: global time cut at this quantile of timestamps
 NEW_TITLE_SHARE = 0.1             # new-title protocol: the 10% most recent titles (by first rating)
 VALIDATION_FRACTION = 0.2         # validation split carved from training (never test) for tuning
+# Size budgets of `invoke evaluate` (src.evaluation.budgets; issue 14 "full scale"): past each one a
+# stage samples or skips instead of running for an hour on a 2-core box, and metrics.json `sampled` /
+# metrics.md "Limited by size" say what and why. Every budget sits above ratings_small (100k ratings,
+# 610 users, ~4k SLIM columns) and the small synthetic set, which run in full and unchanged; the full
+# synthetic set (1.09M ratings, 12k users, 45.5k titles) trips each (references/scaling.md: stages).
+EVAL_BUDGETS = {
+    "cv_max_ratings": 300_000,    # rating CV: past it, a seeded sample of USERS (all their ratings) up to it
+    "max_eval_users": 3_000,      # top-N and each protocol run: evaluated users, a seeded sample of those
+                                  # with a relevant test title, the same for every model (all titles rankable)
+    "seeds_max_ratings": 300_000,  # protocols: past it, the first of PROTOCOL_SEEDS only (no spread)
+    "tune_max_ratings": 300_000,   # protocols: past it, no validation tuning: served config, no `tuned` row
+    "slim_max_items": 10_000,     # protocols: the SLIM peer (one ElasticNet per column) is skipped past it
+    "ease_max_items": 10_000,     # top-N and protocols: EASE (alone and inside the served chain) keeps the
+                                  # most-rated this many items, not EASE_MAX_ITEMS: its fit is cubic in items
+                                  # (20k: ~3 min on 2 cores, and evaluate fits it 4+ times; 10k: ~1/8 of that)
+}
 # Grids of src.evaluation.protocols.tune_on_validation, searched one knob at a time (a full
 # product would be ~500 fits; each point is one served evaluation, ~2-3 s on ratings_small).
 # (π₀, p) pairs of the popularity prior tried together: a faster fade (larger p) needs a larger π₀

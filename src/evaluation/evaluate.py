@@ -7,6 +7,12 @@ Two questions, each answered against baselines measured in the same run:
 * top-N quality — precision/recall/NDCG/MAP@10 and coverage of popularity, SVD ranked by
   predicted rating, EASE alone and the served chain (:func:`src.evaluation.topn_eval.evaluate_topn`).
 
+Past the size budgets of ``config.EVAL_BUDGETS`` (:mod:`src.evaluation.budgets`; the full
+synthetic set trips them, ratings_small and the small synthetic set do not) the CV runs on a
+seeded sample of users, the top-N and protocol metrics average over a seeded sample of users,
+EASE keeps fewer items, the protocols run one seed, skip tuning and SLIM; metrics.json
+``sampled`` and the "Limited by size" table of metrics.md list each limit that bit.
+
 Outputs (all atomic): the metrics JSON (``paths.metrics`` or ``out``), a Markdown table
 ``reports/metrics.md``. Both name the data source (``dataset.provenance``, from
 :mod:`src.data.provenance`); on synthetic data the real-data RMSE target reads "n/a". Figures are drawn from that JSON by the visualization layer
@@ -45,6 +51,7 @@ from src.data.provenance import (
     workspace_provenance,
 )
 from src.data.provenance import markdown as provenance_markdown
+from src.evaluation.budgets import ease_item_cap, resolve_budgets, sample_rating_users
 from src.evaluation.protocols import run_protocols
 from src.evaluation.rating_cv import (
     BASELINE,
@@ -204,7 +211,9 @@ def protocol_markdown(proto: dict, k: int = TOPN_K) -> list[str]:
             lines.append(f"| {model} | {cells} | {m['users']:.0f} | {m['runs']} |")
         lines.append("")
     tuned = proto.get("tuned")
-    if tuned and not tuned.get("grid"):   # run_protocols(tune=False): nothing was tuned
+    if tuned and tuned.get("skipped"):   # past the size budget (src.evaluation.budgets)
+        lines += [f"Validation tuning {tuned['skipped']}: `served` uses the config values (src/config/params.py).", ""]
+    elif tuned and not tuned.get("grid"):   # run_protocols(tune=False): nothing was tuned
         lines += ["Validation tuning skipped (`invoke evaluate --no-tune`): `served` uses the config values "
                   "(src/config/params.py) and there is no `tuned` row.", ""]
     elif tuned:
@@ -238,6 +247,15 @@ def target_row(name: str, t: dict) -> str:
     return (f"| {name} | {t.get('target')} | {value} | {_fmt(t.get('baseline'))} | {target_verdict(t)} |")
 
 
+def _size_limit(name: str) -> str:
+    """What a size budget did to the stage ``name`` (a key of metrics.json ``sampled``)."""
+    if name == "rating_cv" or name.endswith("_users") or "_users_" in name:
+        return "sampled"
+    if name.endswith("ease_items"):
+        return "fewer items"
+    return "fewer seeds" if name.endswith("protocol_seeds") else "skipped (time)"
+
+
 def metrics_markdown(metrics: dict) -> str:
     """Render metrics.json as Markdown: dataset line, rating table, top-N table, target verdicts."""
     ds = metrics.get("dataset", {})
@@ -248,7 +266,10 @@ def metrics_markdown(metrics: dict) -> str:
     rating = metrics.get("rating", {})
     if rating:
         folds = metrics.get("protocol", {}).get("rating", {}).get("folds", CV_FOLDS)
-        lines += [f"## Rating accuracy ({folds}-fold CV, same folds for every model)", "",
+        cv_n = metrics.get("protocol", {}).get("rating", {}).get("n_ratings")
+        on = (f" on {cv_n:,} of {ds['n_ratings']:,} ratings: a seeded sample of users with all their ratings"
+              if cv_n and isinstance(ds.get("n_ratings"), int) and cv_n < ds["n_ratings"] else "")
+        lines += [f"## Rating accuracy ({folds}-fold CV{on}, same folds for every model)", "",
                   "| model | RMSE | MAE | fit s/fold |", "|---|---:|---:|---:|"]
         for name, m in sorted(rating.items(), key=lambda kv: kv[1]["rmse"]):
             lines.append(f"| {name} | {m['rmse']:.4f} | {m['mae']:.4f} | {m['fit_seconds']:.2f} |")
@@ -267,8 +288,12 @@ def metrics_markdown(metrics: dict) -> str:
     lines += protocol_markdown(metrics.get("protocols") or {})
     limited = [("skipped", n, r) for n, r in metrics.get("skipped", {}).items()]
     limited += [("fewer items", n, r) for n, r in metrics.get("memory_capped", {}).items()]
+    limited += [(_size_limit(n), n, r) for n, r in metrics.get("sampled", {}).items()]
     if limited:
-        lines += ["## Limited by memory", "", "| model | what | reason |", "|---|---|---|"]
+        # Memory: a dense items² fit would not fit RAM. Time: past a size budget
+        # (config.EVAL_BUDGETS) the stage ran on a sample or not at all, so the numbers above
+        # it names are on samples (or missing), not on every user.
+        lines += ["## Limited by size (memory and time)", "", "| model / stage | what | reason |", "|---|---|---|"]
         lines += [f"| {n} | {what} | {r} |" for what, n, r in limited]
         lines.append("")
     targets = metrics.get("targets", {})
@@ -284,7 +309,7 @@ def metrics_markdown(metrics: dict) -> str:
 def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.PathLike | None = None,
          svdpp: bool = False, paths: Paths = PATHS, models: tuple[str, ...] | None = None,
          n_splits: int = CV_FOLDS, topn: bool = True, protocols: bool = True, tune: bool = True,
-         memory_budget_mb: float | None = None) -> dict:
+         memory_budget_mb: float | None = None, budgets: dict | None = None) -> dict:
     """Run the rating CV and the top-N protocol; write metrics JSON and Markdown.
 
     In: ratings/links (as :func:`src.models.ratings_data.load_ratings`; default the
@@ -293,14 +318,19 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     ``n_splits`` the folds, ``topn`` / ``protocols`` switch those parts off, ``tune=False``
     skips the protocols' validation tuning (config values only, no ``tuned`` row: the served
     chain is what the API serves either way, so a quick run still measures it);
-    ``memory_budget_mb`` overrides the dense-matrix budget (:mod:`src.utils.memory`). Out: the
-    metrics dict ``{"dataset", "protocol", "rating", "topn", "protocols", "targets",
-    "skipped", "memory_capped", "created_at", "files"}``; ``protocols`` is
+    ``memory_budget_mb`` overrides the dense-matrix budget (:mod:`src.utils.memory`);
+    ``budgets`` overrides the size budgets (``config.EVAL_BUDGETS``, :mod:`src.evaluation.budgets`:
+    rating CV on a user sample, evaluated users sampled, fewer seeds, no tuning, no SLIM past
+    each). Out: the metrics dict ``{"dataset", "protocol", "rating", "topn", "protocols",
+    "targets", "skipped", "memory_capped", "sampled", "created_at", "files"}``; ``protocols`` is
     :func:`src.evaluation.protocols.run_protocols`
     (``protocols.<random|cold_users|temporal|new_title>.<model>.<metric>``); ``skipped`` names
     each model (or blend) not run because its items² fit would not fit the budget, with the
-    reason; ``memory_capped`` each model run on fewer items.
+    reason; ``memory_capped`` each model run on fewer items; ``sampled`` ``{what: reason}`` each
+    size budget that bit (empty when the data is within all of them: everything ran in full).
     """
+    budgets = resolve_budgets(budgets)
+    sampled: dict[str, str] = {}
     out = Path(out) if out is not None else paths.metrics
     df = load_ratings(ratings, links, paths=paths)
     provenance = data_provenance(ratings, links, paths)
@@ -310,21 +340,28 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
     # (``paths.best_params`` if tune ran, else config SVD_TUNED_PARAMS).
     tuned, tuned_source = svd_params_for_training(paths)
     log.info("evaluating on %d ratings; tuned SVD params %s from %s", len(df), tuned, tuned_source)
+    # Past the budget the CV runs on a seeded sample of users (all their ratings); the memory
+    # guard then judges the sample's item count, which is what the folds hold.
+    cv_df = sample_rating_users(df, budgets["cv_max_ratings"], CV_RANDOM_STATE, sampled, "rating_cv")
     algos, skipped = skip_over_budget(rating_algorithms(tuned, svdpp=svdpp, include=models),
-                                      int(df[ITEM_ID_COL].nunique()), memory_budget_mb)
+                                      int(cv_df[ITEM_ID_COL].nunique()), memory_budget_mb)
     for blend, weights in RATING_BLENDS.items():
         missing = sorted(set(weights) & set(skipped))
         if missing:  # cross_validate_ratings leaves it out; the report says why
             skipped[blend] = f"component(s) {missing} skipped for memory"
     with timed(log, "rating CV") as t_cv:
-        rating = cross_validate_ratings(df, algos, n_splits=n_splits, random_state=CV_RANDOM_STATE)
+        rating = cross_validate_ratings(cv_df, algos, n_splits=n_splits, random_state=CV_RANDOM_STATE)
     capped: dict[str, str] = {}
     ranker_params = {} if memory_budget_mb is None else {"memory_budget_mb": memory_budget_mb}
+    if topn:
+        ranker_params.update(ease_item_cap(df, budgets["ease_max_items"], sampled, "topn_ease_items"))
     with timed(log, "top-N evaluation") as t_topn:
         topn_res = (evaluate_topn(df, k=TOPN_K, seed=SEED, svd_params=tuned, ranker_params=ranker_params,
-                                  catalogue=catalogue, notes=capped) if topn else {})
+                                  catalogue=catalogue, notes=capped, max_users=budgets["max_eval_users"],
+                                  sampled=sampled) if topn else {})
     with timed(log, "evaluation protocols") as t_proto:
-        proto = run_protocols(df, catalogue, k=TOPN_K, tune=tune) if protocols else {}
+        proto = run_protocols(df, catalogue, k=TOPN_K, tune=tune, budgets=budgets) if protocols else {}
+    sampled.update({f"protocols.{what}": reason for what, reason in (proto.get("sampled") or {}).items()})
     metrics = {
         "dataset": {
             "n_ratings": int(len(df)), "n_users": int(df[USER_COL].nunique()),
@@ -335,7 +372,7 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
             "provenance": provenance,
         },
         "protocol": {
-            "rating": {"folds": n_splits, "kfold_random_state": CV_RANDOM_STATE,
+            "rating": {"folds": n_splits, "kfold_random_state": CV_RANDOM_STATE, "n_ratings": int(len(cv_df)),
                        "svd_tuned_params": tuned, "svd_tuned_source": tuned_source,
                        "seconds": round(t_cv["seconds"], 2)},
             "topn": {"k": TOPN_K, "test_fraction": TOPN_TEST_FRACTION, "seed": SEED,
@@ -348,6 +385,8 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, out: str | os.P
         "targets": {**compute_targets(rating, topn_res, provenance=provenance), **protocol_targets(proto)},
         "skipped": skipped,
         "memory_capped": capped,
+        "sampled": sampled,
+        "budgets": budgets,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     md_path = paths.reports / "metrics.md"

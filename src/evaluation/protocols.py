@@ -35,6 +35,11 @@ values (``SLIM_*`` and ``ALS_PEER_PARAMS`` in src/config/params.py) picked once 
 validation split by ``bench/tune_baselines.py`` (never on test), not re-tuned per run. Metrics per model: ndcg/recall/map@k, coverage (share of the
 candidate titles shown to anyone), mean_popularity_rank (1 = most-rated), series_share;
 each the mean over seeds with ``<metric>_std`` beside it.
+
+Size budgets (``config.EVAL_BUDGETS``, :mod:`src.evaluation.budgets`): past them each run's
+metrics are over a seeded sample of its users (the same for every model; coverage then counts
+the sample's lists), EASE keeps fewer items, one seed runs, tuning and SLIM are skipped; the
+``sampled`` block says which. Data within every budget runs exactly as described above.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from src.config import (
     USER_COL,
     VALIDATION_FRACTION,
 )
+from src.evaluation.budgets import ease_item_cap, note, resolve_budgets, sample_eval_users
 from src.evaluation.metrics import mean_popularity_rank, mean_ranking_metrics, share_in
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
 from src.evaluation.topn_eval import catalogue_for, count_lists, ranker_lists, relevant_sets
@@ -77,7 +83,7 @@ from src.models.content import ContentIndex
 from src.models.factor_ranker import fit_factor_ranker
 from src.models.pipeline.chain import BlendParams
 from src.models.predict_model import Recommender
-from src.models.slim import fit_slim
+from src.models.slim import fit_slim, slim_columns
 from src.models.split import bernoulli_split
 from src.models.topn import check_ratings_frame, fit_ranker
 from src.utils.extras import MissingExtraError
@@ -134,9 +140,11 @@ class _Context:
         media = self.cat["media_type"] if "media_type" in self.cat.columns else pd.Series("movie", index=self.cat.index)
         self.series = set(self.cat.loc[media.eq("series").to_numpy(), ID_COL].astype("int64").tolist())
 
-    def chain(self, train: pd.DataFrame, ranker, params: BlendParams) -> Recommender:
-        """The served chain over the catalogue with a fitted EASE ``ranker`` and ``params``."""
-        return Recommender.from_models(self.cat, train, ranker=ranker, params=params, content=self.content)
+    def chain(self, train: pd.DataFrame, ranker, params: BlendParams, precompute: bool = True) -> Recommender:
+        """The served chain over the catalogue with a fitted EASE ``ranker`` and ``params``
+        (``precompute=False``: known users' lists scored on demand, for a sample of them)."""
+        return Recommender.from_models(self.cat, train, ranker=ranker, params=params, content=self.content,
+                                       precompute=precompute)
 
     def pop_rank(self, train: pd.DataFrame) -> dict:
         """{title: popularity rank by training ratings} (1 = most rated, ties averaged)."""
@@ -150,15 +158,24 @@ def _count_lists(counts, users, ids, train, allowed, k) -> dict:
 
 
 def _peer_lists(train: pd.DataFrame, users: np.ndarray, ids: np.ndarray, allowed: np.ndarray, k: int,
-                skipped: dict) -> dict:
+                skipped: dict, slim_max_items: int | None = None) -> dict:
     """Lists of the evaluation-only peers fitted on ``train`` with their config values:
     ``slim`` (src.models.slim, ``SLIM_*``) and ``als`` (implicit ALS,
     src.models.factor_ranker, ``ALS_PEER_PARAMS``).
 
     ALS needs the [implicit] extra; without it ``als`` is left out and ``skipped["als"]``
-    says why (the targets then compare with the peers that ran).
+    says why (the targets then compare with the peers that ran). Past ``slim_max_items`` item
+    columns (one ElasticNet each: ~20k columns take many minutes per fit) ``slim`` is left out
+    the same way, with the count in ``skipped["slim"]``.
     """
-    out = {"slim": ranker_lists(fit_slim(train), users, ids, train, allowed, k)}
+    out = {}
+    n_cols = len(slim_columns(train))
+    if slim_max_items is not None and n_cols > slim_max_items:
+        skipped["slim"] = (f"{n_cols:,} item columns (one ElasticNet each) > budget slim_max_items "
+                           f"{slim_max_items:,}")
+        log.warning("slim baseline skipped: %s", skipped["slim"])
+    else:
+        out["slim"] = ranker_lists(fit_slim(train), users, ids, train, allowed, k)
     try:
         als = fit_factor_ranker(train, **ALS_PEER_PARAMS)
     except MissingExtraError as exc:
@@ -178,7 +195,7 @@ def _peer_params() -> dict:
 
 def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
                        new_title_train: pd.DataFrame | None = None,
-                       temporal_train: pd.DataFrame | None = None) -> dict:
+                       temporal_train: pd.DataFrame | None = None, ease_params: dict | None = None) -> dict:
     """The served chain's knobs, one at a time (coordinate-wise), by served NDCG@k on validation.
 
     In: the shared context, the seed-0 random training side (cut), k, seed, and optionally
@@ -196,7 +213,8 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
     (new-title); then the de-bias δ: the largest value of DEBIAS_GRID whose validation NDCG
     stays within DEBIAS_NDCG_TOLERANCE of the grid's best on the random split AND, when
     ``temporal_train`` is given, on the time-cut one (coverage bought with at most that much
-    NDCG on either). Out: {"ease_lambda", one entry per :data:`TUNED_FIELDS`, "grid",
+    NDCG on either). ``ease_params``: extra ``fit_ranker`` keywords (the size budget's item cap).
+    Out: {"ease_lambda", one entry per :data:`TUNED_FIELDS`, "grid",
     "new_title_grid", "temporal_grid", "validation_users", "new_title_users", "temporal_users"}.
     """
     fit, val = bernoulli_split(train, test_fraction=VALIDATION_FRACTION, seed=seed + 1000)
@@ -218,7 +236,7 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
         if key not in store:
             tag = tag or ("new" if cands is not None else "random")
             if (tag, lam) not in rankers:   # one EASE fit per λ and split, reused across blend knobs
-                rankers[(tag, lam)] = fit_ranker(frame, lam=lam)
+                rankers[(tag, lam)] = fit_ranker(frame, lam=lam, **(ease_params or {}))
             rec = ctx.chain(frame, rankers[(tag, lam)], p)
             m = mean_ranking_metrics(rec.recommend_batch(who, n=k, candidates=cands), rel, k,
                                      n_items=len(cands) if cands is not None else len(ctx.ids))
@@ -292,31 +310,48 @@ def tune_on_validation(ctx: _Context, train: pd.DataFrame, k: int, seed: int,
 
 
 def _chain_lists(ctx: _Context, train: pd.DataFrame, chains: dict, users: np.ndarray, k: int,
-                 candidates: np.ndarray | None = None) -> tuple[dict, object]:
+                 candidates: np.ndarray | None = None, ease_params: dict | None = None,
+                 precompute: bool = True) -> tuple[dict, object]:
     """Lists of each evaluated chain (``served``: the configuration the API serves; ``tuned``:
     the validation-tuned one, when tuning ran) and the EASE ranker of the last chain (the
     λ-tuned one: the ``ease`` baseline). EASE is fitted once per distinct λ."""
     lists, rankers = {}, {}
     for name, (lam, params) in chains.items():
         if lam not in rankers:
-            rankers[lam] = fit_ranker(train, lam=lam)
-        rec = ctx.chain(train, rankers[lam], params)
+            rankers[lam] = fit_ranker(train, lam=lam, **(ease_params or {}))
+        rec = ctx.chain(train, rankers[lam], params, precompute)
         lists[name] = rec.recommend_batch(users, n=k, candidates=candidates)
     return lists, rankers[lam], rec
 
 
-def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict):
+def _evaluated(relevant: dict, n_known: int, budgets: dict, seed: int, sampled: dict,
+               what: str) -> tuple[dict, np.ndarray, bool]:
+    """(relevant, users, precompute) of one run, cut to a seeded sample of ``budgets["max_eval_users"]``;
+    ``precompute`` is False when the training side knows more users than that budget: its chain
+    then scores the evaluated users on demand instead of ranking every known user at build
+    (the same lists, src.models.pipeline.known_lists)."""
+    cap = budgets.get("max_eval_users")
+    users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), cap, seed, sampled, what)
+    if len(users) < len(relevant):
+        relevant = {u: relevant[u] for u in users.tolist()}
+    return relevant, users, cap is None or n_known <= cap
+
+
+def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int, skipped: dict,
+                budgets: dict, sampled: dict):
     """One seed of the random protocol: (all-user metrics, cold-user metrics)."""
     train, test = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seed)
     train, cold = cold_user_cut(train, seed)
-    relevant = relevant_sets(test, train[USER_COL].unique())
-    users = np.array(sorted(relevant), dtype="int64")
-    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k)
+    known_users = train[USER_COL].unique()
+    relevant, users, pre = _evaluated(relevant_sets(test, known_users), len(known_users), budgets, seed, sampled,
+                                      f"random_users_seed{seed}")
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, ease_params=budgets.get("ease_params"),
+                                    precompute=pre)
     allowed = np.ones(len(ctx.ids), dtype=bool)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
              "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
-             **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
+             **_peer_lists(train, users, ctx.ids, allowed, k, skipped, budgets.get("slim_max_items")),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
     cold_rel = {u: r for u, r in relevant.items() if u in set(cold.tolist())}
@@ -325,33 +360,38 @@ def _random_run(ctx: _Context, df: pd.DataFrame, seed: int, chains: dict, k: int
     return every, cold_m
 
 
-def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped: dict) -> dict:
+def _temporal_run(ctx: _Context, df: pd.DataFrame, chains: dict, k: int, skipped: dict, budgets: dict,
+                  sampled: dict, seed: int) -> dict:
     """The temporal protocol: candidates are the titles rated before the cut."""
     train, test, cut = temporal_split(df)
     known = np.intersect1d(ctx.ids, train[ITEM_ID_COL].unique())
-    relevant = relevant_sets(test[test[ITEM_ID_COL].isin(known)], train[USER_COL].unique())
-    users = np.array(sorted(relevant), dtype="int64")
+    known_users = train[USER_COL].unique()
+    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(known)], known_users),
+                                      len(known_users), budgets, seed, sampled, "temporal_users")
     log.info("temporal: cut at %d, %d train / %d test ratings, %d users", cut, len(train), len(test), len(users))
-    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known)
+    chain, ranker, _ = _chain_lists(ctx, train, chains, users, k, candidates=known,
+                                    ease_params=budgets.get("ease_params"), precompute=pre)
     allowed = np.isin(ctx.ids, known)
     counts = train[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     lists = {**chain,
              "ease": ranker_lists(ranker, users, ctx.ids, train, allowed, k),
-             **_peer_lists(train, users, ctx.ids, allowed, k, skipped),
+             **_peer_lists(train, users, ctx.ids, allowed, k, skipped, budgets.get("slim_max_items")),
              "popularity": _count_lists(counts, users, ctx.ids, train, allowed, k)}
     pop_rank = ctx.pop_rank(train)
     return {m: list_metrics(v, relevant, k, known, pop_rank, ctx.series) for m, v in lists.items()}
 
 
 def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
-                    seeds: tuple[int, ...]) -> list[dict]:
+                    seeds: tuple[int, ...], budgets: dict, sampled: dict) -> list[dict]:
     """The new-title protocol (one split; the random baseline drawn per seed)."""
     train, test, new = new_title_split(df)
     new = np.intersect1d(new, ctx.ids)   # a new title can only be shown with a catalogue row
-    relevant = relevant_sets(test[test[ITEM_ID_COL].isin(new)], train[USER_COL].unique())
-    users = np.array(sorted(relevant), dtype="int64")
+    known_users = train[USER_COL].unique()
+    relevant, users, pre = _evaluated(relevant_sets(test[test[ITEM_ID_COL].isin(new)], known_users),
+                                      len(known_users), budgets, seeds[0], sampled, "new_title_users")
     log.info("new-title: %d new titles in the catalogue, %d users with a relevant one", len(new), len(users))
-    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new)
+    chain, _, rec = _chain_lists(ctx, train, chains, users, k, candidates=new, ease_params=budgets.get("ease_params"),
+                                 precompute=pre)
     allowed = np.isin(ctx.ids, new)
     test_counts = test[ITEM_ID_COL].value_counts().reindex(ctx.ids).fillna(0).to_numpy("float64")
     # The served chart order (score_final, what a newcomer sees) as descending scores.
@@ -371,28 +411,52 @@ def _new_title_runs(ctx: _Context, df: pd.DataFrame, chains: dict, k: int,
 
 
 def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, k: int = TOPN_K,
-                  seeds: tuple[int, ...] = PROTOCOL_SEEDS, tune: bool = True) -> dict:
+                  seeds: tuple[int, ...] = PROTOCOL_SEEDS, tune: bool = True, budgets: dict | None = None) -> dict:
     """Run every protocol; return the ``protocols`` block of metrics.json.
 
     In: model-ready ratings in the catalogue's id space (with timestamps), the catalogue
     (None: the rated items as bare titles), k, seeds, whether to tune on validation (False:
-    config values). Out: {"random", "cold_users", "temporal", "new_title": {model:
-    {metric, metric_std, runs}}, "tuned": {...}, "seeds", "peers" (the slim/als parameters),
-    "skipped" ({baseline: reason}), "seconds"}.
+    config values), and size-budget overrides (:func:`src.evaluation.budgets.resolve_budgets`;
+    default ``config.EVAL_BUDGETS``): past ``seeds_max_ratings`` ratings only the first seed
+    runs, past ``tune_max_ratings`` tuning is skipped (config values, ``tuned["skipped"]`` says
+    why), past ``slim_max_items`` columns the SLIM peer is skipped, and each run's evaluated
+    users are a seeded sample of ``max_eval_users``. Out: {"random", "cold_users", "temporal",
+    "new_title": {model: {metric, metric_std, runs}}, "tuned": {...}, "seeds", "peers" (the
+    slim/als parameters), "skipped" ({baseline: reason}), "sampled" ({what: reason}, every
+    budget that bit), "seconds"}.
     """
     t0 = time.perf_counter()
+    budgets = resolve_budgets(budgets)
+    sampled: dict[str, str] = {}
     df = check_ratings_frame(ratings).assign(timestamp=ratings["timestamp"].to_numpy("int64"))
     df = df.drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
-    ctx = _Context(df, catalogue)
+    n = len(df)
+    if len(seeds) > 1 and budgets.get("seeds_max_ratings") is not None and n > budgets["seeds_max_ratings"]:
+        note(sampled, "protocol_seeds", f"seed {seeds[0]} only, not {list(seeds)} (no seed-to-seed spread): "
+                                        f"{n:,} ratings > budget seeds_max_ratings {budgets['seeds_max_ratings']:,}")
+        seeds = tuple(seeds[:1])
+    size_skip = None
+    if tune and budgets.get("tune_max_ratings") is not None and n > budgets["tune_max_ratings"]:
+        size_skip = (f"skipped, served config used (no `tuned` row): {n:,} ratings > budget tune_max_ratings "
+                     f"{budgets['tune_max_ratings']:,}")
+        note(sampled, "validation_tuning", size_skip)
+        tune = False
+    # The item cap is resolved once (on every rating) and handed to each EASE fit below.
+    budgets = {**budgets, "ease_params": ease_item_cap(df, budgets.get("ease_max_items"), sampled)}
+    with timed(log, "protocol context (catalogue, content index)"):
+        ctx = _Context(df, catalogue)
     base = BlendParams()
     if tune:
         with timed(log, "tuning on validation"):
             train0, _ = bernoulli_split(df, test_fraction=TOPN_TEST_FRACTION, seed=seeds[0])
             tuned = tune_on_validation(ctx, cold_user_cut(train0, seeds[0])[0], k, seeds[0],
                                        new_title_train=new_title_split(df)[0],
-                                       temporal_train=temporal_split(df)[0])
+                                       temporal_train=temporal_split(df)[0],
+                                       ease_params=budgets["ease_params"])
     else:
         tuned = {"ease_lambda": EASE_LAMBDA, **{f: getattr(base, f) for f in TUNED_FIELDS}, "grid": {}}
+        if size_skip:
+            tuned["skipped"] = size_skip
     # `served` is what the API serves (the config defaults a trained bundle is served with);
     # `tuned` is the same chain with this run's validation picks, reported beside it (not
     # served: config values may differ where a product rule overrides the pick, see
@@ -403,16 +467,18 @@ def run_protocols(ratings: pd.DataFrame, catalogue: pd.DataFrame | None = None, 
     every, cold, skipped = [], [], {}
     for seed in seeds:
         with timed(log, f"random protocol, seed {seed}"):
-            e, c = _random_run(ctx, df, seed, chains, k, skipped)
+            e, c = _random_run(ctx, df, seed, chains, k, skipped, budgets, sampled)
         every.append(e)
         cold.append(c)
     with timed(log, "temporal protocol"):
-        temporal = _temporal_run(ctx, df, chains, k, skipped)
+        temporal = _temporal_run(ctx, df, chains, k, skipped, budgets, sampled, seeds[0])
     with timed(log, "new-title protocol"):
-        new_title = _new_title_runs(ctx, df, chains, k, seeds)
+        new_title = _new_title_runs(ctx, df, chains, k, seeds, budgets, sampled)
+    if "slim" in skipped and "slim" not in sampled and "item columns" in skipped["slim"]:
+        sampled["slim"] = skipped["slim"]   # a size skip (not a missing extra): listed with the other limits
     out = {"random": aggregate(every), "cold_users": aggregate(cold), "temporal": aggregate([temporal]),
            "new_title": aggregate(new_title), "tuned": tuned, "seeds": list(seeds),
-           "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped,
+           "relevant_threshold": RELEVANT_THRESHOLD, "peers": _peer_params(), "skipped": skipped, "sampled": sampled,
            "seconds": round(time.perf_counter() - t0, 1)}
     for name in ("random", "cold_users", "temporal", "new_title"):
         log.info("%-10s %s", name, {m: round(v[f"ndcg@{k}"], 4) for m, v in out[name].items()})

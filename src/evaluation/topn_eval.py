@@ -31,6 +31,7 @@ from src.config import (
     TOPN_TEST_FRACTION,
     USER_COL,
 )
+from src.evaluation.budgets import sample_eval_users
 from src.evaluation.metrics import mean_ranking_metrics
 from src.models.predict_model import Recommender
 from src.models.split import bernoulli_split
@@ -170,7 +171,8 @@ def count_lists(counts: np.ndarray, users: np.ndarray, col_ids: np.ndarray, trai
 def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
                   svd_params: dict | None = None, ranker_params: dict | None = None,
                   test_fraction: float = TOPN_TEST_FRACTION,
-                  catalogue: pd.DataFrame | None = None, notes: dict | None = None) -> dict[str, dict]:
+                  catalogue: pd.DataFrame | None = None, notes: dict | None = None,
+                  max_users: int | None = None, sampled: dict | None = None) -> dict[str, dict]:
     """Run the seeded random-split protocol; return {model_name: metrics}.
 
     In: model-ready ratings (userId, itemId, rating) in the catalogue's id space (callers
@@ -179,14 +181,22 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
     Out: {"popularity", "svd_predicted", "ease", "served"} → {"precision@k", "recall@k",
     "ndcg@k", "map@k", "coverage", "users", "fit_seconds"}. ``notes``, when given, receives
     ``{"served": reason, "ease": reason}`` if the memory guard shrank EASE's item set
-    (``fit_ranker``'s ``params["memory_cap"]``).
+    (``fit_ranker``'s ``params["memory_cap"]``). ``max_users`` (default None: all) caps the
+    evaluated users at a seeded sample, the same for every model (fits still use all training
+    ratings); when it bites, ``sampled["topn_users"]`` says so (:mod:`src.evaluation.budgets`).
     """
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
     cat = catalogue_for(df, catalogue)
     train, test = bernoulli_split(df, test_fraction=test_fraction, seed=seed)
     users_train = np.sort(train[USER_COL].unique())
     relevant = relevant_sets(test, users_train)
-    users = np.array(sorted(relevant), dtype="int64")
+    users = sample_eval_users(np.array(sorted(relevant), dtype="int64"), max_users, seed, sampled, "topn_users")
+    if len(users) < len(relevant):
+        relevant = {u: relevant[u] for u in users.tolist()}
+    # Past the user budget the chain scores the evaluated users on demand: precomputing every
+    # known user's list would run the chain over all of them (the same lists either way,
+    # src.models.pipeline.known_lists).
+    precompute = max_users is None or len(users_train) <= max_users
     col_ids = np.sort(cat[ID_COL].to_numpy("int64"))
     log.info("top-N protocol: %d train / %d test ratings, %d catalogue titles, %d users with a "
              "relevant test item (rating >= %.1f)", len(train), len(test), len(col_ids),
@@ -219,7 +229,7 @@ def evaluate_topn(ratings: pd.DataFrame, k: int = TOPN_K, seed: int = SEED,
     # EASE list is empty (scores 0 in the metrics), not an error (ranker_lists).
     _score("ease", ranker_lists(ranker, users, col_ids, train, allowed, k), t["seconds"])
     with timed(log, "served chain (top-N protocol)") as t2:
-        rec = Recommender.from_models(cat, train, ranker=ranker)
+        rec = Recommender.from_models(cat, train, ranker=ranker, precompute=precompute)
         lists = rec.recommend_batch(users, n=k)
     _score("served", lists, t["seconds"] + t2["seconds"])
     log.info("served = chain over EASE %s", ranker.params)

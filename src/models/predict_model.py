@@ -183,13 +183,16 @@ class Recommender:
     """
 
     def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None,
-                 params: BlendParams | None = None, content=None, derived: Mapping | None = None) -> None:
+                 params: BlendParams | None = None, content=None, derived: Mapping | None = None,
+                 precompute: bool = True) -> None:
         """In: the features frame (column or index ``id``), an optional model bundle, its
         version, optional blend parameters (default ``src.config``), optionally a ready
         :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)
         and ``derived`` arrays of this bundle × catalogue (:mod:`src.models.serving_cache`:
         the training ratings' catalogue positions ``tr_cat`` and ranker columns ``tr_rk``, the
-        known users' lists ``known_*``: :meth:`.KnownLists.arrays`, the content map ``cmap_*``)."""
+        known users' lists ``known_*``: :meth:`.KnownLists.arrays`, the content map ``cmap_*``).
+        ``precompute=False`` skips ranking every known user's candidates at build time (an
+        evaluation that scores a sample of them: the lists are the same, scored on demand)."""
         cat = catalogue
         if ID_COL in cat.columns:
             cat = cat.set_index(ID_COL, drop=False)
@@ -233,7 +236,7 @@ class Recommender:
             if content is not None:
                 derived = None   # made for another catalogue: its positions are not ours
             self._build_content()
-        self._build_model_side(params, derived)
+        self._build_model_side(params, derived, precompute)
         log.info("recommender ready: %d titles, %d genres, model %s (ranker=%s, svd=%s, %d known users)",
                  len(cat), len(self.genres), self.model_version,
                  type(self.ranker).__name__ if self.ranker is not None else None,
@@ -299,12 +302,14 @@ class Recommender:
     @classmethod
     def from_models(cls, catalogue: pd.DataFrame, train_ratings: pd.DataFrame, ranker=None, svd=None,
                     params: BlendParams | None = None, version: str = "evaluation",
-                    content=None) -> Recommender:
-        """A recommender from fitted models without a bundle file (evaluation splits, notebooks)."""
+                    content=None, precompute: bool = True) -> Recommender:
+        """A recommender from fitted models without a bundle file (evaluation splits, notebooks);
+        ``precompute=False``: no known users' lists at build (see ``__init__``)."""
         from types import SimpleNamespace
 
         models = SimpleNamespace(svd=svd, ranker=ranker, train_ratings=train_ratings, version=version)
-        return cls(catalogue, bundle=models, model_version=version, params=params, content=content)
+        return cls(catalogue, bundle=models, model_version=version, params=params, content=content,
+                   precompute=precompute)
 
     @staticmethod
     def _build_row_values(cat: pd.DataFrame) -> tuple[list, ...]:
@@ -329,7 +334,8 @@ class Recommender:
                 else cat["title"].fillna("") + " " + cat["genres"].fillna("").str.replace("|", " ", regex=False))
         self.content = ContentIndex(self._ids, text.fillna("").astype(str).tolist())
 
-    def _build_model_side(self, params: BlendParams | None, derived: Mapping | None = None) -> None:
+    def _build_model_side(self, params: BlendParams | None, derived: Mapping | None = None,
+                          precompute: bool = True) -> None:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
         and either (factor ranker) its candidate sets — the bundle's top-N table and ANN index —
         or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates. ``derived``:
@@ -418,6 +424,8 @@ class Recommender:
             # anyone else's from the ANN index; nothing is ranked per user at load.
             with timed(log, "factor candidates (top-N table, ANN index)"):
                 self._factor = FactorCandidates(self.pipeline, self.ranker, self._user_ids)
+        elif n_users and len(self._ids) and not precompute:
+            log.info("known users' lists not precomputed (precompute=False): scored on demand")
         elif n_users and len(self._ids) and need_mb <= RECOMMEND_PRECOMPUTE_MB:
             cached = {k.removeprefix("known_"): v for k, v in (derived or {}).items() if k.startswith("known_")}
             self._known = KnownLists.from_arrays(cached, n_users, depth, len(self._ids)) if cached else None

@@ -70,7 +70,7 @@ from src.utils.memory import fmt_bytes, resolve_budget
 
 log = get_logger(__name__)
 
-__all__ = ["SlimRanker", "fit_slim", "slim_peak_bytes", "slim_weights"]
+__all__ = ["SlimRanker", "fit_slim", "slim_columns", "slim_peak_bytes", "slim_weights"]
 
 
 @dataclass
@@ -174,6 +174,16 @@ def slim_peak_bytes(n_items: int, neighbours: int | None = SLIM_NEIGHBOURS, bloc
     return int(n_items * per_col * SLIM_ENTRY_BYTES + min(block, n_items) * n_items * 8)
 
 
+def slim_columns(ratings: pd.DataFrame, min_count: int = SLIM_MIN_COUNT, max_items: int = SLIM_MAX_ITEMS,
+                 fit_threshold: float = EASE_FIT_THRESHOLD) -> pd.Series:
+    """The item columns :func:`fit_slim` regresses (before any memory cap): ``{item: interactions}``
+    of the items with >= ``min_count`` ratings >= ``fit_threshold``, most-interacted first, at most
+    ``max_items``. One ElasticNet per column, so its length is what a fit costs."""
+    df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
+    counts = df.loc[df[RATING_COL] >= fit_threshold, ITEM_ID_COL].value_counts()
+    return counts[counts >= max(int(min_count), 1)].iloc[:max_items]
+
+
 def fit_slim(ratings: pd.DataFrame, alpha: float = SLIM_ALPHA, l1_ratio: float = SLIM_L1_RATIO,
              min_count: int = SLIM_MIN_COUNT, max_items: int = SLIM_MAX_ITEMS,
              fit_threshold: float = EASE_FIT_THRESHOLD, score_offset: float = EASE_SCORE_OFFSET,
@@ -190,8 +200,7 @@ def fit_slim(ratings: pd.DataFrame, alpha: float = SLIM_ALPHA, l1_ratio: float =
     not even one item fits the budget.
     """
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
-    counts = df.loc[df[RATING_COL] >= fit_threshold, ITEM_ID_COL].value_counts()
-    keep = counts[counts >= max(int(min_count), 1)].iloc[:max_items]
+    keep = slim_columns(df, min_count, max_items, fit_threshold)
     if keep.empty:
         raise ValueError(f"no item has >= {min_count} ratings >= {fit_threshold}")
     budget = resolve_budget(memory_budget_mb, DENSE_BUDGET_ENV, DENSE_MEMORY_FRACTION)
