@@ -134,9 +134,10 @@ EVAL_BUDGETS = {
     "seeds_max_ratings": 300_000,  # protocols: past it, the first of PROTOCOL_SEEDS only (no spread)
     "tune_max_ratings": 300_000,   # protocols: past it, no validation tuning: served config, no `tuned` row
     "slim_max_items": 10_000,     # protocols: the SLIM peer (one ElasticNet per column) is skipped past it
-    "ease_max_items": 10_000,     # top-N and protocols: EASE (alone and inside the served chain) keeps the
-                                  # most-rated this many items, not EASE_MAX_ITEMS: its fit is cubic in items
-                                  # (20k: ~3 min on 2 cores, and evaluate fits it 4+ times; 10k: ~1/8 of that)
+    "ease_max_items": 12_000,     # top-N and protocols: EASE (alone and inside the served chain) keeps at most
+                                  # this many most-rated items; = EASE_MAX_ITEMS, so evaluate fits what is
+                                  # served (raise the served cap on a bigger machine and this keeps evaluate's
+                                  # 4+ EASE fits, each cubic in items, within time)
 }
 # Grids of src.evaluation.protocols.tune_on_validation, searched one knob at a time (a full
 # product would be ~500 fits; each point is one served evaluation, ~2-3 s on ratings_small).
@@ -160,7 +161,11 @@ EASE_LAMBDA = 400.0          # L2 on the item-item weights; picked on a validati
                              # `invoke evaluate` (ratings_small: 400 over 200, references/recommending.md)
 EASE_FIT_THRESHOLD = 3.0     # a rating >= this is an interaction (1) in the X that B is fitted on
 EASE_MIN_COUNT = 3           # keep items with >= this many interactions (P is items^2 float32)
-EASE_MAX_ITEMS = 20_000      # hard cap on the item set, most-rated first (20k items -> 1.6 GB)
+EASE_MAX_ITEMS = 12_000      # cap on the item set, most-rated first. Its fit is cubic in items: full synthetic
+                             # scale (38k eligible titles, 1.09M ratings; bench_ease_cap.py, one hold-out):
+                             # 12k items NDCG@10 0.1713 in 27 s, 20k 0.1717 in 108 s (16k 0.1718, 8k 0.1710),
+                             # i.e. 99.7% of the best for a quarter of the time, which keeps `invoke train`
+                             # within 60 s on 2 cores. Titles past it get the chain's content and chart terms
 EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 0): 1-2★ pull nothing
 # BLAS threads for EASE's dense inverse (LAPACK potrf + potri). OpenBLAS's threaded LAPACK
 # stalls when its threads share the cores with other work (measured, 2 cores at load ~4:
@@ -177,8 +182,10 @@ DENSE_BUDGET_ENV = "STREAMREC_DENSE_BUDGET_MB"
 # Top-N evaluation scores users in row blocks so no users x items float64 matrix is held
 # at once: at most this many bytes per block (64 MiB; 45k titles -> ~180 users a block).
 SCORE_BLOCK_BYTES = 64 * 2**20
-# EASE holds up to 3 float32 n² arrays at once (the Gram, its astype copy, the identity that
-# becomes P), so 20k items peak ~4.8 GB; over budget it keeps the most-rated items that fit.
+# EASE's fit holds the float32 Gram matrix, which LAPACK inverts in place (topn.spd_inverse), plus
+# the sparse product's dense copy while it is made: counted as 3 n² arrays to leave room for
+# BLAS workspace and the weights' contiguous copy (12k items peak ~1.7 GB, 20k ~4.8 GB); over
+# budget it keeps the most-rated items that fit.
 EASE_DENSE_MATRICES = 3
 EASE_DENSE_ITEMSIZE = 4
 # Surprise's pearson_baseline keeps freq, prods, sq_diff_i, sq_diff_j and sim: 5 n² 8-byte
@@ -310,14 +317,18 @@ POPULARITY_PRIOR_HALF = 1.0    # of L ratings, pop = liked weight / max × (0.5 
                                # since the focus level (NEW_TITLE_FOCUS_*) keeps a new title matching a
                                # 5-rating viewer's five 5★ in their top-50 under it (tests/test_chain.py)
 RECOMMEND_PRECOMPUTE_MB = 512  # known users' ranked candidate prefixes kept in memory at load
-                              # (users x RECOMMEND_PRECOMPUTE_DEPTH x 12 bytes: ~89k users at 500)
+                              # (users x depth x 12 bytes: ~22k users at 2000, ~89k at 500)
                               # over this the same chunked computation runs per request
-RECOMMEND_PRECOMPUTE_DEPTH = 500  # ranked candidates kept per known user: a filter keeping 2% of titles
-                                  # still finds 10 in it; a narrower one scores the user in full
-VIEWER_LISTS_CACHE = 4096      # the same ranked prefix for viewers known by their ratings only (signed up,
+RECOMMEND_PRECOMPUTE_DEPTH = 2000  # ranked candidates kept per known user; a filter that leaves fewer than
+                                   # n of them scores the user in full. Full synthetic scale (45.5k titles,
+                                   # 20 genres, 300 users x 3 random filters): one genre misses 35% at 500,
+                                   # 10% at 1000, 0.2% at 2000; two genres 6% / 0% / 0%
+RECOMMEND_PRECOMPUTE_MIN_DEPTH = 500  # with more users than the budget holds at full depth, the depth
+                                      # shrinks to fit, down to this; below it nothing is precomputed
+VIEWER_LISTS_CACHE = 2048      # the same ranked prefix for viewers known by their ratings only (signed up,
                                # or a known user with ratings stored since training): computed on their
                                # first request, kept per exact ratings (a new rating is a new key), LRU
-                               # of this many viewers (~6 KB each; 0: off). Not the reply cache: every
+                               # of this many viewers (~24 KB each; 0: off). Not the reply cache: every
                                # filter and n is answered from it, as known users' lists are
 
 # --- serving (issue 5) ---

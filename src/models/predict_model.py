@@ -46,6 +46,7 @@ from src.config import (
     RECOMMEND_PRECOMPUTE_DEPTH,
     VIEWER_LISTS_CACHE,
     RECOMMEND_PRECOMPUTE_MB,
+    RECOMMEND_PRECOMPUTE_MIN_DEPTH,
     USER_COL,
     Paths,
 )
@@ -417,7 +418,11 @@ class Recommender:
         self._viewer_lists: OrderedDict[bytes, KnownLists] = OrderedDict()   # see _prefix
         self._viewer_lock = threading.Lock()
         n_users = len(self._user_ids)
-        depth = min(RECOMMEND_PRECOMPUTE_DEPTH, len(self._ids))
+        # As deep as the memory budget allows for this many users, up to the configured depth:
+        # a deeper prefix answers narrower filters without scoring the user in full.
+        fits = int(RECOMMEND_PRECOMPUTE_MB * 2**20 // max(n_users * KnownLists.nbytes_per_user(1), 1))
+        depth = min(RECOMMEND_PRECOMPUTE_DEPTH, len(self._ids),
+                    max(fits, min(RECOMMEND_PRECOMPUTE_MIN_DEPTH, len(self._ids))))
         need_mb = n_users * KnownLists.nbytes_per_user(depth) / 2**20
         if n_users and len(self._ids) and hasattr(self.ranker, "build_top_table"):
             # A factor model: known users' candidates come from the train-time top-N table and

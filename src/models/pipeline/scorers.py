@@ -328,11 +328,35 @@ class ContentScorer:
         best = np.full(len(target_pos), -1, dtype="int64")
         if len(liked_pos) == 0 or len(target_pos) == 0:
             return best, np.zeros(len(target_pos))
-        sims = (self.matrix[liked_pos] @ self.matrix[target_pos].T).toarray() * liked_w[:, None]
+        # Straight from the CSR arrays: a request explains ~10 titles against ~50 liked ones,
+        # where scipy's row indexing, transpose and product cost ~1 ms of per-call overhead.
+        t_terms, t_val, t_of = _csr_rows(self.matrix, target_pos)
+        terms, at_t = np.unique(t_terms, return_inverse=True)
+        dense = np.zeros((len(terms), len(target_pos)))      # the targets over their own terms
+        dense[at_t, t_of] = t_val
+        l_terms, l_val, l_of = _csr_rows(self.matrix, liked_pos)
+        at = np.minimum(np.searchsorted(terms, l_terms), len(terms) - 1)
+        hit = terms[at] == l_terms                           # liked terms some target has
+        sims = np.zeros((len(liked_pos), len(target_pos)))
+        rows = l_of[hit]                                     # sorted: entries come row by row
+        if len(rows):
+            first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            sims[rows[first]] = np.add.reduceat(l_val[hit, None] * dense[at[hit]], first, axis=0)
+        sims *= liked_w[:, None]
         arg = sims.argmax(axis=0)
         v = sims[arg, np.arange(len(target_pos))]
         best[v > 0] = arg[v > 0]
         return best, v
+
+
+def _csr_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stored entries of CSR rows ``rows``: (column, value, index into ``rows``) per entry."""
+    rows = np.asarray(rows, dtype="int64")
+    starts = m.indptr[rows].astype("int64")
+    lengths = m.indptr[rows + 1].astype("int64") - starts
+    offsets = np.cumsum(lengths) - lengths
+    take = np.arange(int(lengths.sum()), dtype="int64") - np.repeat(offsets - starts, lengths)
+    return m.indices[take], m.data[take], np.repeat(np.arange(len(rows)), lengths)
 
 
 def popularity_scores(counts: np.ndarray) -> np.ndarray:
