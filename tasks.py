@@ -323,6 +323,8 @@ def bench(c, full=False):
         c.run(f"{sys.executable} bench/bench_fullscale.py", pty=False)
         # the README's main job at full synthetic scale through `invoke` children (issue 14)
         c.run(f"{sys.executable} bench/bench_fullsynth.py", pty=False)
+        # EASE's item cap there: NDCG@10 against fit time (why EASE_MAX_ITEMS is 12k)
+        c.run(f"{sys.executable} bench/bench_ease_cap.py", pty=False)
         # issue 14's Spark crossover: every engine on one hold-out at 5M, then 25M (a seeded 30k
         # test-user sample: scoring all 162k costs more than the fits; Spark's heap 4g; EASE
         # peaks ~8.3 GB there). ~1 h + ~1.5 h on a busy 2-core box.
