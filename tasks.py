@@ -254,6 +254,16 @@ def notebooks(c):
     main(paths=_paths())
 
 
+@task
+def warm(c):
+    """Build the serving cache of the live model and catalogue (known users' ranked lists, the
+    TF-IDF matrix, the content map), so the next `invoke serve` or reload loads in seconds."""
+    _log()
+    from src.models.predict_model import Recommender
+
+    _guarded("warm", Recommender.load, _paths())
+
+
 @task(help={"host": "bind address", "port": "port",
             "workers": "worker processes (default 1; each loads the model, memory-mapped arrays are shared)"})
 def serve(c, host="127.0.0.1", port="8000", workers="1"):
@@ -360,7 +370,8 @@ def test(c, k=None, x=False, quick=False):
 
 @task
 def all(c):  # noqa: A001 - "invoke all" is the documented name
-    """The main job: data -> features -> train -> evaluate -> figures -> report (demo data if data/raw is empty)."""
+    """The main job: data -> features -> train -> warm -> evaluate -> figures -> report (demo data if
+    data/raw is empty)."""
     log = _log()
     from src.data.make_dataset import find_raw_inputs
 
@@ -372,6 +383,7 @@ def all(c):  # noqa: A001 - "invoke all" is the documented name
     data(c)
     features(c)
     train(c)
+    warm(c)   # the first server start after a train would otherwise build it (minutes at full scale)
     evaluate(c)
     figures(c)
     report(c)

@@ -305,6 +305,7 @@ def test_loading_maps_arrays_instead_of_copying_them(workspace):
 
 @pytest.mark.parametrize("command", [["-m", "invoke", "recommend", "--user", "1"],
                                      ["-m", "invoke", "serve", "--port", "1"],
+                                     ["-m", "invoke", "warm"],
                                      ["-m", "src.serving.app", "--no-ui", "--port", "1"]])
 def test_cli_with_a_broken_bundle_is_one_line_exit_2(workspace, command):
     """`invoke recommend` and the server's command line (what `invoke serve` runs) refuse a

@@ -176,3 +176,24 @@ def test_cached_lists_that_do_not_fit_are_rebuilt(ws):
     assert KnownLists.from_arrays(arrays, n_users, depth, int(arrays["pos"].max())) is None  # fewer titles
     bad = {**arrays, "steps": np.full(n_users, 7, dtype="int8")}                     # no such step
     assert KnownLists.from_arrays(bad, n_users, depth, n_titles) is None
+
+
+def test_invoke_warm_writes_the_cache_the_next_load_reads(ws):
+    """`invoke warm` (run by `invoke all` after train) leaves the whole serving cache, known
+    users' lists included, so the server's first load reads it instead of building it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "STREAMREC_HOME": str(ws.root), "PYTHONPATH": str(root)}
+    res = subprocess.run([sys.executable, "-m", "invoke", "warm"], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    folders = [p for p in ws.serving_cache.iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 1
+    files = set(json.loads((folders[0] / "manifest.json").read_text())["files"])
+    assert {"cache.known_pos.npy", "cache.cmap_indptr.npy", "cache.content_data.npy"} <= files
+    rec = Recommender.load(ws)
+    assert isinstance(rec._known.pos, np.memmap)
+    assert len([p for p in ws.serving_cache.iterdir() if not p.name.startswith(".")]) == 1
