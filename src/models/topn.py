@@ -298,13 +298,36 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
     ``DENSE_MEMORY_FRACTION`` of available RAM): when the kept items' n² peak would not fit,
     only the most-interacted items that do are kept, with a logged reason that is also stored
     as ``params["memory_cap"]``; :class:`MemoryBudgetError` when not even one item fits;
-    ``blas_threads`` for the dense inverse (None: :func:`_inverse_threads`; ``invoke train``
-    passes 1 while the SVD fits beside it on the other core).
+    ``blas_threads`` for the dense inverse (None: :func:`_inverse_threads`).
     Out: a fitted :class:`EaseRanker`; its ``history`` keeps every training rating of the
     kept items (low ones too) so scoring sees the same histories as serving.
-    Cost: one n_items² Gram product and one Cholesky solve (ratings_small: ~4.8k items,
-    a few seconds on 2 cores).
+    Cost: one n_items² Gram product and one inverse from its Cholesky factor (ratings_small:
+    ~4.8k items, a few seconds on 2 cores). Its two halves, :func:`ease_gram` and
+    :func:`ease_from_inverse`, let ``invoke train`` run the inverse beside the SVD.
     """
+    g = ease_gram(ratings, lam, min_count, max_items, fit_threshold, score_offset, memory_budget_mb)
+    with timed(log, f"EASE inverse ({len(g.items)} items)"):
+        p = spd_inverse(g.gram, threads=blas_threads)
+    return ease_from_inverse(g, p)
+
+
+@dataclass
+class EaseGram:
+    """EASE's inputs to the inverse and the parts of the ranker (:func:`ease_gram`)."""
+
+    gram: np.ndarray | None   # G + λI, float32; spd_inverse inverts it in place
+    hist: sp.csr_matrix       # users × kept items, every training rating of them
+    users: np.ndarray
+    items: np.ndarray
+    counts: pd.Series         # positive interactions per item id
+    params: dict
+
+
+def ease_gram(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int = EASE_MIN_COUNT,
+              max_items: int = EASE_MAX_ITEMS, fit_threshold: float = EASE_FIT_THRESHOLD,
+              score_offset: float = EASE_SCORE_OFFSET, memory_budget_mb: float | None = None) -> EaseGram:
+    """EASE's first half (arguments as :func:`fit_ranker`): the kept items, the interaction
+    matrix and the regularised Gram matrix G + λI, checked against the memory budget first."""
     if lam <= 0:
         raise ValueError(f"lam must be > 0, got {lam!r}")
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
@@ -331,7 +354,7 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
     log.info("EASE: %d ratings, %d users, %d items kept (%d dropped: < %d ratings >= %g or over %d "
              "items), λ=%g", len(df_kept), len(users), len(items), dropped, min_count, fit_threshold,
              max_items, lam)
-    with timed(log, f"EASE fit ({len(items)} items)"):
+    with timed(log, f"EASE Gram matrix ({len(items)} items)"):
         x = hist.copy()
         x.data = (x.data >= fit_threshold).astype("float32")
         x.eliminate_zeros()
@@ -340,18 +363,21 @@ def fit_ranker(ratings: pd.DataFrame, lam: float = EASE_LAMBDA, min_count: int =
         # same top-N lists. Inverse via Cholesky: G + λI is symmetric positive definite.
         gram = (x.T @ x).toarray().astype("float32", copy=False)
         gram[np.diag_indices_from(gram)] += np.float32(lam)
-        p = spd_inverse(gram, threads=blas_threads)
-        del gram
-        # B = I − P·diag(1/diag(P)): column j divided by −P_jj, then a zero diagonal (in place).
-        p /= -np.diag(p).copy()[None, :]
-        p[np.diag_indices_from(p)] = 0.0
-        weights = np.ascontiguousarray(p, dtype="float32")
-        del p
-    item_counts = counts.reindex(items).to_numpy("float64")
-    return EaseRanker(item_ids=items.astype("int64"), weights=weights, counts=item_counts,
-                      user_ids=users.astype("int64"), history=hist,
-                      params={"model": "ease", "lam": float(lam), "min_count": int(min_count),
-                              "max_items": int(max_items), "fit_threshold": float(fit_threshold),
-                              "score_offset": float(score_offset),
-                              **({"memory_cap": memory_cap} if memory_cap else {})})
+    params = {"model": "ease", "lam": float(lam), "min_count": int(min_count), "max_items": int(max_items),
+              "fit_threshold": float(fit_threshold), "score_offset": float(score_offset),
+              **({"memory_cap": memory_cap} if memory_cap else {})}
+    return EaseGram(gram=gram, hist=hist, users=users, items=items, counts=counts, params=params)
 
+
+def ease_from_inverse(g: EaseGram, p: np.ndarray) -> EaseRanker:
+    """EASE's second half: the ranker from P = (G + λI)⁻¹ (``spd_inverse(g.gram)``, which
+    used the Gram's memory: ``g.gram`` is dropped). P becomes the weights in place."""
+    g.gram = None
+    # B = I − P·diag(1/diag(P)): column j divided by −P_jj, then a zero diagonal (in place).
+    p /= -np.diag(p).copy()[None, :]
+    p[np.diag_indices_from(p)] = 0.0
+    weights = np.ascontiguousarray(p, dtype="float32")
+    del p
+    item_counts = g.counts.reindex(g.items).to_numpy("float64")
+    return EaseRanker(item_ids=g.items.astype("int64"), weights=weights, counts=item_counts,
+                      user_ids=g.users.astype("int64"), history=g.hist, params=g.params)
