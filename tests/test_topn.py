@@ -96,3 +96,24 @@ def test_spd_inverse_matches_a_float64_inverse_and_refuses_indefinite_input():
         assert np.abs(inv - ref).max() <= 1e-4 * np.abs(ref).max()
     with pytest.raises(np.linalg.LinAlgError):
         spd_inverse(np.array([[1.0, 2.0], [2.0, 1.0]], dtype="float32"))   # eigenvalues 3, -1
+
+
+def test_inverse_beside_gives_the_same_inverse_from_another_process_and_cleans_up():
+    """`invoke train`'s overlap: the Gram matrix inverted in a spawned process equals the
+    in-process inverse; a matrix that is not positive definite raises here; no temp file stays."""
+    import os
+
+    from src.models.topn import InverseBeside, spd_inverse
+
+    rng = np.random.default_rng(5)
+    x = rng.random((210, 200)).astype("float32")
+    g = x.T @ x + np.float32(10) * np.eye(200, dtype="float32")
+    with InverseBeside(g) as beside:
+        folder = os.path.dirname(beside._path)
+        got = beside.result()
+    assert got.flags.c_contiguous and beside.seconds >= 0
+    assert np.array_equal(got, spd_inverse(g.copy(), threads=1))
+    assert not os.path.exists(folder)
+    with pytest.raises(np.linalg.LinAlgError):
+        with InverseBeside(np.array([[1.0, 2.0], [2.0, 1.0]], dtype="float32")) as bad:
+            bad.result()

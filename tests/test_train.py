@@ -252,3 +252,19 @@ def test_dedupe_latest_matches_the_pandas_rule_on_many_duplicates_and_ties():
     assert zero == 0
     empty, none = _dedupe_latest(df.iloc[:0])
     assert (len(empty), none) == (0, 0)
+
+
+def test_ease_inverted_beside_the_svd_is_the_ease_fitted_alone(monkeypatch):
+    """Past EASE_INVERSE_PROCESS_MIN_ITEMS, `invoke train` inverts EASE's Gram matrix in a
+    second process while the SVD fits: the ranker is the one `fit_ranker` makes alone."""
+    import src.models.train_model as tm
+    from src.models.topn import fit_ranker
+
+    df = planted_ratings(n_users=300, n_items=120)
+    params = {**SVD_TUNED_PARAMS, "n_epochs": 2, "n_factors": 5}
+    monkeypatch.setattr(tm, "EASE_INVERSE_PROCESS_MIN_ITEMS", 1)
+    svd, ranker, t_svd, t_rank = tm._fit_both(df, params)
+    alone = fit_ranker(df)
+    assert np.array_equal(ranker.item_ids, alone.item_ids)
+    assert np.allclose(ranker.weights, alone.weights, rtol=1e-5, atol=1e-7)
+    assert t_rank["seconds"] > 0 and svd.predict(int(df.userId.iloc[0]), int(df.itemId.iloc[0])).est > 0

@@ -173,6 +173,10 @@ EASE_SCORE_OFFSET = 2.0      # history weight at scoring = max(rating - offset, 
 # 1-min load average shows other work (>= EASE_BUSY_LOAD beyond this process), else BLAS's own.
 EASE_BLAS_THREADS = 0
 EASE_BUSY_LOAD = 0.5
+# `invoke train` inverts EASE's Gram matrix in a second process while the SVD fits in this one
+# (scipy's LAPACK wrappers keep the GIL, so a thread would not overlap), from this many items
+# up: below it the ~1-2 s of starting that process costs more than the overlap saves.
+EASE_INVERSE_PROCESS_MIN_ITEMS = 6_000
 # Memory guards (src.utils.memory): a dense items² allocation is checked before it is made.
 # Half of MemAvailable: the fit's own sparse inputs, the rest of the process and the other
 # stages/users of a shared 2-core box need the other half. STREAMREC_DENSE_BUDGET_MB (env)

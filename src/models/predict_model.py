@@ -44,10 +44,10 @@ from src.config import (
     RATING_COL,
     RATING_SCALE,
     RECOMMEND_PRECOMPUTE_DEPTH,
-    VIEWER_LISTS_CACHE,
     RECOMMEND_PRECOMPUTE_MB,
     RECOMMEND_PRECOMPUTE_MIN_DEPTH,
     USER_COL,
+    VIEWER_LISTS_CACHE,
     Paths,
 )
 from src.models.pipeline.blend import Step

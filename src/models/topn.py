@@ -265,6 +265,62 @@ def spd_inverse(a: np.ndarray, block: int = 2048, threads: int | None = None) ->
     return inv.T   # symmetric: the C-ordered view of the same memory (callers want rows)
 
 
+class InverseBeside:
+    """:func:`spd_inverse` of ``a`` in a spawned process, while the caller works on (the SVD fit).
+
+    scipy's LAPACK wrappers hold the GIL, so a thread cannot overlap them with Python work;
+    a process can. The matrix goes through a memory-mapped temp file (not /dev/shm, which
+    containers often cap at 64 MB), the child inverts it there in place on 1 BLAS thread, and
+    :meth:`result` reads the inverse back; the temp folder is removed either way. In: a
+    symmetric positive definite float32 matrix (copied; the caller may drop it). Use as a
+    context manager; ``result()`` raises what the child raised (e.g. LinAlgError).
+    """
+
+    def __init__(self, a: np.ndarray) -> None:
+        import multiprocessing
+        import tempfile
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._dir = tempfile.TemporaryDirectory(prefix="streamrec-ease-")
+        self._path = os.path.join(self._dir.name, "gram.npy")
+        m = np.lib.format.open_memmap(self._path, mode="w+", dtype=a.dtype, shape=a.shape)
+        m[...] = a
+        m.flush()
+        del m
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._pool.submit(_invert_file, self._path)
+
+    def result(self) -> np.ndarray:
+        """The inverse (a fresh C-ordered array), after the child finished; ``seconds`` is then
+        how long the child's inverse took."""
+        self.seconds = float(self._future.result())
+        return np.array(np.load(self._path, mmap_mode="r"), order="C")
+
+    def close(self) -> None:
+        """Stop the child's pool and remove the temp folder (safe to call twice)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._dir.cleanup()
+
+    def __enter__(self) -> InverseBeside:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _invert_file(path: str) -> float:
+    """In the child: invert the matrix stored at ``path`` in place (1 BLAS thread); out: seconds."""
+    import time
+
+    t0 = time.perf_counter()
+    m = np.load(path, mmap_mode="r+")
+    inv = spd_inverse(m, threads=1)
+    if not np.shares_memory(inv, m):   # LAPACK worked on a copy: write the result back
+        m[...] = inv
+    m.flush()
+    return time.perf_counter() - t0
+
+
 def _interaction_matrix(df: pd.DataFrame):
     """Users×items CSR of ratings (last rating wins on duplicates) plus the id arrays."""
     # A later duplicate (same user+item, e.g. two movieIds mapped to one tmdbId) wins.

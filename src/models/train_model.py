@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from src.config import (
+    EASE_INVERSE_PROCESS_MIN_ITEMS,
     EXTRA_MODULES,
     FACTOR_TOP_N,
     ITEM_ID_COL,
@@ -43,7 +44,7 @@ from src.models.ratings_data import (
     ratings_sha256,
     to_surprise,
 )
-from src.models.topn import ease_from_inverse, ease_gram, spd_inverse
+from src.models.topn import InverseBeside, ease_from_inverse, ease_gram, spd_inverse
 from src.utils.io import write_json_atomic
 from src.utils.logging import get_logger, timed
 
@@ -161,29 +162,31 @@ def main(ratings: FrameOrPath = None, links: FrameOrPath = None, paths: Paths = 
 
 
 def _fit_both(df: pd.DataFrame, params: dict) -> tuple:
-    """Fit the SVD and EASE at the same time, one core each: (svd, ranker, SVD timing, EASE timing).
+    """Fit the SVD and EASE, overlapping them when EASE is big: (svd, ranker, SVD timing, EASE timing).
 
-    EASE's time is one dense inverse in LAPACK, which releases the GIL, and Surprise's SVD is
-    single-threaded, so the inverse runs on a second thread (its BLAS on 1 thread) while the SVD
-    fits on this one: the train takes about the longer of the two instead of their sum. The
-    Gram matrix is built first, on this thread: a second thread's pandas and scipy steps would
-    wait for the GIL that the SVD's loop keeps. A failure in either is raised as it would be alone.
+    EASE's time is one dense inverse in LAPACK and Surprise's SVD is single-threaded, so from
+    ``EASE_INVERSE_PROCESS_MIN_ITEMS`` items the inverse runs in a second process
+    (:class:`~src.models.topn.InverseBeside`, 1 BLAS thread) while the SVD fits here: the train
+    takes about the longer of the two instead of their sum. Smaller fits run one after the
+    other. A failure in either is raised as it would be alone.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    def _inverse(gram):
-        with timed(log, f"EASE inverse ({len(gram)} items, beside the SVD)") as t:
-            return spd_inverse(gram, threads=1), t
-
     with timed(log, "EASE Gram matrix") as t_gram:
         g = ease_gram(df)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ease-inverse") as pool:
-        pending = pool.submit(_inverse, g.gram)
-        with timed(log, "SVD fit (beside EASE's inverse)") as t_svd:
+    if len(g.items) < EASE_INVERSE_PROCESS_MIN_ITEMS:
+        with timed(log, "SVD fit") as t_svd:
             svd = fit_svd(df, params)
-        p, t_inv = pending.result()
-    ranker = ease_from_inverse(g, p)
-    return svd, ranker, t_svd, {"seconds": t_gram["seconds"] + t_inv["seconds"]}
+        with timed(log, f"EASE inverse ({len(g.items)} items)") as t_inv:
+            p = spd_inverse(g.gram)
+    else:
+        with InverseBeside(g.gram) as beside:
+            g.gram = None   # the child has its own copy: free ours while the SVD runs
+            with timed(log, "SVD fit (EASE's inverse in a second process)") as t_svd:
+                svd = fit_svd(df, params)
+            with timed(log, f"waiting for EASE's inverse ({len(g.items)} items) after the SVD"):
+                p = beside.result()
+            t_inv = {"seconds": beside.seconds}
+            log.info("EASE inverse (%d items) took %.2fs in its own process", len(g.items), beside.seconds)
+    return svd, ease_from_inverse(g, p), t_svd, {"seconds": t_gram["seconds"] + t_inv["seconds"]}
 
 
 def _data_metadata(df: pd.DataFrame) -> dict:
