@@ -28,6 +28,11 @@ def ws(synthetic_pipeline, tmp_path):
     return paths
 
 
+def _mapped(a: np.ndarray) -> bool:
+    """Whether ``a`` is (a view of) a memory-mapped file: read from the cache, not computed."""
+    return isinstance(a, np.memmap) or isinstance(getattr(a, "base", None), np.memmap)
+
+
 def _lists(rec: Recommender) -> list[list[int]]:
     users = rec._user_ids[:25].tolist()
     return [rec.recommend(u, n=10)["id"].tolist() for u in users] + \
@@ -43,7 +48,7 @@ def test_second_load_reads_the_cache_and_serves_the_same_lists(ws):
     second = Recommender.load(ws)
     # the content index came from the cache (no vectorizer: nothing was refitted) ...
     assert first.content.vectorizer is not None and second.content.vectorizer is None
-    assert isinstance(second._tr_cat, np.memmap)
+    assert _mapped(second._tr_cat)
     # ... and it is the same index, the same positions, the same lists
     assert (first.content.matrix != second.content.matrix).nnz == 0
     assert np.array_equal(first._tr_cat, second._tr_cat) and np.array_equal(first._tr_rk, second._tr_rk)
@@ -139,7 +144,7 @@ def test_known_users_lists_come_from_the_cache_and_follow_the_code(ws, monkeypat
     from src.models.pipeline import scorers
 
     first = Recommender.load(ws)
-    assert first._known is not None and not isinstance(first._known.pos, np.memmap)   # built
+    assert first._known is not None and not first._known.from_cache and not _mapped(first._known.pos)   # built
 
     def not_again(*_a, **_k):
         raise AssertionError("the content map was rebuilt although the cache holds it")
@@ -148,7 +153,7 @@ def test_known_users_lists_come_from_the_cache_and_follow_the_code(ws, monkeypat
         m.setattr(scorers, "content_map", not_again)
         second = Recommender.load(ws)
     # read back, not rebuilt: the lists are the cache's memory maps, the same arrays and steps
-    assert isinstance(second._known.pos, np.memmap)
+    assert second._known.from_cache and _mapped(second._known.pos)
     assert np.array_equal(first._known.pos, second._known.pos)
     assert np.array_equal(first._known.scores, second._known.scores)
     assert list(first._known.steps) == list(second._known.steps)
@@ -161,7 +166,7 @@ def test_known_users_lists_come_from_the_cache_and_follow_the_code(ws, monkeypat
     monkeypatch.setattr(serving_cache, "code_version", lambda: "edited")
     assert serving_cache.cache_key("m", "f") != key
     third = Recommender.load(ws)
-    assert not isinstance(third._known.pos, np.memmap)
+    assert not third._known.from_cache
     assert len([p for p in ws.serving_cache.iterdir() if not p.name.startswith(".")]) == 2
 
 
@@ -195,5 +200,5 @@ def test_invoke_warm_writes_the_cache_the_next_load_reads(ws):
     files = set(json.loads((folders[0] / "manifest.json").read_text())["files"])
     assert {"cache.known_pos.npy", "cache.cmap_indptr.npy", "cache.content_data.npy"} <= files
     rec = Recommender.load(ws)
-    assert isinstance(rec._known.pos, np.memmap)
+    assert rec._known.from_cache and _mapped(rec._known.pos)
     assert len([p for p in ws.serving_cache.iterdir() if not p.name.startswith(".")]) == 1

@@ -60,11 +60,16 @@ def explain(pipe: RecPipeline, titles: list[str], counts: np.ndarray, step: Step
         cf_best[ranked] = np.where(best >= 0, use[np.maximum(best, 0)], -1)
     ct_best = np.full(n, -1, dtype="int64")
     liked = np.flatnonzero(named & (hist_ratings >= CONTENT_LIKED_THRESHOLD))
-    if pipe.content is not None and len(ranked) and len(liked):
-        best, _ = pipe.content.neighbours(hist_cat[liked], w[liked], pos[ranked])
-        ct_best[ranked] = np.where(best >= 0, liked[np.maximum(best, 0)], -1)
+    cf_first = (np.zeros(n, dtype=bool) if step != Step.COLLABORATIVE or pipe.collab is None
+                else pipe.collab.scorable[pos])
+    # The content neighbour is only read where the CF reason is not used (below): a title
+    # explained by a rated title pulling it in never needs it (most of a known user's list).
+    need = ranked[~(cf_first[ranked] & (cf_best[ranked] >= 0))]
+    if pipe.content is not None and len(need) and len(liked):
+        best, _ = pipe.content.neighbours(hist_cat[liked], w[liked], pos[need])
+        ct_best[need] = np.where(best >= 0, liked[np.maximum(best, 0)], -1)
     for k in ranked.tolist():
-        mostly_cf = step == Step.COLLABORATIVE and bool(pipe.collab.scorable[pos[k]])
+        mostly_cf = bool(cf_first[k])
         order = (cf_best[k], ct_best[k]) if mostly_cf else (ct_best[k], cf_best[k])
         kinds = ("cf", "content") if mostly_cf else ("content", "cf")
         for j, kind in zip(order, kinds):

@@ -46,6 +46,7 @@ class KnownLists:
         """In: the chain, a function known-user rows -> their Histories, the number of known
         users, the prefix depth (capped at the catalogue size), viewers per scoring chunk."""
         n_titles = len(pipeline.ids)
+        self.from_cache = False
         self.depth = int(min(depth, n_titles))
         self.pos = np.full((n_users, self.depth), -1, dtype="int32")
         self.scores = np.zeros((n_users, self.depth))
@@ -85,7 +86,9 @@ class KnownLists:
                         or int(codes.min(initial=0)) < 0 or int(codes.max(initial=0)) >= len(_STEPS)):
             return None
         self = cls.__new__(cls)
-        self.depth, self.pos, self.scores, self.length = depth, pos, scores, length
+        self.from_cache = True
+        # plain views of the (memory-mapped) arrays: the memmap wrapper costs µs per lookup
+        self.depth, self.pos, self.scores, self.length = depth, np.asarray(pos), np.asarray(scores), np.asarray(length)
         self.steps = np.array(_STEPS, dtype=object)[np.asarray(codes, dtype="int64")]
         return self
 
