@@ -56,15 +56,15 @@ def main() -> None:
     load0 = os.getloadavg()
     with bench_workspace(args.home, "streamrec-easecap-") as home:
         _prepare(home)
-        from src.config import ITEM_ID_COL, RATING_COL, Paths
+        from src.config import ITEM_ID_COL, Paths
         from src.config.params import EASE_FIT_THRESHOLD, EASE_MIN_COUNT
         from src.evaluation.ranker_holdout import compare_rankers
         from src.models.ratings_data import load_ratings
-        from src.models.topn import fit_ranker
+        from src.models.topn import eligible_items, fit_ranker
 
         ratings = load_ratings(paths=Paths.from_root(home), include_feedback=False)
-        pos = ratings[ratings[RATING_COL] >= EASE_FIT_THRESHOLD][ITEM_ID_COL].value_counts()
-        eligible = pos[pos >= EASE_MIN_COUNT]
+        pos = eligible_items(ratings, min_count=1, max_items=None)   # every title with a positive rating
+        eligible = eligible_items(ratings, max_items=None)            # EASE's item set before the cap
         fitters = {f"EASE, {c:,} items": partial(fit_ranker, max_items=c) for c in sorted(args.caps)}
         t0 = time.perf_counter()
         res = compare_rankers(ratings, fitters)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from src.config import EASE_FIT_THRESHOLD, EASE_MAX_ITEMS, EASE_MIN_COUNT, EVAL_BUDGETS, ITEM_ID_COL, RATING_COL, USER_COL
+from src.config import EVAL_BUDGETS, USER_COL
+from src.models.topn import eligible_items
 from src.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -74,8 +75,7 @@ def ease_item_cap(ratings: pd.DataFrame, max_items: int | None, sampled: dict | 
     """
     if max_items is None:
         return {}
-    counts = ratings.loc[ratings[RATING_COL] >= EASE_FIT_THRESHOLD, ITEM_ID_COL].value_counts()
-    eligible = min(int((counts >= EASE_MIN_COUNT).sum()), EASE_MAX_ITEMS)
+    eligible = len(eligible_items(ratings))   # EASE's own rule and cap, as trained
     if eligible <= max_items:
         return {}
     note(sampled, what, f"EASE (alone and inside the served chain) fitted on the {max_items:,} most-rated of the "

@@ -50,7 +50,6 @@ from src.config import (
     EASE_FIT_THRESHOLD,
     EASE_SCORE_OFFSET,
     ITEM_ID_COL,
-    RATING_COL,
     SEED,
     SLIM_ALPHA,
     SLIM_BLOCK,
@@ -63,7 +62,7 @@ from src.config import (
     SLIM_TOL,
     USER_COL,
 )
-from src.models.topn import HistoryRanker, _history_weights, _interaction_matrix, check_ratings_frame
+from src.models.topn import HistoryRanker, _history_weights, _interaction_matrix, check_ratings_frame, eligible_items
 from src.utils.errors import MemoryBudgetError
 from src.utils.logging import get_logger, timed
 from src.utils.memory import fmt_bytes, resolve_budget
@@ -180,8 +179,7 @@ def slim_columns(ratings: pd.DataFrame, min_count: int = SLIM_MIN_COUNT, max_ite
     of the items with >= ``min_count`` ratings >= ``fit_threshold``, most-interacted first, at most
     ``max_items``. One ElasticNet per column, so its length is what a fit costs."""
     df = check_ratings_frame(ratings).drop_duplicates([USER_COL, ITEM_ID_COL], keep="last")
-    counts = df.loc[df[RATING_COL] >= fit_threshold, ITEM_ID_COL].value_counts()
-    return counts[counts >= max(int(min_count), 1)].iloc[:max_items]
+    return eligible_items(df, min_count, max_items, fit_threshold)
 
 
 def fit_slim(ratings: pd.DataFrame, alpha: float = SLIM_ALPHA, l1_ratio: float = SLIM_L1_RATIO,
