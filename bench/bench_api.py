@@ -250,6 +250,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--workers", default="1", help="comma-separated worker counts (cache-off phase each)")
     parser.add_argument("--no-ui", action="store_true", help="API only (no Gradio)")
     parser.add_argument("--full", action="store_true", help="accepted for `invoke bench --full`; same run")
+    parser.add_argument("--section", help="report section for --home (default \"API load: factor bundle "
+                        "(--home workspace)\"; one per workspace size)")
     parser.add_argument("--no-record", action="store_true",
                         help="print the section instead of recording it (another bench quotes it)")
     args = parser.parse_args(argv)
@@ -315,7 +317,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for r in rows:
         if r["errors"]:
             body += f"\n\nErrors with cache size {r['cache_size']}: {r['first_errors']}"
-    section = "API load" if not args.home else "API load: factor bundle (--home workspace)"
+    section = "API load" if not args.home else (args.section or "API load: factor bundle (--home workspace)")
     if args.no_record:
         print(body)
         path = "stdout (--no-record)"

@@ -115,6 +115,16 @@ def test_train_engine_implicit_serves_from_the_bundle(ws):
     liked = {int(i): 5.0 for i in bundle.ranker.item_ids[:3]}
     new = rec.recommend_for_ratings(liked, n=5)
     assert len(new) == 5 and not set(liked) & set(new["id"])
+    # `invoke warm` ranks the known users once and adds their lists to the serving cache the
+    # server start wrote without them; the next load maps them and answers from them.
+    warm = Recommender.load(ws, build_lists=True)
+    assert warm._known is not None and not warm._known.from_cache and warm._factor is not None
+    again = Recommender.load(ws)
+    assert again._known is not None and again._known.from_cache
+    assert np.array_equal(again._known.pos, warm._known.pos)
+    for genres in (None, [rec.genres[0]], rec.genres[:2]):
+        assert again.recommend(user, n=10, genres=genres)["id"].tolist() == \
+            rec.recommend(user, n=10, genres=genres)["id"].tolist()
 
 
 @pytest.mark.slow  # real `invoke` child processes (~1 s each)

@@ -15,6 +15,7 @@ from src.models.bundle import ModelBundle, load_bundle, save_bundle
 from src.models.bundle_codecs import codec_by_kind
 from src.models.factor_ann import FactorAnn
 from src.models.factor_ranker import FactorRanker, fit_factor_ranker
+import src.models.predict_model as pm
 from src.models.predict_model import Recommender
 
 N_TABLE = 30   # of ~2k items: short, so the bound pass must widen many lists
@@ -109,7 +110,10 @@ def test_known_users_from_the_table_get_the_full_chain_lists(rec):
     assert [batch[int(u)] for u in rec._user_ids[:20]] == [rec._ids[f[0]].tolist() for f in full]
 
 
-def test_folded_in_viewer_through_the_ann_index_gets_the_exact_list(rec):
+def test_folded_in_viewer_through_the_ann_index_gets_the_exact_list(rec, monkeypatch):
+    # the viewers' ranked-prefix cache off: each request takes the ANN path (with it on, only
+    # a viewer's prefix misses do)
+    monkeypatch.setattr(pm, "VIEWER_LISTS_CACHE", 0)
     rec._factor.stats.update(ann=0)
     users = np.arange(0, len(rec._user_ids), 15)
     full = _full_lists(rec, users, np.ones(len(rec._ids), dtype=bool), 10)
@@ -138,3 +142,30 @@ def test_a_title_the_ranker_cannot_score_still_reaches_the_candidates(base, als)
     assert [out[int(u)] for u in users] == [rec._ids[f[0]].tolist() for f in full]
     assert sum(out[int(u)] == [int(new["id"])] for u in users) > 15
     assert rec._factor.stats["table"] > 15
+
+
+def test_known_users_lists_of_a_factor_model_give_the_full_chain_lists(base, als, monkeypatch):
+    """With the known users' lists built (``invoke warm``), every request equals the full
+    chain's list: prefix hits, genres-only filters from the per-genre lists, and filters the
+    short prefix misses answered from the prefix plus the filter's other titles."""
+    monkeypatch.setattr(pm, "RECOMMEND_PRECOMPUTE_DEPTH", 40)   # short: narrow filters miss it
+    monkeypatch.setattr(pm, "RECOMMEND_GENRE_DEPTH", 5)         # below n: genre filters miss too
+    rec = Recommender.from_models(base.catalogue, base.bundle.train_ratings, ranker=als, build_lists=True)
+    assert rec._known is not None and rec._known.depth == 40 and rec._known.genre_depth == 5
+    users = np.arange(0, len(rec._user_ids), 6)
+    rare = min(rec.genres, key=lambda g: rec.selector.mask([g]).sum())
+    rec._factor.stats.update(table=0, full=0, widened=0, prefix=0)
+    for genres in (None, ["Drama"], [rare], ["Horror", "Comedy"]):
+        mask = rec.selector.mask(genres)
+        full = _full_lists(rec, users, mask, 10)
+        for k, r in enumerate(users.tolist()):
+            df = rec.recommend(int(rec._user_ids[r]), n=10, genres=genres)
+            assert df["id"].tolist() == rec._ids[full[k][0]].tolist(), (genres, r)
+            assert np.allclose(df["score"].to_numpy(), full[k][1], rtol=1e-6)
+    assert rec._factor.stats["prefix"] > 10, rec._factor.stats   # the prefix + filter path answered
+    # n within the genre lists' depth: answered from them, the same lists
+    mask = rec.selector.mask([rare])
+    full = _full_lists(rec, users, mask, 5)
+    for k, r in enumerate(users.tolist()):
+        assert rec.recommend(int(rec._user_ids[r]), n=5, genres=[rare])["id"].tolist() == \
+            rec._ids[full[k][0]].tolist()

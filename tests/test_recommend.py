@@ -161,6 +161,25 @@ def test_ranked_prefixes_give_the_full_chain_lists(synth):
             assert np.array_equal(sc, full[r][1]) and src.tolist() == full[r][2].tolist()
     assert answered > len(users) * 2              # most requests never touch the score row
     assert answered < len(users) * len(masks)     # and the narrow filter did fall through
+    # Genres-only filters the prefix misses: the per-genre lists' merge is the full chain's list
+    # (one genre, and two whose lists share titles); n past their depth is left to scoring.
+    by_genre = 0
+    for genres in ([rare], ["Horror", "Comedy"]):
+        idx = [synth.selector._genre_idx[g] for g in genres]
+        mask = synth.selector.mask(genres)
+        full = pipe.rank(h, scores, steps, mask, 15)
+        for r in users.tolist():
+            if known.lookup(r, mask, 15) is not None:
+                continue
+            hit = known.lookup_genres(r, idx, 15, synth._ids)
+            assert hit is not None
+            by_genre += 1
+            hr = synth._known_histories(np.array([r]))
+            pos, sc, src = pipe.fill(hr, 0, *hit, mask, 15)
+            assert pos.tolist() == full[r][0].tolist()
+            assert np.array_equal(sc, full[r][1]) and src.tolist() == full[r][2].tolist()
+            assert known.lookup_genres(r, idx, known.genre_depth + 1, synth._ids) is None
+    assert by_genre > len(users) // 2
 
 
 def test_precomputed_rows_match_the_fold_in_path(synth):

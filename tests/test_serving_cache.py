@@ -176,11 +176,16 @@ def test_cached_lists_that_do_not_fit_are_rebuilt(ws):
     rec = Recommender.load(ws)
     arrays = rec._known.arrays()
     n_users, depth, n_titles = len(rec._user_ids), rec._known.depth, len(rec._ids)
-    assert KnownLists.from_arrays(arrays, n_users, depth, n_titles) is not None
-    assert KnownLists.from_arrays(arrays, n_users + 1, depth, n_titles) is None     # other users
-    assert KnownLists.from_arrays(arrays, n_users, depth, int(arrays["pos"].max())) is None  # fewer titles
+    g = (len(rec.genres), rec._known.genre_depth)
+    assert g[0] > 0 and g[1] > 0
+    assert KnownLists.from_arrays(arrays, n_users, depth, n_titles, g) is not None
+    assert KnownLists.from_arrays(arrays, n_users + 1, depth, n_titles, g) is None     # other users
+    assert KnownLists.from_arrays(arrays, n_users, depth, int(arrays["pos"].max()), g) is None  # fewer titles
+    assert KnownLists.from_arrays(arrays, n_users, depth, n_titles, (g[0] + 1, g[1])) is None  # other genres
     bad = {**arrays, "steps": np.full(n_users, 7, dtype="int8")}                     # no such step
-    assert KnownLists.from_arrays(bad, n_users, depth, n_titles) is None
+    assert KnownLists.from_arrays(bad, n_users, depth, n_titles, g) is None
+    bad = {**arrays, "gpos": np.full_like(arrays["gpos"], n_titles)}                  # outside the catalogue
+    assert KnownLists.from_arrays(bad, n_users, depth, n_titles, g) is None
 
 
 def test_invoke_warm_writes_the_cache_the_next_load_reads(ws):

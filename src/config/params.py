@@ -257,6 +257,10 @@ ANN_CANDIDATES = 50
 # (exact either way); 500 of 9k items: 12-58% of ratings_small lists need that (references/scaling.md).
 FACTOR_TOP_N = 500
 FACTOR_ANN_CANDIDATES = 500
+FACTOR_PREFIX_TAIL_SHARE = 0.25  # a known user's filter that leaves < n of their ranked prefix: the
+                                 # filter's titles outside it are scored exactly when they are at most
+                                 # this share of the catalogue (one genre of 20: ~5%), else the
+                                 # candidate path's bound pass decides
 TRAIN_ENGINES = ("surprise", "implicit", "spark")  # invoke train --engine; "surprise" = SVD + EASE
 GENRE_AFFINITY_WEIGHT = 0.3   # β of the served blend cf/max(cf) + β·genre affinity (pipeline.scorers); a
                               # product choice: measured ±0.002 NDCG@10, it lets a clear genre taste show
@@ -320,15 +324,22 @@ POPULARITY_PRIOR_HALF = 1.0    # of L ratings, pop = liked weight / max × (0.5 
                                # vs (3, 1) 0.1703 (liked popularity alone on those cold users 0.0964). Served
                                # since the focus level (NEW_TITLE_FOCUS_*) keeps a new title matching a
                                # 5-rating viewer's five 5★ in their top-50 under it (tests/test_chain.py)
-RECOMMEND_PRECOMPUTE_MB = 512  # known users' ranked candidate prefixes kept in memory at load
-                              # (users x depth x 12 bytes: ~22k users at 2000, ~89k at 500)
-                              # over this the same chunked computation runs per request
+RECOMMEND_PRECOMPUTE_MB = 2048  # known users' ranked lists (prefix + per-genre lists, users x (depth +
+                               # genres x RECOMMEND_GENRE_DEPTH) x 12 bytes: 12k users x 2400 = 330 MB,
+                               # 162k users x (704 + 400) = 2 GB); memory-mapped from the serving cache
+                               # and shared by every worker (it was 512 while each process held its own
+                               # copy). Over this the same chunked computation runs per request
 RECOMMEND_PRECOMPUTE_DEPTH = 2000  # ranked candidates kept per known user; a filter that leaves fewer than
                                    # n of them scores the user in full. Full synthetic scale (45.5k titles,
                                    # 20 genres, 300 users x 3 random filters): one genre misses 35% at 500,
                                    # 10% at 1000, 0.2% at 2000; two genres 6% / 0% / 0%
 RECOMMEND_PRECOMPUTE_MIN_DEPTH = 500  # with more users than the budget holds at full depth, the depth
                                       # shrinks to fit, down to this; below it nothing is precomputed
+RECOMMEND_GENRE_DEPTH = 20  # per known user, also the first titles of their order within each genre: a
+                            # genres-only filter with n <= this is a lookup even when the prefix holds
+                            # too few of those genres (factor model, 59k titles, 20 genres: 21% of
+                            # one/two-genre requests missed the 2000-deep prefix); 0: off
+RECOMMEND_GENRE_LISTS_MAX = 64  # more genres than this: no per-genre lists (their memory would pass the prefix's)
 VIEWER_LISTS_CACHE = 2048      # the same ranked prefix for viewers known by their ratings only (signed up,
                                # or a known user with ratings stored since training): computed on their
                                # first request, kept per exact ratings (a new rating is a new key), LRU

@@ -43,6 +43,7 @@ from src.config import (
     PATHS,
     RATING_COL,
     RATING_SCALE,
+    RECOMMEND_GENRE_DEPTH,
     RECOMMEND_PRECOMPUTE_DEPTH,
     RECOMMEND_PRECOMPUTE_MB,
     RECOMMEND_PRECOMPUTE_MIN_DEPTH,
@@ -56,7 +57,7 @@ from src.models.pipeline.chain import BlendParams, RecPipeline
 from src.models.pipeline.explain import chart_reason, explain
 from src.models.pipeline.factor_candidates import FactorCandidates
 from src.models.pipeline.histories import Histories, build_histories, history_weights
-from src.models.pipeline.known_lists import KnownLists
+from src.models.pipeline.known_lists import KnownLists, genre_shape
 from src.models.ratings_data import ID_SPACE_MOVIELENS
 from src.models.seen import SeenRatings
 from src.utils.errors import StreamRecError
@@ -67,7 +68,14 @@ log = get_logger(__name__)
 __all__ = ["OUTPUT_COLUMNS", "IdSpaceError", "Recommender"]
 
 OUTPUT_COLUMNS = ["id", "title", "year", "genres", "media_type", "score", "reason", "predicted_rating"]
-_BATCH_ROWS = 256          # viewers per chunk when scoring many at once (bounded memory)
+_BATCH_CELLS = 2**20       # viewers × titles per chunk when scoring many at once: one float64 array
+                           # of a chunk stays ~8 MB, in cache; 256 viewers at 59k titles (121 MB
+                           # arrays) took 20 ms a viewer to rank, 16 viewers 6 ms (45k: 9.6 vs 7.8)
+
+
+def _batch_rows(n_titles: int) -> int:
+    """Viewers per scoring chunk at ``n_titles`` titles (8..256, ``_BATCH_CELLS`` cells)."""
+    return int(np.clip(_BATCH_CELLS // max(int(n_titles), 1), 8, 256))
 
 
 class IdSpaceError(StreamRecError, ValueError):
@@ -185,7 +193,7 @@ class Recommender:
 
     def __init__(self, catalogue: pd.DataFrame, bundle=None, model_version: str | None = None,
                  params: BlendParams | None = None, content=None, derived: Mapping | None = None,
-                 precompute: bool = True) -> None:
+                 precompute: bool = True, build_lists: bool = False) -> None:
         """In: the features frame (column or index ``id``), an optional model bundle, its
         version, optional blend parameters (default ``src.config``), optionally a ready
         :class:`~src.models.content.ContentIndex` of this catalogue (evaluation reuses one)
@@ -193,7 +201,10 @@ class Recommender:
         the training ratings' catalogue positions ``tr_cat`` and ranker columns ``tr_rk``, the
         known users' lists ``known_*``: :meth:`.KnownLists.arrays`, the content map ``cmap_*``).
         ``precompute=False`` skips ranking every known user's candidates at build time (an
-        evaluation that scores a sample of them: the lists are the same, scored on demand)."""
+        evaluation that scores a sample of them: the lists are the same, scored on demand).
+        A factor model's lists are only built with ``build_lists`` (``invoke warm``: minutes at
+        full scale) or read from ``derived``; without them its known users take the candidate
+        path (:mod:`.pipeline.factor_candidates`)."""
         cat = catalogue
         if ID_COL in cat.columns:
             cat = cat.set_index(ID_COL, drop=False)
@@ -237,7 +248,7 @@ class Recommender:
             if content is not None:
                 derived = None   # made for another catalogue: its positions are not ours
             self._build_content()
-        self._build_model_side(params, derived, precompute)
+        self._build_model_side(params, derived, precompute, build_lists)
         log.info("recommender ready: %d titles, %d genres, model %s (ranker=%s, svd=%s, %d known users)",
                  len(cat), len(self.genres), self.model_version,
                  type(self.ranker).__name__ if self.ranker is not None else None,
@@ -245,8 +256,12 @@ class Recommender:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, paths: Paths = PATHS) -> Recommender:
+    def load(cls, paths: Paths = PATHS, build_lists: bool = False) -> Recommender:
         """Read ``paths.features`` and (when trained) the verified bundle ``paths.model_pointer`` names.
+
+        ``build_lists``: rank a factor model's known users now when the serving cache lacks
+        their lists (``invoke warm``) and write them there; a server start without it reads
+        them from the cache or serves those users through their candidate sets.
 
         Without a bundle the recommender serves the catalogue only (cold start and content
         lists). Raises FileNotFoundError when the features file is missing and
@@ -274,11 +289,13 @@ class Recommender:
             cached = serving_cache.read_cache(paths, key)
         content, derived = _from_cache(cached)
         rec = cls(catalogue, bundle=bundle, model_version=getattr(bundle, "version", None),
-                  content=content, derived=derived)
+                  content=content, derived=derived, build_lists=build_lists)
         known_missing = rec._known is not None and not rec._known.from_cache
         if content is None or rec.content is not content or known_missing:   # missing, or made for other ids
             with timed(log, "writing the serving cache"):
-                serving_cache.write_cache(paths, key, rec._cache_arrays())
+                # A cache written without the lists (a factor model's server start) is replaced
+                # once they are built.
+                serving_cache.write_cache(paths, key, rec._cache_arrays(), replace=known_missing)
         return rec
 
     def _cache_arrays(self) -> dict[str, np.ndarray]:
@@ -303,14 +320,15 @@ class Recommender:
     @classmethod
     def from_models(cls, catalogue: pd.DataFrame, train_ratings: pd.DataFrame, ranker=None, svd=None,
                     params: BlendParams | None = None, version: str = "evaluation",
-                    content=None, precompute: bool = True) -> Recommender:
+                    content=None, precompute: bool = True, build_lists: bool = False) -> Recommender:
         """A recommender from fitted models without a bundle file (evaluation splits, notebooks);
-        ``precompute=False``: no known users' lists at build (see ``__init__``)."""
+        ``precompute=False``: no known users' lists at build; ``build_lists``: a factor
+        model's too (see ``__init__``)."""
         from types import SimpleNamespace
 
         models = SimpleNamespace(svd=svd, ranker=ranker, train_ratings=train_ratings, version=version)
         return cls(catalogue, bundle=models, model_version=version, params=params, content=content,
-                   precompute=precompute)
+                   precompute=precompute, build_lists=build_lists)
 
     @staticmethod
     def _build_row_values(cat: pd.DataFrame) -> tuple[list, ...]:
@@ -336,7 +354,7 @@ class Recommender:
         self.content = ContentIndex(self._ids, text.fillna("").astype(str).tolist())
 
     def _build_model_side(self, params: BlendParams | None, derived: Mapping | None = None,
-                          precompute: bool = True) -> None:
+                          precompute: bool = True, build_lists: bool = False) -> None:
         """Index the training ratings, align the ranker/SVD with the catalogue, build the chain
         and either (factor ranker) its candidate sets — the bundle's top-N table and ANN index —
         or (within RECOMMEND_PRECOMPUTE_MB) every known user's ranked candidates. ``derived``:
@@ -422,26 +440,38 @@ class Recommender:
         n_users = len(self._user_ids)
         # As deep as the memory budget allows for this many users, up to the configured depth:
         # a deeper prefix answers narrower filters without scoring the user in full.
-        fits = int(RECOMMEND_PRECOMPUTE_MB * 2**20 // max(n_users * KnownLists.nbytes_per_user(1), 1))
+        gshape = genre_shape(len(self.genres), len(self._ids), RECOMMEND_GENRE_DEPTH)
+        fits = int(RECOMMEND_PRECOMPUTE_MB * 2**20 // max(n_users * KnownLists.nbytes_per_user(1), 1)) \
+            - gshape[0] * gshape[1]
         depth = min(RECOMMEND_PRECOMPUTE_DEPTH, len(self._ids),
                     max(fits, min(RECOMMEND_PRECOMPUTE_MIN_DEPTH, len(self._ids))))
-        need_mb = n_users * KnownLists.nbytes_per_user(depth) / 2**20
-        if n_users and len(self._ids) and hasattr(self.ranker, "build_top_table"):
+        need_mb = n_users * KnownLists.nbytes_per_user(depth, gshape) / 2**20
+        self._batch = _batch_rows(len(self._ids))
+        factor = hasattr(self.ranker, "build_top_table")
+        if not (n_users and len(self._ids)):
+            return
+        if factor:
             # A factor model: known users' candidates come from the train-time top-N table and
-            # anyone else's from the ANN index; nothing is ranked per user at load.
+            # anyone else's from the ANN index — what a request uses when no ranked list answers.
             with timed(log, "factor candidates (top-N table, ANN index)"):
                 self._factor = FactorCandidates(self.pipeline, self.ranker, self._user_ids)
-        elif n_users and len(self._ids) and not precompute:
+        if not precompute:
             log.info("known users' lists not precomputed (precompute=False): scored on demand")
-        elif n_users and len(self._ids) and need_mb <= RECOMMEND_PRECOMPUTE_MB:
-            cached = {k.removeprefix("known_"): v for k, v in (derived or {}).items() if k.startswith("known_")}
-            self._known = KnownLists.from_arrays(cached, n_users, depth, len(self._ids)) if cached else None
-            if self._known is None:
-                with timed(log, f"ranking candidates of {n_users} known users ({need_mb:.0f} MB)"):
-                    self._known = KnownLists(self.pipeline, self._known_histories, n_users, depth, _BATCH_ROWS)
-        elif n_users:
+        elif need_mb > RECOMMEND_PRECOMPUTE_MB:
             log.info("known users' lists not precomputed: %.0f MB > RECOMMEND_PRECOMPUTE_MB=%d",
                      need_mb, RECOMMEND_PRECOMPUTE_MB)
+        else:
+            cached = {k.removeprefix("known_"): v for k, v in (derived or {}).items() if k.startswith("known_")}
+            self._known = KnownLists.from_arrays(cached, n_users, depth, len(self._ids), gshape) if cached else None
+            if self._known is None and factor and not build_lists:
+                # Ranking 162k users × 59k titles is ~15 min: not at a server start. The
+                # candidate path answers (~10 ms a request) until `invoke warm` has built them.
+                log.info("known users' lists of this factor model are not in the serving cache: "
+                         "their requests use the candidate path until `invoke warm` builds them")
+            elif self._known is None:
+                with timed(log, f"ranking candidates of {n_users} known users ({need_mb:.0f} MB)"):
+                    self._known = KnownLists(self.pipeline, self._known_histories, n_users, depth, self._batch,
+                                             RECOMMEND_GENRE_DEPTH)
 
     def _cached_map(self, derived: Mapping | None, params: BlendParams | None):
         """The serving cache's CF -> new-title content map (:func:`.scorers.content_map`) when it
@@ -577,10 +607,12 @@ class Recommender:
 
     # ------------------------------------------------------------------ the chain, one viewer
     def _personal(self, v: _Viewer, mask: np.ndarray, n: int, genres, exclude_seen: bool,
-                  user_id: int | None) -> tuple[np.ndarray, list, list[str], list]:
-        """One viewer's list through the chain: (positions, scores, reasons, predicted stars)."""
+                  user_id: int | None, genre_only: bool = False) -> tuple[np.ndarray, list, list[str], list]:
+        """One viewer's list through the chain: (positions, scores, reasons, predicted stars).
+        ``genre_only``: ``mask`` is exactly "any of ``genres``" (no other filter)."""
         prefix = self._prefix(v) if exclude_seen else None
-        hit = prefix[0].lookup(prefix[1], mask, n) if prefix is not None else None
+        hit = self._lookup(prefix[0], prefix[1], mask, n, genres if genre_only else None) \
+            if prefix is not None else None
         if hit is not None:   # the viewer's ranked prefix decides the list (see known_lists)
             step = prefix[0].steps[prefix[1]]
             h = self._viewer_histories(v) if len(hit[0]) < n else None
@@ -590,7 +622,7 @@ class Recommender:
             got = None
             if self._factor is not None:   # a factor model: score only the viewer's candidates
                 h = self._viewer_histories(v)
-                got = self._factor.rank(h, v.row, mask, n, exclude_seen)
+                got = self._factor_rank(h, v.row, prefix, mask, n, exclude_seen)
             if got is not None:
                 pos, sc, src, step = got
             else:
@@ -602,6 +634,27 @@ class Recommender:
         stars = self._stars_for(pos, v, user_id)
         return pos, sc.tolist(), reasons, stars
 
+    def _lookup(self, lists: KnownLists, row: int, mask: np.ndarray, n: int, genres: list[str] | None):
+        """A ranked prefix's answer under ``mask`` (:meth:`.KnownLists.lookup`), else, for a
+        genres-only filter (``genres``), the per-genre lists' (:meth:`.KnownLists.lookup_genres`)."""
+        hit = lists.lookup(row, mask, n)
+        if hit is None and genres:
+            idx = [self.selector._genre_idx[g] for g in genres]
+            hit = lists.lookup_genres(row, idx, n, self._ids)
+        return hit
+
+    def _factor_rank(self, h: Histories, row: int, prefix: tuple[KnownLists, int] | None, mask: np.ndarray,
+                     n: int, exclude_seen: bool = True):
+        """A factor model's list of one viewer whose ranked prefix (if any) did not decide:
+        from the prefix and the filter's other titles when the prefix is a known user's, else
+        from their candidate sets; None when only the full row can (see factor_candidates)."""
+        got = None
+        if prefix is not None and row >= 0 and prefix[0] is self._known:
+            lists = prefix[0]
+            k = int(lists.length[row])
+            got = self._factor.after_prefix(h, row, lists.pos[row, :k], lists.scores[row, :k], mask, n)
+        return got if got is not None else self._factor.rank(h, row, mask, n, exclude_seen)
+
     def _prefix(self, v: _Viewer) -> tuple[KnownLists, int] | None:
         """The ranked prefix that decides viewer ``v``'s lists, as (lists, row), or None.
 
@@ -609,12 +662,13 @@ class Recommender:
         known by their ratings only (signed up, or a known user with ratings stored since
         training): a one-row :class:`KnownLists` computed by the same code on their first
         request and kept for their exact ratings (``VIEWER_LISTS_CACHE`` viewers, least
-        recently used dropped), so the next request, whatever its filter and n, is a lookup.
-        A factor model has its own candidate path (None here).
+        recently used dropped), so the next request, whatever its filter and n, is a lookup
+        (a factor model's too: at 59k titles that first full row, ~7 ms, costs about what
+        its ANN candidate path does, ~6 ms, and every later request is a lookup).
         """
         if v.row >= 0:
             return (self._known, v.row) if self._known is not None else None
-        if not VIEWER_LISTS_CACHE or self._factor is not None or not len(self._ids):
+        if not VIEWER_LISTS_CACHE or not len(self._ids):
             return None
         order = np.argsort(v.ids, kind="stable")
         key = v.ids[order].tobytes() + np.asarray(v.ratings, dtype="float64")[order].tobytes()
@@ -624,7 +678,7 @@ class Recommender:
                 self._viewer_lists.move_to_end(key)
                 return lists, 0
         h = self._viewer_histories(v)
-        lists = KnownLists(self.pipeline, lambda _rows: h, 1, RECOMMEND_PRECOMPUTE_DEPTH, 1)
+        lists = KnownLists(self.pipeline, lambda _rows: h, 1, RECOMMEND_PRECOMPUTE_DEPTH, 1, RECOMMEND_GENRE_DEPTH)
         with self._viewer_lock:
             self._viewer_lists[key] = lists
             while len(self._viewer_lists) > VIEWER_LISTS_CACHE:
@@ -648,7 +702,8 @@ class Recommender:
         if row < 0 and not extra:
             return self._cold_core(genres, n, media_type, platforms)
         v = self._viewer(row, extra)
-        return self._personal(v, mask, n, genres, exclude_seen, None if extra else int(user_id))
+        return self._personal(v, mask, n, genres, exclude_seen, None if extra else int(user_id),
+                              media_type is None and not platforms)
 
     def recommend(self, user_id: int, genres: list[str] | None = None, n: int = 10,
                   exclude_seen: bool = True, extra_ratings: dict[int, float] | None = None,
@@ -678,7 +733,8 @@ class Recommender:
         history = self._clean_ratings(ratings)
         if not history:
             return self._cold_core(genres, n, media_type, platforms)
-        return self._personal(self._viewer(-1, history), mask, n, genres, True, None)
+        return self._personal(self._viewer(-1, history), mask, n, genres, True, None,
+                              media_type is None and not platforms)
 
     def recommend_for_ratings(self, ratings: dict[int, float], genres: list[str] | None = None,
                               n: int = 10, media_type: str | None = None,
@@ -710,6 +766,7 @@ class Recommender:
         n = self._check_n(n)
         genres = self._genre_names(genres)
         mask = self._mask(genres, media_type, platforms)
+        genre_only = media_type is None and not platforms and candidates is None
         if candidates is not None:
             mask = mask & np.isin(self._ids, np.asarray(list(candidates), dtype="int64"))
         users = np.asarray(list(user_ids), dtype="int64")
@@ -719,15 +776,16 @@ class Recommender:
         known = np.flatnonzero(rows >= 0)
         misses = []
         for k in known.tolist():   # the same prefix lookup a request makes (see _personal)
-            if self._factor is not None:   # the same candidate path a request takes
-                got = self._factor.rank(self._known_histories(rows[k:k + 1]), int(rows[k]), mask, n)
+            hit = self._lookup(self._known, int(rows[k]), mask, n, genres if genre_only else None) \
+                if self._known is not None else None
+            if hit is None and self._factor is not None:   # the same candidate path a request takes
+                prefix = (self._known, int(rows[k])) if self._known is not None else None
+                got = self._factor_rank(self._known_histories(rows[k:k + 1]), int(rows[k]), prefix, mask, n)
                 if got is None:
                     misses.append(k)
                 else:
                     out[int(users[k])] = self._ids[got[0]].tolist()
-                continue
-            hit = self._known.lookup(int(rows[k]), mask, n) if self._known is not None else None
-            if hit is None:
+            elif hit is None:
                 misses.append(k)
             elif len(hit[0]) < n:
                 h = self._known_histories(rows[k:k + 1])
@@ -735,8 +793,8 @@ class Recommender:
             else:
                 out[int(users[k])] = self._ids[hit[0]].tolist()
         misses = np.asarray(misses, dtype="int64")
-        for lo in range(0, len(misses), _BATCH_ROWS):   # scored in full, in chunks
-            part = misses[lo:lo + _BATCH_ROWS]
+        for lo in range(0, len(misses), self._batch):   # scored in full, in chunks
+            part = misses[lo:lo + self._batch]
             h = self._known_histories(rows[part])
             scores, steps = self.pipeline.score(h)
             for k, (pos, _, _) in zip(part.tolist(), self.pipeline.rank(h, scores, steps, mask, n)):

@@ -100,15 +100,17 @@ def read_cache(paths: Paths, key: str) -> dict[str, np.ndarray] | None:
         return None
 
 
-def write_cache(paths: Paths, key: str, arrays: dict[str, np.ndarray]) -> Path | None:
+def write_cache(paths: Paths, key: str, arrays: dict[str, np.ndarray], replace: bool = False) -> Path | None:
     """Write ``arrays`` (numeric) as the cache of ``key`` atomically; prune old caches.
 
-    Out: the folder, or None when it could not be written (a read-only workspace, a full
-    disk: serving goes on without a cache) or another process wrote it first.
+    ``replace``: swap out an existing cache of ``key`` (one written before a factor model's
+    known lists were built: ``invoke warm`` adds them). Out: the folder, or None when it could
+    not be written (a read-only workspace, a full disk: serving goes on without a cache) or
+    another process wrote it first.
     """
     root = paths.serving_cache
     final = root / key
-    if final.exists():
+    if final.exists() and not replace:
         return None
     tmp = root / f".{key}.tmp-{os.getpid()}"
     try:
@@ -119,6 +121,12 @@ def write_cache(paths: Paths, key: str, arrays: dict[str, np.ndarray]) -> Path |
         files = {f"cache.{name}.npy": _write_array(tmp / f"cache.{name}.npy", arr) for name, arr in arrays.items()}
         write_json_atomic({"format": FORMAT, "key": key, "files": files}, tmp / _MANIFEST)
         _fsync_dir(tmp)
+        if replace and final.exists():
+            # Moved aside, not deleted in place: a reader that opened it keeps its mapped
+            # files, and a loader that finds no folder in between derives the arrays itself.
+            old = root / f".{key}.old-{os.getpid()}"
+            os.rename(final, old)
+            shutil.rmtree(old, ignore_errors=True)
         os.rename(tmp, final)   # fails when another process renamed its copy first: keep theirs
         _fsync_dir(root)
     except OSError as exc:

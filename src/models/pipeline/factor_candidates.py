@@ -13,6 +13,12 @@ work moves to train time and per-request candidate sets instead:
   (:class:`~src.models.factor_ann.FactorAnn`, stored in the bundle or built here), the
   history left out, ∪ the same unscorable titles.
 
+When the known users' ranked lists exist (:class:`~.known_lists.KnownLists`, built by
+``invoke warm``) they answer first; a filter that leaves fewer than n of a user's prefix is
+answered by :meth:`FactorCandidates.after_prefix`: every title outside the prefix scores at most
+its last entry, so the list is the prefix's titles that pass the filter followed by the best
+of the filter's other titles, scored exactly (O(titles in the filter), no bound pass).
+
 The chain then scores only the candidates, exactly (:meth:`.chain.RecPipeline.score_at`: the
 same blend as the full row at those columns) and ranks them under the request's filters
 (applied after the search). The blend is cf/max(cf) plus terms that do not depend on cf, and
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from src.config import EXTRA_MODULES, FACTOR_ANN_CANDIDATES
+from src.config import EXTRA_MODULES, FACTOR_ANN_CANDIDATES, FACTOR_PREFIX_TAIL_SHARE
 from src.models.pipeline.blend import Step
 from src.models.pipeline.chain import RecPipeline
 from src.models.pipeline.histories import Histories
@@ -66,7 +72,7 @@ class FactorCandidates:
         ok = (np.asarray(ranker.user_ids)[rows] == user_ids) if len(ranker.user_ids) else np.zeros(len(user_ids), bool)
         self._table_row = np.where(ok, rows, -1).astype("int64")
         self.ann = self._ann() if use_ann else None
-        self.stats = {"table": 0, "ann": 0, "full": 0, "widened": 0}
+        self.stats = {"table": 0, "ann": 0, "full": 0, "widened": 0, "prefix": 0}
 
     def _ann(self):
         """The HNSW index: restored from the bundle's state, else built (None without hnswlib)."""
@@ -94,6 +100,11 @@ class FactorCandidates:
         or None (not in the ranker, or a zero factor: nothing ranks them). The bound is the
         table's last score: no unseen item outside the row scores more (-inf when the row
         holds every unseen item)."""
+        got = self._table(row)
+        return None if got is None else (self._cols(got[0]), *got[1:])
+
+    def _table(self, row: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(table items, ranker columns holding the cf normaliser, bound) of :meth:`for_known`."""
         r = int(self._table_row[row]) if 0 <= row < len(self._table_row) else -1
         if r < 0 or not np.any(self.ranker.user_factors[r]):
             return None
@@ -105,7 +116,7 @@ class FactorCandidates:
         seen = np.asarray(hist.indices[hist.indptr[r]:hist.indptr[r + 1]], dtype="int64")
         full_row = len(items) == self.ranker.top_items.shape[1]
         bound = float(self.ranker.top_scores[r, -1]) if full_row and len(items) else -np.inf
-        return self._cols(items), np.concatenate([items, seen]), bound
+        return items, np.concatenate([items, seen]), bound
 
     def for_viewer(self, h: Histories) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(catalogue candidates, ranker columns, bound) of the one viewer in ``h`` from the ANN
@@ -156,6 +167,43 @@ class FactorCandidates:
                 self.stats["widened"] += 1
         self.stats["table" if row >= 0 else "ann"] += 1
         return pos, sc, np.zeros(len(pos), dtype="int8"), steps[0]
+
+    def after_prefix(self, h: Histories, row: int, pos: np.ndarray, scores: np.ndarray, mask: np.ndarray,
+                     n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Step] | None:
+        """Known user ``row``'s list when their truncated ranked prefix leaves fewer than n
+        under ``mask``: (positions, scores, source, step), or None (the caller goes on to
+        :meth:`rank`).
+
+        In: the one viewer's histories, their known-user row, their prefix (positions and
+        scores, best first: the first entries of the chain's total order), the mask, n. The
+        prefix's entries that pass the mask come first (nothing outside the prefix outranks
+        them), then the best of the mask's titles outside it, scored exactly at those columns
+        with the cf normaliser of :meth:`for_known`. None when the mask leaves more than
+        ``FACTOR_PREFIX_TAIL_SHARE`` of the titles to score (the bound pass is cheaper) or
+        too few positive titles (the full row backfills).
+        """
+        got = self._table(row) if row >= 0 else None
+        if got is None or not self.pipeline.collab.has_signal(h)[0]:
+            return None
+        _, max_cols, _ = got
+        pos = np.asarray(pos, dtype="int64")
+        keep = mask[pos]
+        rest = np.array(mask, dtype=bool)
+        rest[pos] = False
+        rest[h.seen.indices[h.seen.indptr[0]:h.seen.indptr[1]]] = False
+        cols = np.flatnonzero(rest)
+        if len(cols) > FACTOR_PREFIX_TAIL_SHARE * len(rest):
+            return None
+        tail_sc, steps = self.pipeline.score_at(h, cols, max_cols)
+        if steps[0] != Step.COLLABORATIVE:
+            return None
+        need = n - int(keep.sum())
+        tp, ts = self.pipeline.rank_at(h, cols, tail_sc, steps, mask, need)[0]
+        if len(tp) < need:
+            return None
+        self.stats["prefix"] += 1
+        out_pos = np.concatenate([pos[keep], tp])
+        return out_pos, np.concatenate([np.asarray(scores)[keep], ts]), np.zeros(len(out_pos), dtype="int8"), steps[0]
 
     def _beyond(self, h: Histories, cols: np.ndarray, max_cols: np.ndarray, bound: float,
                 mask: np.ndarray, nth: float) -> np.ndarray:
