@@ -165,7 +165,7 @@ def test_ranked_prefixes_give_the_full_chain_lists(synth):
     # (one genre, and two whose lists share titles); n past their depth is left to scoring.
     by_genre = 0
     for genres in ([rare], ["Horror", "Comedy"]):
-        idx = [synth.selector._genre_idx[g] for g in genres]
+        idx = synth.selector.genre_index(genres)
         mask = synth.selector.mask(genres)
         full = pipe.rank(h, scores, steps, mask, 15)
         for r in users.tolist():

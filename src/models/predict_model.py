@@ -639,8 +639,7 @@ class Recommender:
         genres-only filter (``genres``), the per-genre lists' (:meth:`.KnownLists.lookup_genres`)."""
         hit = lists.lookup(row, mask, n)
         if hit is None and genres:
-            idx = [self.selector._genre_idx[g] for g in genres]
-            hit = lists.lookup_genres(row, idx, n, self._ids)
+            hit = lists.lookup_genres(row, self.selector.genre_index(genres), n, self._ids)
         return hit
 
     def _factor_rank(self, h: Histories, row: int, prefix: tuple[KnownLists, int] | None, mask: np.ndarray,

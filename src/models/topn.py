@@ -212,7 +212,8 @@ class EaseRanker(HistoryRanker):
 
     def pair_weights(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """How much history column ``rows[a]`` pulls target column ``cols[b]``: B[rows, cols]."""
-        return self.weights[np.ix_(rows, cols)]
+        # a plain view of the (memory-mapped) weights: a np.memmap result wraps every later op
+        return np.asarray(self.weights)[np.ix_(rows, cols)]
 
     def score_users(self, user_ids) -> np.ndarray:
         """Batch scores (len(user_ids) × n_items) for known users from their training ratings.

@@ -52,6 +52,8 @@ class CandidateSelector:
         self.genre_mat, self.genres = _list_matrix(catalogue["genres"])
         self._genre_rows = np.ascontiguousarray(self.genre_mat.T)   # one genre = one contiguous row
         self._genre_idx = {g: j for j, g in enumerate(self.genres)}
+        # Each genre's titles (sorted positions), once: every ranked list keeps a list per genre.
+        self.genre_positions = [np.flatnonzero(row) for row in self._genre_rows]
         self._genre_f = self.genre_mat.astype("float32")
         media = catalogue["media_type"].fillna("movie").astype(str).to_numpy(dtype=object)
         self.media_types = sorted(set(media.tolist()))
@@ -62,6 +64,10 @@ class CandidateSelector:
             self._platform_mat, self.platforms = np.zeros((self.n, 0), dtype=bool), []
         self._platform_idx = {p: j for j, p in enumerate(self.platforms)}
         self._cache: dict = {}
+
+    def genre_index(self, genres: Iterable[str]) -> list[int]:
+        """Indices (into :attr:`genres`) of known genre names (KeyError for an unknown one)."""
+        return [self._genre_idx[g] for g in genres]
 
     def mask(self, genres: Iterable[str] | str | None = None, media_type: str | None = None,
              platforms: Iterable[str] | str | None = None) -> np.ndarray:

@@ -70,12 +70,11 @@ class KnownLists:
         self.scores = np.zeros((n_users, self.depth))
         self.length = np.zeros(n_users, dtype="int64")
         self.steps = np.empty(n_users, dtype=object)
-        genre_rows = pipeline.selector._genre_rows
-        n_genres, self.genre_depth = genre_shape(len(genre_rows), n_titles, genre_depth)
+        n_genres, self.genre_depth = genre_shape(len(pipeline.selector.genres), n_titles, genre_depth)
         self.gpos = np.full((n_users, n_genres, self.genre_depth), -1, dtype="int32")
         self.gscores = np.zeros((n_users, n_genres, self.genre_depth))
         self.glength = np.zeros((n_users, n_genres), dtype="int64")
-        genre_cols = [np.flatnonzero(genre_rows[g]) for g in range(n_genres)]
+        genre_cols = pipeline.selector.genre_positions[:n_genres]
         # A bar only when it is long (a server start at full scale: minutes), not per test load.
         for lo in tqdm(range(0, n_users, batch_rows), desc="known users' lists", unit="batch",
                        disable=n_users < 20 * batch_rows):
