@@ -324,6 +324,9 @@ POPULARITY_PRIOR_HALF = 1.0    # of L ratings, pop = liked weight / max × (0.5 
                                # vs (3, 1) 0.1703 (liked popularity alone on those cold users 0.0964). Served
                                # since the focus level (NEW_TITLE_FOCUS_*) keeps a new title matching a
                                # 5-rating viewer's five 5★ in their top-50 under it (tests/test_chain.py)
+ARRAY_VERIFY_THREADS = 4  # a bundle's or serving cache's arrays are sha256-checked at load on up to this
+                          # many threads (hashlib releases the GIL): at 25M ratings a 1.17 GB bundle
+                          # and a 2.3 GB serving cache, one thread each core's worth of hashing
 RECOMMEND_PRECOMPUTE_MB = 2048  # known users' ranked lists (prefix + per-genre lists, users x (depth +
                                # genres x RECOMMEND_GENRE_DEPTH) x 12 bytes: 12k users x 2400 = 330 MB,
                                # 162k users x (704 + 400) = 2 GB); memory-mapped from the serving cache

@@ -34,6 +34,7 @@ import re
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import (
+    ARRAY_VERIFY_THREADS,
     BUNDLE_KEEP,
     BUNDLE_MANIFEST_NAME,
     BUNDLE_STALE_TMP_S,
@@ -344,6 +346,30 @@ def _load_array(folder: Path, name: object, entry: object) -> np.ndarray:
     return arr
 
 
+def _load_arrays(folder: Path, files: object) -> dict[str, np.ndarray]:
+    """:func:`_load_array` of every entry of a manifest's ``files``, in their order; raises the
+    first failure. Verified largest first on up to ``ARRAY_VERIFY_THREADS`` threads: the
+    sha256 of each file is most of a load (1.17 GB of bundle and 2.3 GB of serving cache at
+    25M ratings) and hashlib releases the GIL, so the cores hash files side by side."""
+    if not isinstance(files, dict):
+        raise BundleIntegrityError(f"{folder}: the manifest's files are not a mapping")
+
+    def size(item) -> int:
+        entry = item[1]
+        b = entry.get("bytes") if isinstance(entry, dict) else None
+        return b if isinstance(b, int) else 0
+
+    items = sorted(files.items(), key=size, reverse=True)
+    threads = max(1, min(ARRAY_VERIFY_THREADS, os.cpu_count() or 1, len(items)))
+    if threads == 1:
+        arrays = [_load_array(folder, name, entry) for name, entry in items]
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="verify") as pool:
+            arrays = list(pool.map(lambda item: _load_array(folder, *item), items))
+    loaded = dict(zip((name for name, _ in items), arrays))
+    return {name: loaded[name] for name in files}
+
+
 def load_bundle(folder: str | os.PathLike, manifest_sha256: str | None = None) -> ModelBundle:
     """Load the bundle folder ``folder`` without running any code from it.
 
@@ -356,7 +382,7 @@ def load_bundle(folder: str | os.PathLike, manifest_sha256: str | None = None) -
     folder = Path(folder)
     manifest = _read_manifest(folder, manifest_sha256)
     files = manifest["files"]
-    loaded = {name: _load_array(folder, name, entry) for name, entry in files.items()}
+    loaded = _load_arrays(folder, files)
     parts: dict[str, Any] = {}
     for cname, comp in manifest["components"].items():
         try:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from src.config import BUNDLE_STALE_TMP_S, CONTENT_MAX_FEATURES, SERVING_CACHE_KEEP, Paths
-from src.models.bundle import BundleIntegrityError, _fsync_dir, _load_array, _write_array
+from src.models.bundle import BundleIntegrityError, _fsync_dir, _load_arrays, _write_array
 from src.utils.io import write_json_atomic
 from src.utils.logging import get_logger
 
@@ -93,8 +93,8 @@ def read_cache(paths: Paths, key: str) -> dict[str, np.ndarray] | None:
         manifest = json.loads((folder / _MANIFEST).read_text())
         if manifest.get("format") != FORMAT or manifest.get("key") != key:
             raise BundleIntegrityError(f"{folder}: not a format-{FORMAT} cache of {key}")
-        return {name.removeprefix("cache.").removesuffix(".npy"): _load_array(folder, name, entry)
-                for name, entry in manifest["files"].items()}
+        return {name.removeprefix("cache.").removesuffix(".npy"): arr
+                for name, arr in _load_arrays(folder, manifest["files"]).items()}
     except (BundleIntegrityError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("serving cache %s not used (%s): rebuilding it", folder, exc)
         return None
