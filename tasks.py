@@ -331,8 +331,16 @@ def bench(c, full=False):
         c.run(f"{sys.executable} bench/{script}", pty=False)
     for data in ("ratings_small", "ml100k-style"):   # the validated rating blend, 5-fold CV
         c.run(f"{sys.executable} bench/bench_rating_blend.py --data {data} --cv", pty=False)
-    if full:  # the whole `invoke train --engine implicit` + serving at 25M (~15 min, ~6 GB)
-        c.run(f"{sys.executable} bench/bench_fullscale.py", pty=False)
+    if full:
+        # the whole `invoke train --engine implicit`, `invoke warm` and serving at 25M (~25 min,
+        # ~6 GB, ~4 GB of workspace), then on that workspace the ANN's recall and the API load
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bench-25m-") as ws:
+            c.run(f"{sys.executable} bench/bench_fullscale.py --workspace {ws}", pty=False)
+            c.run(f"{sys.executable} bench/bench_ann_recall.py --home {ws}", pty=False)
+            c.run(f"{sys.executable} bench/bench_api.py --home {ws} --workers 1,2 --no-ui --seconds 20 "
+                  "--section 'API load: factor bundle, 25M ratings (--home workspace)'", pty=False)
         # the README's main job at full synthetic scale through `invoke` children (issue 14)
         c.run(f"{sys.executable} bench/bench_fullsynth.py", pty=False)
         # EASE's item cap there: NDCG@10 against fit time (why EASE_MAX_ITEMS is 12k)

@@ -113,15 +113,16 @@ class FactorAnn:
         return cand[best], exact[best]
 
 
-def ann_recall(ann: FactorAnn, user_factors: np.ndarray, k: int = 10) -> float:
+def ann_recall(ann: FactorAnn, user_factors: np.ndarray, k: int = 10, candidates: int = ANN_CANDIDATES) -> float:
     """Mean recall@k of :meth:`FactorAnn.top_n` against exact search, over the given users.
 
-    In: the index, user factors (users × f), k. Out: |ANN top-k ∩ exact top-k| / k, averaged.
+    In: the index, user factors (users × f), k, ANN candidates re-ranked exactly (serving asks
+    ``FACTOR_ANN_CANDIDATES``). Out: |ANN top-k ∩ exact top-k| / k, averaged.
     """
     y = ann.item_factors.astype("float64")
     hits = 0
     for p in np.asarray(user_factors, dtype="float64"):
         exact = np.argsort(-(y @ p), kind="stable")[:k]
-        approx, _ = ann.top_n(p, n=k)
+        approx, _ = ann.top_n(p, n=k, candidates=candidates)
         hits += len(np.intersect1d(exact, approx))
     return hits / (k * len(user_factors))
