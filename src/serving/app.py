@@ -48,6 +48,7 @@ from src.serving import routes_admin, routes_auth, routes_catalogue, routes_view
 from src.serving.auth import Auth  # noqa: E402
 from src.serving.catalogue_api import router as catalogue_router  # noqa: E402
 from src.serving.docs import install_docs  # noqa: E402
+from src.serving.fast_path import RecommendFastPath  # noqa: E402
 from src.serving.limits import BodySizeLimit  # noqa: E402
 from src.serving.ratelimit import RateLimited  # noqa: E402
 from src.serving.service import ReloadError, Service  # noqa: E402
@@ -120,14 +121,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(paths: Paths = PATHS, with_ui: bool = True,
                cache_size: int = RECOMMEND_CACHE_SIZE, rate_limits: bool = True,
-               follow_model: bool = False) -> FastAPI:
+               follow_model: bool = False, fast_path: bool = True) -> FastAPI:
     """Build the API (and the UI at ``/ui``) over the workspace ``paths``.
 
     In: the workspace; ``with_ui=False`` skips Gradio (faster start for API-only use);
     ``cache_size`` recommendation replies kept in memory (0 = no cache); ``rate_limits=False``
     turns the sign-in and write buckets off (load tests and benchmarks only);
     ``follow_model`` reloads by itself when the model pointer or features change (a worker of
-    a multi-process server). BLAS is limited to ``SERVE_BLAS_THREADS`` in this process.
+    a multi-process server); ``fast_path=False`` leaves every recommendation read to FastAPI's
+    route (:mod:`src.serving.fast_path` answers the plain ones first by default). BLAS is
+    limited to ``SERVE_BLAS_THREADS`` in this process.
     Out: the FastAPI app, with the loaded service at ``app.state.service`` and the
     authentication state (accounts, admin token, rate limits) at ``app.state.auth``.
     """
@@ -169,6 +172,10 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     app.include_router(web.router)  # the viewer web app: "/", /title, /search, /profile, ...
     web.mount_static(app)
     app.add_middleware(BodySizeLimit)  # 413 over API_MAX_BODY_BYTES, before the body is read
+    if fast_path:
+        # Outermost: plain recommendation reads skip FastAPI's routing and dependency solving
+        # (half the CPU of such a request); anything unusual falls through to the route.
+        app.add_middleware(RecommendFastPath, service=service, auth=app.state.auth)
 
 
     if with_ui:
