@@ -339,7 +339,7 @@ def bench(c, full=False):
         with tempfile.TemporaryDirectory(prefix="bench-25m-") as ws:
             c.run(f"{sys.executable} bench/bench_fullscale.py --workspace {ws}", pty=False)
             c.run(f"{sys.executable} bench/bench_ann_recall.py --home {ws}", pty=False)
-            c.run(f"{sys.executable} bench/bench_api.py --home {ws} --workers 1,2 --no-ui --seconds 20 "
+            c.run(f"{sys.executable} bench/bench_api.py --home {ws} --workers 1,2 --repeat 3 --no-ui --seconds 20 "
                   "--section 'API load: factor bundle, 25M ratings (--home workspace)'", pty=False)
         # the README's main job at full synthetic scale through `invoke` children (issue 14)
         c.run(f"{sys.executable} bench/bench_fullsynth.py", pty=False)

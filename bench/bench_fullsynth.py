@@ -9,8 +9,9 @@ The README's main job at the size of The Movies Dataset's catalogue: in a throw-
    wall seconds, CPU seconds and peak RSS of each child (``os.wait4``), exit code;
 2. a fresh child that loads the live bundle as the server does (``load_current`` and the whole
    ``Recommender.load``), three times: the first pays for the serving cache, the others read it;
-3. ``bench/bench_api.py --home WS`` (the API load test: 32 clients, reply cache off and on) on
-   that workspace, when the script supports ``--home``.
+3. ``bench/bench_api.py --home WS`` (the API load test: 32 clients, reply cache off) on that
+   workspace, ``API_RUNS`` times with one and with two workers; the p99 target is met only
+   when every one of those runs is under it.
 
 Targets (issue 14, 2 cores): ``invoke train`` ≤ 60 s, bundle load ≤ 2 s, ``invoke evaluate``
 completes, serving p99 < 50 ms at 32 clients with the reply cache off. Records section
@@ -41,6 +42,7 @@ log = get_logger("bench.fullsynth")
 SECTION = "Full synthetic scale through invoke (issue 14)"
 STEPS = (("demo-data", "--scale", "full"), ("data",), ("features",), ("train",), ("evaluate",))
 LOADS = 3                 # fresh-process loads of the live bundle (cold cache, then warm)
+API_RUNS = 3              # API load runs per worker count: the p99 target must hold in every one
 TARGET_TRAIN_S = 60.0
 TARGET_LOAD_S = 2.0
 TARGET_P99_MS = 50.0
@@ -123,7 +125,7 @@ def main() -> None:
         if "--home" in subprocess.run([sys.executable, "bench/bench_api.py", "--help"], cwd=ROOT,
                                       capture_output=True, text=True).stdout:
             api = run_child([sys.executable, "bench/bench_api.py", "--home", str(home), "--no-record",
-                             "--no-ui", "--workers", "1,2"], home, timeout=1800)
+                             "--no-ui", "--workers", "1,2", "--repeat", str(API_RUNS)], home, timeout=1800)
         facts = json.loads((home / "data" / "processed" / "etl_report.json").read_text()) \
             if (home / "data" / "processed" / "etl_report.json").exists() else {}
         body = report(steps, loads, api, facts, load_avg, time.perf_counter() - t_all)
@@ -153,7 +155,8 @@ def report(steps: dict, loads: list[dict], api: dict | None, facts: dict, load_a
     p99_off = {}   # row label ("off", "off, 2 workers") -> p99 ms with the reply cache off
     if api is not None:
         if api["stdout"].strip():
-            lines += ["", "API load test (`bench/bench_api.py --home WS --no-ui --workers 1,2`, its own table):", "",
+            lines += ["", f"API load test (`bench/bench_api.py --home WS --no-ui --workers 1,2 --repeat {API_RUNS}`, "
+                      "its own table):", "",
                       api["stdout"].strip()]
         for ln in api["stdout"].splitlines():
             cells = [c.strip() for c in ln.strip().strip("|").split("|")]
@@ -167,10 +170,11 @@ def report(steps: dict, loads: list[dict], api: dict | None, facts: dict, load_a
              f"{min(ld['recommender_load_s'] for ld in loads):.2f} s warm)", best_load <= TARGET_LOAD_S),
             ("`invoke evaluate` completes", f"exit {ev['rc']} in {ev['wall_s']:.0f} s" if ev else "not run",
              None if ev is None else ev["rc"] == 0),
-            ("serving p99 < 50 ms at 32 clients, cache off",
-             "; ".join(f"{k}: {v:.1f} ms" for k, v in p99_off.items()) if p99_off
+            ("serving p99 < 50 ms at 32 clients, cache off, in every run",
+             "; ".join(f"{k}: {v:.1f} ms" for k, v in p99_off.items())
+             + f" ({sum(v < TARGET_P99_MS for v in p99_off.values())} of {len(p99_off)} under 50 ms)" if p99_off
              else "not measured" + (f" (bench_api exit {api['rc']}: {api['last'][:300]})" if api else ""),
-             None if not p99_off else min(p99_off.values()) < TARGET_P99_MS)]
+             None if not p99_off else max(p99_off.values()) < TARGET_P99_MS)]
     lines += ["", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {_mark(ok)} |" for t, m, ok in rows]
     lines += ["", f"Whole run {total_s:.0f} s. Regenerate: `python bench/bench_fullsynth.py`."]
