@@ -56,9 +56,9 @@ def blended_ranker(ease, slim, share: float):
 
 
 def per_user_ndcg(lists: dict, relevant: dict, k: int) -> dict:
-    """{user: NDCG@k of their list} (src.evaluation.metrics.ndcg_at_k, the protocols' metric;
+    """{user: NDCG@k of their list} (src.utils.ranking_metrics.ndcg_at_k, the protocols' metric;
     a missing or empty list scores 0, as mean_ranking_metrics does)."""
-    from src.evaluation.metrics import ndcg_at_k
+    from src.utils.ranking_metrics import ndcg_at_k
 
     return {u: ndcg_at_k(lists[u], rel, k) if len(lists.get(u, [])) else 0.0
             for u, rel in relevant.items() if len(rel)}

@@ -152,7 +152,7 @@ def _run_engine(engine: str, parquet: str, queue, spark_conf: dict | None = None
         keep = np.random.default_rng(SEED).choice(np.array(sorted(relevant)), eval_users, replace=False)
         relevant = {int(u): relevant[int(u)] for u in np.sort(keep)}
     fit = {"ease": fit_ranker, "implicit": fit_factor_ranker,
-           "spark": lambda t: fit_spark_ranker(t, master="local[2]", conf=spark_conf),
+           "spark": lambda t: fit_spark_ranker(t, master="local[2]", conf=spark_conf, tune_regs=(), stars=False)[0],
            "hybrid": lambda t: HeadTailRanker(fit_ranker(t), fit_factor_ranker(t)),
            "popularity": fit_popularity}[engine]
     t0 = time.perf_counter()

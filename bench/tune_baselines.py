@@ -48,7 +48,7 @@ def main() -> None:
         USER_COL,
         VALIDATION_FRACTION,
     )
-    from src.evaluation.metrics import mean_ranking_metrics
+    from src.utils.ranking_metrics import mean_ranking_metrics
     from src.evaluation.splits import cold_user_cut
     from src.evaluation.topn_eval import ranker_lists, relevant_sets
     from src.models.factor_ranker import fit_factor_ranker

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.evaluation.metrics import (
+from src.utils.ranking_metrics import (
     average_precision_at_k,
     coverage,
     mean_ranking_metrics,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from src.evaluation.evaluate import protocol_markdown, protocol_targets
-from src.evaluation.metrics import mean_popularity_rank, share_in
+from src.utils.ranking_metrics import mean_popularity_rank, share_in
 from src.evaluation.protocols import aggregate, run_protocols
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
 

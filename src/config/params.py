@@ -239,6 +239,18 @@ SPARK_CONF = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2",
 # the same objective. Spark scales regParam by each user's/item's count (ALS-WR), so its λ is
 # smaller; the served user factors are re-solved with ALS_REGULARIZATION either way.
 SPARK_ALS_REG = 0.01
+# The Spark engine picks its regParam on a validation split before the final fit (issue 14):
+# each candidate is fitted on a seeded 90% of the ratings and its lists (NDCG@10) are scored
+# for up to SPARK_TUNE_USERS users' held-out ratings; then one fit on all ratings with the
+# best. Two candidates a decade apart around SPARK_ALS_REG (each costs one more fit: minutes
+# at 25M on local[2], what a cluster is for); fewer than two turns tuning off.
+SPARK_TUNE_REGS = (0.01, 0.1)
+SPARK_VALIDATION_SHARE = 0.1
+SPARK_TUNE_USERS = 5000
+# Predicted stars of a Spark-trained bundle: explicit MLlib ALS (same rank and iterations) on
+# the ratings minus their mean, served as an SVD (src.models.spark_als._stars_svd). MLlib's
+# own default regParam; ALS-WR scales it by each user's and item's count.
+SPARK_STARS_REG = 0.1
 # ANN over ALS item factors (src.models.factor_ann, hnswlib, inner product). M 16 and
 # ef_construction 200 are hnswlib's recommended quality settings for dims ~64; the search
 # asks ANN_CANDIDATES (50) neighbours at ef 100 and re-ranks them exactly, which measured

@@ -76,7 +76,7 @@ from src.config import (
     VALIDATION_FRACTION,
 )
 from src.evaluation.budgets import ease_item_cap, note, resolve_budgets, sample_eval_users
-from src.evaluation.metrics import mean_popularity_rank, mean_ranking_metrics, share_in
+from src.utils.ranking_metrics import mean_popularity_rank, mean_ranking_metrics, share_in
 from src.evaluation.splits import cold_user_cut, new_title_split, temporal_split
 from src.evaluation.topn_eval import catalogue_for, count_lists, ranker_lists, relevant_sets
 from src.models.content import ContentIndex

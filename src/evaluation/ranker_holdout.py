@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from src.config import ITEM_ID_COL, RATING_COL, RELEVANT_THRESHOLD, SEED, TOPN_K, TOPN_TEST_FRACTION, USER_COL
-from src.evaluation.metrics import mean_ranking_metrics
+from src.utils.ranking_metrics import mean_ranking_metrics
 from src.models.split import bernoulli_split
 from src.models.topn import check_ratings_frame, fit_popularity
 

@@ -32,7 +32,7 @@ from src.config import (
     USER_COL,
 )
 from src.evaluation.budgets import sample_eval_users
-from src.evaluation.metrics import mean_ranking_metrics
+from src.utils.ranking_metrics import mean_ranking_metrics
 from src.models.predict_model import Recommender
 from src.models.split import bernoulli_split
 from src.models.topn import check_ratings_frame, fit_ranker

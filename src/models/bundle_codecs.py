@@ -27,7 +27,7 @@ from src.models.factor_ranker import FactorRanker
 from src.models.seen import SeenRatings
 from src.models.topn import EaseRanker, PopularityRanker
 
-__all__ = ["Codec", "register_codec", "codec_for", "codec_by_kind", "CODECS", "FrozenTrainset"]
+__all__ = ["Codec", "register_codec", "codec_for", "codec_by_kind", "CODECS", "FrozenTrainset", "svd_from_arrays"]
 
 Arrays = Mapping[str, np.ndarray]
 
@@ -132,8 +132,12 @@ class FrozenTrainset(Trainset):
         return self._mu
 
 
-def _svd_from_arrays(arrays: Arrays, meta: dict) -> SVD:
-    """A real ``surprise.SVD`` with the stored parameters (arrays stay memory-mapped)."""
+def svd_from_arrays(arrays: Arrays, meta: dict) -> SVD:
+    """A real ``surprise.SVD`` with the stored parameters (arrays stay memory-mapped).
+
+    In: ``user_ids``, ``item_ids``, ``pu``, ``qi``, ``bu``, ``bi`` and meta ``args`` (SVD
+    constructor arguments), ``global_mean``, ``rating_scale``, ``n_ratings``. Also how another
+    engine's factors become an SVD (:mod:`src.models.spark_als`)."""
     args = meta["args"]
     if not isinstance(args, dict) or set(args) - set(_SVD_ARGS):
         raise ValueError(f"SVD args must be a subset of {_SVD_ARGS}, got {args!r}")
@@ -251,7 +255,7 @@ def _seen_to_arrays(s: SeenRatings) -> tuple[dict[str, np.ndarray], dict]:
     return {"user_ids": s.user_ids, "indptr": s.indptr, "item_ids": s.item_ids, "ratings": s.ratings}, {}
 
 
-register_codec(Codec("surprise.SVD", SVD, _svd_to_arrays, _svd_from_arrays))
+register_codec(Codec("surprise.SVD", SVD, _svd_to_arrays, svd_from_arrays))
 register_codec(Codec("streamrec.EaseRanker", EaseRanker, _ease_to_arrays, _ease_from_arrays))
 register_codec(Codec("streamrec.FactorRanker", FactorRanker, _factor_to_arrays, _factor_from_arrays))
 register_codec(Codec("streamrec.PopularityRanker", PopularityRanker, _popularity_to_arrays,

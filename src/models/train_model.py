@@ -198,9 +198,11 @@ def _data_metadata(df: pd.DataFrame) -> dict:
 
 def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | None, kw: dict) -> Path:
     """Fit the ALS factor ranker with ``engine`` ("implicit" or "spark"); save a bundle of
-    that ranker + the seen ratings (no SVD); return its folder."""
+    that ranker + the seen ratings (+ for spark the explicit ALS stars as an SVD; implicit has
+    no SVD); return its folder."""
     log.info("training %s ALS on %d ratings (%d users, %d items)", engine, len(df),
              df[USER_COL].nunique(), df[ITEM_ID_COL].nunique())
+    svd = None   # implicit: no predicted stars; spark: explicit ALS's, as an SVD
     with timed(log, f"{engine} ALS fit") as t_rank:
         if engine == "implicit":
             from src.models.factor_ranker import fit_factor_ranker
@@ -209,7 +211,7 @@ def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | No
         else:
             from src.models.spark_als import fit_spark_ranker
 
-            ranker = fit_spark_ranker(df, master=master, workdir=paths.interim, **kw)
+            ranker, svd = fit_spark_ranker(df, master=master, workdir=paths.interim, **kw)
     serving = _factor_serving_parts(ranker)
     metadata = {
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -218,7 +220,7 @@ def _train_factors(df: pd.DataFrame, paths: Paths, engine: str, master: str | No
         "load_seconds": dict(df.attrs.get("load_seconds", {})),
         "metrics": _training_metrics(paths),
     }
-    bundle = ModelBundle(svd=None, ranker=ranker, train_ratings=df, params=dict(ranker.params),
+    bundle = ModelBundle(svd=svd, ranker=ranker, train_ratings=df, params=dict(ranker.params),
                          metadata=metadata)
     with timed(log, "saving the bundle"):
         return save_bundle(bundle, paths)

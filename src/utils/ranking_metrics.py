@@ -4,6 +4,8 @@ Every function takes ``recommended`` (ranked item ids, best first) and ``relevan
 set of item ids the user actually liked in the held-out data). Ids must share one kind:
 comparing string ids with integer ids would silently score 0, so it raises instead.
 Empty input raises ``ValueError``: a metric of nothing is a bug upstream, not a zero.
+In utils, the bottom layer, because both evaluation and the models layer (the Spark engine's
+validation tuning, :mod:`src.models.spark_als`) score lists with it.
 """
 
 from __future__ import annotations
