@@ -327,7 +327,7 @@ def bench(c, full=False):
                    "bench_models.py", "bench_bad_inputs.py", "bench_protocols.py", "bench_scale.py"):
         c.run(f"{sys.executable} bench/{script}{flag}", pty=False)
     for script in ("bench_bundle.py", "bench_api_badinput.py", "bench_catalogue.py",  # one scale only
-                   "bench_collab_blend.py", "bench_ann_serving.py"):
+                   "bench_collab_blend.py", "bench_ann_serving.py", "bench_spark_engine.py"):
         c.run(f"{sys.executable} bench/{script}", pty=False)
     for data in ("ratings_small", "ml100k-style"):   # the validated rating blend, 5-fold CV
         c.run(f"{sys.executable} bench/bench_rating_blend.py --data {data} --cv", pty=False)
