@@ -60,11 +60,13 @@ def _same(apps, url: str, method: str = "GET", **kw) -> httpx.Response:
     return a
 
 
-def _users(ws) -> list[int]:
+@pytest.fixture(scope="module")
+def users(ws) -> list[int]:
+    """Four training users of the workspace (read once for the module)."""
     return [int(u) for u in pd.read_csv(ws.ratings, usecols=["userId"])["userId"].drop_duplicates().head(4)]
 
 
-def test_plain_reads_are_answered_by_the_fast_path_with_the_routes_reply(apps, viewers, ws):
+def test_plain_reads_are_answered_by_the_fast_path_with_the_routes_reply(apps, viewers, users):
     fast, _ = apps
     genres = fast.get("/genres").json()
     platforms = fast.get("/platforms").json()
@@ -72,10 +74,10 @@ def test_plain_reads_are_answered_by_the_fast_path_with_the_routes_reply(apps, v
                "?media_type=movie&n=7", f"?genres={genres[1].lower()}",
                "?genres=", "?n=10&genres=" + genres[2].replace(" ", "%20")]
     if platforms:
-        queries.append(f"?platforms={platforms[0]['name'] if isinstance(platforms[0], dict) else platforms[0]}")
+        queries.append(f"?platforms={platforms[0]['platform']}")
     before = _answered(fast)
     sent = 0
-    for uid in _users(ws):
+    for uid in users:
         for q in queries:
             res = _same(apps, f"/users/{uid}/recommendations{q}")
             assert res.status_code == 200 and res.json()["user_id"] == uid, (uid, q, res.text)
@@ -86,7 +88,7 @@ def test_plain_reads_are_answered_by_the_fast_path_with_the_routes_reply(apps, v
             assert res.status_code == 200 and res.json()["ratings_used"] == 3
             sent += 1
     # A training user's public read with a valid viewer token attached is still a plain read.
-    _same(apps, f"/users/{_users(ws)[0]}/recommendations", headers={"Authorization": f"Bearer {viewers[0][1]}"})
+    _same(apps, f"/users/{users[0]}/recommendations", headers={"Authorization": f"Bearer {viewers[0][1]}"})
     sent += 1
     assert _answered(fast) - before == sent
 
@@ -114,7 +116,7 @@ def test_plain_reads_are_answered_by_the_fast_path_with_the_routes_reply(apps, v
     ("/users/{u}/recommendations", {"method": "POST"}),
     ("/users/{u}/recommendations", {"method": "HEAD"}),
 ])
-def test_doubtful_requests_reach_fastapi_and_get_its_reply(apps, ws, url_kw):
+def test_doubtful_requests_reach_fastapi_and_get_its_reply(apps, users, url_kw):
     fast, _ = apps
     url, kw = url_kw
     kw = dict(kw)
@@ -122,7 +124,7 @@ def test_doubtful_requests_reach_fastapi_and_get_its_reply(apps, ws, url_kw):
     if "cookies" in kw:  # per-request cookies are deprecated in httpx: send the header itself
         kw["headers"] = {"Cookie": "; ".join(f"{k}={v}" for k, v in kw.pop("cookies").items())}
     before = _answered(fast)
-    res = _same(apps, url.format(u=_users(ws)[0]), method=method, **kw)
+    res = _same(apps, url.format(u=users[0]), method=method, **kw)
     assert _answered(fast) == before, res.text
     if method == "GET" and "headers" not in kw:
         assert res.status_code in (200, 404, 422, 307), res.text
@@ -141,10 +143,10 @@ def test_viewer_reads_need_that_viewers_token(apps, viewers):
 
 
 @pytest.mark.slow
-def test_over_a_real_server_the_reply_matches_the_route(ws):
+def test_over_a_real_server_the_reply_matches_the_route(ws, users):
     """uvicorn adds its own headers; the fast reply and the route's differ in nothing else."""
     with ServerProcess(ws, ui=False) as srv, httpx.Client(base_url=srv.base_url, timeout=30) as c:
-        uid = _users(ws)[1]
+        uid = users[1]
         a = c.get(f"/users/{uid}/recommendations?n=4")
         # An unrelated cookie sends the same read through FastAPI's route.
         b = c.get(f"/users/{uid}/recommendations?n=4", headers={"Cookie": "unrelated=1"})

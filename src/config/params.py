@@ -242,7 +242,7 @@ SPARK_ALS_REG = 0.01
 # The Spark engine picks its regParam on a validation split before the final fit (issue 14):
 # each candidate is fitted on a seeded 90% of the ratings and its lists (NDCG@10) are scored
 # for up to SPARK_TUNE_USERS users' held-out ratings; then one fit on all ratings with the
-# best. Two candidates a decade apart around SPARK_ALS_REG (each costs one more fit: minutes
+# best. Two candidates a decade apart around SPARK_ALS_REG (each costs one more fit: ~9 min
 # at 25M on local[2], what a cluster is for); fewer than two turns tuning off.
 SPARK_TUNE_REGS = (0.01, 0.1)
 SPARK_VALIDATION_SHARE = 0.1

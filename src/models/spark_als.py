@@ -61,7 +61,7 @@ __all__ = ["write_interactions_parquet", "fit_spark_ranker", "validation_ndcg"]
 
 
 def write_interactions_parquet(x, path: Path) -> int:
-    """Write the nonzeros of X (users × items CSR) as Parquet ``u:int32, i:int32, r:float32``.
+    """Write the stored entries of X (users × items CSR) as Parquet ``u:int32, i:int32, r:float32``.
 
     In: the interaction matrix, the file path. Out: rows written. Columnar and typed, so
     Spark (local or on a cluster reading shared storage) never parses CSV or Python objects.
@@ -121,15 +121,13 @@ def fit_spark_ranker(ratings: pd.DataFrame, master: str | None = None, workdir: 
     chosen ``spark_reg`` and, when tuned, ``tuning`` (every candidate's NDCG).
     """
     require_extra("spark", EXTRA_MODULES["spark"], "invoke train --engine spark")
-    from pyspark.ml.recommendation import ALS
     from pyspark.sql import SparkSession
 
     if alpha < 1:
         raise ValueError(f"alpha must be >= 1 for the Spark engine (MLlib gets alpha - 1), got {alpha}")
     df = check_ratings_frame(ratings)
     hist, users, items = _interaction_matrix(df)
-    x = confidence_matrix(hist, fit_threshold)
-    if x.nnz == 0:
+    if not (hist.data >= fit_threshold).any():
         raise ValueError(f"no rating >= {fit_threshold}: nothing to fit ALS on")
     master = master or SPARK_DEFAULT_MASTER
     if workdir is not None:
@@ -147,31 +145,19 @@ def fit_spark_ranker(ratings: pd.DataFrame, master: str | None = None, workdir: 
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")  # INFO/WARN lines would drown the stage's own log
         try:
-            def fit(h: sp.csr_matrix, n_items: int, reg: float, name: str) -> np.ndarray:
-                """MLlib ALS on the interactions of ``h`` (written as Parquet); item factors."""
-                parquet = tmp / f"{name}.parquet"
-                n = write_interactions_parquet(confidence_matrix(h, fit_threshold), parquet)
-                log.info("Spark ALS on %s: %d interactions, %d users, %d items, rank %d, %d iterations, "
-                         "regParam %g", master, n, h.shape[0], n_items, factors, iterations, reg)
-                with timed(log, f"Spark ALS fit ({master}, {name}, regParam {reg:g})"):
-                    als = ALS(rank=factors, maxIter=iterations, regParam=reg, implicitPrefs=True,
-                              alpha=alpha - 1.0, userCol="u", itemCol="i", ratingCol="r", seed=seed,
-                              coldStartStrategy="drop")
-                    model = als.fit(spark.read.parquet(str(parquet)))
-                    # collect, not toPandas: rank × items floats (60k × 64 = 15 MB) fit the driver.
-                    rows = model.itemFactors.collect()
-                out = np.zeros((n_items, factors), dtype="float32")
-                if rows:  # an item without interactions gets no row from MLlib: it stays zero
-                    out[np.array([r["id"] for r in rows], dtype="int64")] = np.array(
-                        [r["features"] for r in rows], dtype="float32")
-                return out
+            def item_factors_of(h: sp.csr_matrix, reg: float, name: str) -> np.ndarray:
+                """Implicit MLlib ALS on the interactions of ratings ``h``: its item factors."""
+                model = _fit_als(spark, confidence_matrix(h, fit_threshold), tmp / f"{name}.parquet",
+                                 f"{master}, {name}", rank=factors, maxIter=iterations, regParam=reg,
+                                 implicitPrefs=True, alpha=alpha - 1.0, seed=seed)
+                return _factor_array(model.itemFactors.collect(), h.shape[1], factors)
 
             if len(regs) > 1:
-                tuning = _tune(df, regs, fit, base, validation_share, seed)
+                tuning = _tune(df, regs, item_factors_of, base, validation_share, seed)
                 spark_reg = max(regs, key=lambda r: (tuning["ndcg"][f"{r:g}"], -r))
                 log.info("Spark ALS regParam %g chosen on validation (NDCG@%d: %s)", spark_reg, TOPN_K,
                          ", ".join(f"{r}: {v:.4f}" for r, v in tuning["ndcg"].items()))
-            item_factors = fit(hist, len(items), spark_reg, "all")
+            item_factors = item_factors_of(hist, spark_reg, "all")
             svd = _stars_svd(spark, hist, users, items, factors, iterations, stars_reg, seed, tmp) \
                 if stars else None
         finally:
@@ -180,6 +166,32 @@ def fit_spark_ranker(ratings: pd.DataFrame, master: str | None = None, workdir: 
         shutil.rmtree(tmp, ignore_errors=True)
     params = {**base, "spark_reg": float(spark_reg), **({"tuning": tuning} if tuning else {})}
     return factor_ranker_from_factors(hist, users, items, item_factors, params), svd
+
+
+def _fit_als(spark, x: sp.csr_matrix, parquet: Path, label: str, **als):
+    """MLlib ALS (``als``: its parameters) on the stored entries of ``x`` (users × items CSR,
+    written to ``parquet``). Out: the fitted ``ALSModel``."""
+    from pyspark.ml.recommendation import ALS
+
+    n = write_interactions_parquet(x, parquet)
+    log.info("Spark ALS on %s: %d entries, %d users, %d items, %s", label, n, x.shape[0], x.shape[1],
+             ", ".join(f"{k} {v}" for k, v in als.items()))
+    with timed(log, f"Spark ALS fit ({label}, regParam {als['regParam']:g})"):
+        return ALS(userCol="u", itemCol="i", ratingCol="r", coldStartStrategy="drop", **als).fit(
+            spark.read.parquet(str(parquet)))
+
+
+def _factor_array(rows: list, n: int, factors: int) -> np.ndarray:
+    """MLlib's collected factor rows (``id``, ``features``) as an n × factors float32 array.
+
+    collect, not toPandas: rank × items floats (60k × 64 = 15 MB) fit the driver. An id MLlib
+    never saw (no interactions) gets no row: it stays zero.
+    """
+    out = np.zeros((n, factors), dtype="float32")
+    if rows:
+        out[np.array([r["id"] for r in rows], dtype="int64")] = np.array([r["features"] for r in rows],
+                                                                         dtype="float32")
+    return out
 
 
 def _stars_svd(spark, hist: sp.csr_matrix, users: np.ndarray, items: np.ndarray, factors: int,
@@ -193,41 +205,33 @@ def _stars_svd(spark, hist: sp.csr_matrix, users: np.ndarray, items: np.ndarray,
     hence the centring on μ. ``reg_pu`` (the fold-in's ridge) is MLlib's λ times the median
     user's rating count: ALS-WR scales λ by each user's count.
     """
-    from pyspark.ml.recommendation import ALS
-
     from src.models.bundle_codecs import svd_from_arrays
 
-    coo = hist.tocoo()
-    mu = float(coo.data.mean())
-    parquet = tmp / "ratings.parquet"
-    pq.write_table(pa.table({"u": pa.array(coo.row.astype("int32")), "i": pa.array(coo.col.astype("int32")),
-                             "r": pa.array((coo.data - mu).astype("float32"))}), parquet)
-    with timed(log, f"Spark explicit ALS for predicted stars ({coo.nnz} ratings, regParam {reg:g})"):
-        model = ALS(rank=factors, maxIter=iterations, regParam=reg, implicitPrefs=False, userCol="u",
-                    itemCol="i", ratingCol="r", seed=seed, coldStartStrategy="drop").fit(
-            spark.read.parquet(str(parquet)))
-        pu, qi = np.zeros((len(users), factors)), np.zeros((len(items), factors))
-        for out, rows in ((pu, model.userFactors.collect()), (qi, model.itemFactors.collect())):
-            if rows:
-                out[np.array([r["id"] for r in rows], dtype="int64")] = np.array([r["features"] for r in rows])
+    mu = float(hist.data.mean())
+    centred = hist.copy()
+    centred.data = centred.data - mu   # a rating equal to μ stays a stored (zero) entry
+    model = _fit_als(spark, centred, tmp / "ratings.parquet", "explicit, for predicted stars",
+                     rank=factors, maxIter=iterations, regParam=reg, implicitPrefs=False, seed=seed)
+    pu = _factor_array(model.userFactors.collect(), len(users), factors).astype("float64")
+    qi = _factor_array(model.itemFactors.collect(), len(items), factors).astype("float64")
     median_count = float(np.median(np.diff(hist.indptr))) if len(users) else 1.0
     args = {"n_factors": int(factors), "n_epochs": int(iterations), "biased": True,
             "reg_pu": float(reg * max(median_count, 1.0))}
     return svd_from_arrays({"user_ids": np.asarray(users, dtype="int64"), "item_ids": np.asarray(items, dtype="int64"),
                             "pu": pu, "qi": qi, "bu": np.zeros(len(users)), "bi": np.zeros(len(items))},
                            {"args": args, "global_mean": mu, "rating_scale": list(RATING_SCALE),
-                            "n_ratings": int(coo.nnz)})
+                            "n_ratings": int(hist.nnz)})
 
 
-def _tune(df: pd.DataFrame, regs: list[float], fit, base: dict, share: float, seed: int) -> dict:
-    """Fit every regParam in ``regs`` on a seeded ``1 - share`` of the ratings (``fit``: the
-    caller's Spark fit) and score each on the rest (:func:`validation_ndcg`). Out: the
+def _tune(df: pd.DataFrame, regs: list[float], item_factors_of, base: dict, share: float, seed: int) -> dict:
+    """Fit every regParam in ``regs`` on a seeded ``1 - share`` of the ratings
+    (``item_factors_of(ratings CSR, regParam, name)``: the caller's Spark fit) and score each on the rest (:func:`validation_ndcg`). Out: the
     ``tuning`` record: metric, share, users scored, NDCG per regParam (as "%g" strings)."""
     train, valid = bernoulli_split(df, share, seed)
     hist, users, items = _interaction_matrix(train)
     ndcg, scored = {}, 0
     for reg in regs:
-        rk = factor_ranker_from_factors(hist, users, items, fit(hist, len(items), reg, f"tune{reg:g}"),
+        rk = factor_ranker_from_factors(hist, users, items, item_factors_of(hist, reg, f"tune{reg:g}"),
                                         {**base, "spark_reg": reg})
         ndcg[f"{reg:g}"], scored = validation_ndcg(rk, valid, base["fit_threshold"], seed=seed)
     if not scored:

@@ -173,8 +173,9 @@ def create_app(paths: Paths = PATHS, with_ui: bool = True,
     web.mount_static(app)
     app.add_middleware(BodySizeLimit)  # 413 over API_MAX_BODY_BYTES, before the body is read
     if fast_path:
-        # Outermost: plain recommendation reads skip FastAPI's routing and dependency solving
-        # (half the CPU of such a request); anything unusual falls through to the route.
+        # Added last, so it runs before BodySizeLimit and the router: plain recommendation reads
+        # skip FastAPI's routing and dependency solving (half the CPU of such a request);
+        # anything unusual falls through to the route.
         app.add_middleware(RecommendFastPath, service=service, auth=app.state.auth)
 
 

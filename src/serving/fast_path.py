@@ -26,7 +26,7 @@ import orjson
 
 from src.config import MAX_N, VIEWER_ID_BASE
 from src.data.feedback_store import MAX_ID
-from src.serving.schemas import MEDIA_TYPES
+from src.data.schema import MEDIA_TYPES
 from src.serving.service import MAX_QUERY_LEN
 from src.utils.numbers import parse_canonical_int
 

@@ -6,7 +6,7 @@ bad value becomes a 422 naming the field instead of reaching the recommender.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, get_args
+from typing import Annotated, Literal, Optional
 
 from src.config import EXTRA_MODULES
 from src.utils.extras import require_extra
@@ -21,7 +21,6 @@ from src.data.feedback_store import MAX_ID, validate_rating  # noqa: E402
 from src.utils.numbers import parse_canonical_int  # noqa: E402
 
 MediaType = Literal["movie", "series"]
-MEDIA_TYPES = frozenset(get_args(MediaType))  # the same values, for code that checks by hand
 
 
 def _canonical_int(value: object) -> int:
